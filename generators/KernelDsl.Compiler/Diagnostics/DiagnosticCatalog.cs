@@ -1,0 +1,102 @@
+namespace KernelDsl.Compiler.Diagnostics;
+
+/// <summary>
+/// Every diagnostic KernelDsl reports, in one place, with sequential IDs. Messages say what to change.
+/// IDs are stable: never renumber, only append. Each ID has a test in tests/KernelDsl.Generators.Tests.
+/// </summary>
+public static class DiagnosticCatalog
+{
+    public static readonly DiagnosticDescriptorInfo ClassNotPartial = new(
+        "KDSL0001", "Attention spec class must be partial",
+        "The attention spec '{0}' must be declared 'partial' so the generator can add Forward and Plan to it",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo HeadDimUnsupported = new(
+        "KDSL0002", "Unsupported head dimension",
+        "HeadDim = {0} is not supported: use a multiple of 8 between 8 and 256 (e.g. 64 or 128)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ValueHeadDimUnsupported = new(
+        "KDSL0003", "Unsupported value head dimension",
+        "ValueHeadDim = {0} is not supported: use a multiple of 8 between 8 and 256, or leave it out to use HeadDim",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo BlockSizeInvalid = new(
+        "KDSL0004", "Invalid block size",
+        "{0} = {1} is not a valid tile size: use a power of two between 16 and 256, or leave it out and let the planner choose",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ConflictingMasks = new(
+        "KDSL0005", "Conflicting masks",
+        "Only one [Mask] may be given, but this spec also has a {0} mask; for a causal window use one [Mask(MaskKind.SlidingWindow, Left = n, Right = 0)]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo WindowWithoutWindowMask = new(
+        "KDSL0006", "Window bounds on a mask that is not a sliding window",
+        "'{0}' applies only to MaskKind.SlidingWindow, but the mask is {1}: remove '{0}' or use MaskKind.SlidingWindow",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo WindowBoundsInvalid = new(
+        "KDSL0007", "Invalid sliding-window bounds",
+        "{0}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo AlignmentMissing = new(
+        "KDSL0008", "Mask alignment must be explicit",
+        "A {0} mask must say how queries align with keys when Sq ≠ Skv: add Alignment = MaskAlignment.BottomRight (FlashAttention, decoding) or MaskAlignment.TopLeft",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo PrecisionCombinationUnsupported = new(
+        "KDSL0009", "Unsupported precision combination",
+        "Output type {0} with {1} inputs is not supported: the output is written in the input type or in FP32",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo InvalidArgument = new(
+        "KDSL0010", "Invalid attribute argument",
+        "{0}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo HeadDimMissing = new(
+        "KDSL0011", "Head dimension missing",
+        "[Attention] on '{0}' must set HeadDim, e.g. [Attention(HeadDim = 128)]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ScaleInvalid = new(
+        "KDSL0012", "Invalid softmax scale",
+        "Scale = {0} is not a valid softmax scale: use a finite positive number, or leave it out for 1/sqrt(HeadDim)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo GenericSpecUnsupported = new(
+        "KDSL0013", "Generic spec classes are not supported",
+        "The attention spec '{0}' is generic; kernels are compiled for fixed types, so remove the type parameters",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ContainingTypeNotPartial = new(
+        "KDSL0014", "Containing type must be partial",
+        "'{0}' contains the attention spec '{1}' and must be declared 'partial' as well",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo AlignmentWithoutMask = new(
+        "KDSL0015", "Alignment on an unmasked spec",
+        "Alignment has no effect without a causal or sliding-window mask: remove it, or pick MaskKind.Causal or MaskKind.SlidingWindow",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo CpuTileTooLarge = new(
+        "KDSL0016", "Tiles exceed the CPU working-set budget",
+        "BlockQ = {0} and BlockKV = {1} need {2} KiB of per-thread working set with HeadDim = {3}, over the {4} KiB budget (L2): use smaller tiles",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo SpecAttributeMisplaced = new(
+        "KDSL0017", "Spec attribute without [Attention]",
+        "[{0}] on '{1}' has no effect without [Attention(HeadDim = ...)] on the same class",
+        Severity.Warning);
+
+    /// <summary>All descriptors, for documentation and tests.</summary>
+    public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
+    {
+        ClassNotPartial, HeadDimUnsupported, ValueHeadDimUnsupported, BlockSizeInvalid, ConflictingMasks,
+        WindowWithoutWindowMask, WindowBoundsInvalid, AlignmentMissing, PrecisionCombinationUnsupported,
+        InvalidArgument, HeadDimMissing, ScaleInvalid, GenericSpecUnsupported, ContainingTypeNotPartial,
+        AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced,
+    };
+}

@@ -1,0 +1,110 @@
+using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Diagnostics;
+
+/// <summary>
+/// Checks a parsed spec against what the compiler supports. Runs before planning; a spec with errors is
+/// never planned or emitted. Target-specific limits (shared memory, registers) belong to the planners.
+/// </summary>
+public static class SpecValidator
+{
+    public const int MinHeadDim = 8;
+    public const int MaxHeadDim = 256;
+    public const int MinBlock = 16;
+    public const int MaxBlock = 256;
+
+    public static List<SpecDiagnostic> Validate(AttentionSpec spec)
+    {
+        var diagnostics = new List<SpecDiagnostic>();
+
+        if (!IsSupportedHeadDim(spec.HeadDim))
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.HeadDimUnsupported, SpecPaths.HeadDim, spec.HeadDim));
+        }
+
+        if (!IsSupportedHeadDim(spec.ValueHeadDim))
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.ValueHeadDimUnsupported, SpecPaths.ValueHeadDim, spec.ValueHeadDim));
+        }
+
+        if (spec.Scale is double scale && !(scale > 0 && !double.IsInfinity(scale)))
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.ScaleInvalid, SpecPaths.Scale, scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        ValidateMask(spec.Mask, diagnostics);
+        ValidateBlock(spec.Tiling.BlockQ, "BlockQ", SpecPaths.BlockQ, diagnostics);
+        ValidateBlock(spec.Tiling.BlockKV, "BlockKV", SpecPaths.BlockKV, diagnostics);
+
+        if (spec.Epilogue.OutputType is ElementType output && output != spec.InputType && output != ElementType.FP32)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PrecisionCombinationUnsupported, SpecPaths.OutputType, output, spec.InputType));
+        }
+
+        return diagnostics;
+    }
+
+    public static bool IsSupportedHeadDim(int dim) => dim >= MinHeadDim && dim <= MaxHeadDim && dim % 8 == 0;
+
+    private static void ValidateBlock(int block, string name, string path, List<SpecDiagnostic> diagnostics)
+    {
+        bool auto = block == 0;
+        bool powerOfTwo = block > 0 && (block & (block - 1)) == 0;
+        if (!auto && !(powerOfTwo && block >= MinBlock && block <= MaxBlock))
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.BlockSizeInvalid, path, name, block));
+        }
+    }
+
+    private static void ValidateMask(MaskSpec mask, List<SpecDiagnostic> diagnostics)
+    {
+        if (mask.Kind != MaskKind.SlidingWindow)
+        {
+            if (mask.WindowLeft is not null)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowWithoutWindowMask, SpecPaths.MaskLeft, "Left", mask.Kind));
+            }
+
+            if (mask.WindowRight is not null)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowWithoutWindowMask, SpecPaths.MaskRight, "Right", mask.Kind));
+            }
+        }
+        else
+        {
+            if (mask.WindowLeft is null)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowBoundsInvalid, SpecPaths.Mask,
+                    "A sliding window needs Left (keys before the diagonal, -1 for unbounded), e.g. [Mask(MaskKind.SlidingWindow, Left = 1024, Right = 0, Alignment = MaskAlignment.BottomRight)]"));
+            }
+            else if (mask.WindowLeft < -1)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowBoundsInvalid, SpecPaths.MaskLeft,
+                    $"Left = {mask.WindowLeft} is not a window bound: use a count of keys ≥ 0, or -1 for unbounded"));
+            }
+
+            if (mask.WindowRight is int right && right < -1)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowBoundsInvalid, SpecPaths.MaskRight,
+                    $"Right = {right} is not a window bound: use a count of keys ≥ 0, or -1 for unbounded"));
+            }
+
+            if (mask.WindowLeft == -1 && mask.WindowRight == -1)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.WindowBoundsInvalid, SpecPaths.Mask,
+                    "A window unbounded on both sides masks nothing: use MaskKind.None, or bound one side"));
+            }
+        }
+
+        if (mask.Kind == MaskKind.None && mask.Alignment != MaskAlignment.Unspecified)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.AlignmentWithoutMask, SpecPaths.MaskAlignment));
+        }
+
+        if (mask.Kind != MaskKind.None && mask.Alignment == MaskAlignment.Unspecified)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.AlignmentMissing, SpecPaths.Mask, mask.Kind));
+        }
+    }
+}

@@ -1,0 +1,89 @@
+namespace KernelDsl.Compiler.Model;
+
+/// <summary>
+/// Everything a user's attributes say about one attention kernel, as plain data.
+/// Contract: immutable with structural equality and no Roslyn types inside — the incremental generator
+/// caches on it, so a field that compares by reference would make every edit re-emit every kernel.
+/// </summary>
+public sealed record AttentionSpec(
+    TargetType Target,
+    int HeadDim,
+    int ValueHeadDim,
+    double? Scale,
+    ElementType InputType,
+    TensorLayout Layout,
+    MaskSpec Mask,
+    TilingSpec Tiling,
+    EpilogueSpec Epilogue)
+{
+    /// <summary>The softmax scale: the user's, or 1/sqrt(HeadDim).</summary>
+    public double EffectiveScale => Scale ?? 1.0 / System.Math.Sqrt(HeadDim);
+}
+
+/// <summary>
+/// The built-in mask. Window bounds are counted in keys; -1 means unbounded on that side; null means the
+/// user did not write it (the validator decides whether that is allowed: Left is required for a window,
+/// Right defaults to 0).
+/// </summary>
+public sealed record MaskSpec(MaskKind Kind, MaskAlignment Alignment, int? WindowLeft, int? WindowRight)
+{
+    public static MaskSpec None { get; } = new(MaskKind.None, MaskAlignment.Unspecified, null, null);
+
+    /// <summary>
+    /// The mask as a band around the aligned diagonal: key j is kept for query i when
+    /// i' − Left ≤ j ≤ i' + Right, with i' = i (top-left) or i + Skv − Sq (bottom-right).
+    /// Causal is the band (∞, 0); no mask is (∞, ∞).
+    /// </summary>
+    public int BandLeft => Kind == MaskKind.SlidingWindow ? WindowLeft ?? -1 : -1;
+
+    public int BandRight => Kind switch
+    {
+        MaskKind.Causal => 0,
+        MaskKind.SlidingWindow => WindowRight ?? 0,
+        _ => -1,
+    };
+
+    /// <summary>True when the mask drops some (query, key) pairs.</summary>
+    public bool IsMasked => Kind != MaskKind.None;
+}
+
+/// <summary>Tile sizes the user asked for; 0 means the planner chooses.</summary>
+public sealed record TilingSpec(int BlockQ, int BlockKV)
+{
+    public static TilingSpec Auto { get; } = new(0, 0);
+}
+
+/// <summary>What the kernel fuses after the softmax-weighted sum.</summary>
+public sealed record EpilogueSpec(ElementType? OutputType, bool WriteLse)
+{
+    public static EpilogueSpec Default { get; } = new(null, false);
+}
+
+/// <summary>
+/// The user's partial class and where it sits, so emitters can reopen it. Plain strings only.
+/// </summary>
+public sealed record TargetType(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string Name,
+    string Keyword,
+    bool IsStatic)
+{
+    /// <summary>Namespace-qualified name with nesting, e.g. <c>Demo.Outer.CausalAttention</c>; used in file names and headers.</summary>
+    public string FullName
+    {
+        get
+        {
+            var prefix = Namespace is null ? string.Empty : Namespace + ".";
+            foreach (var outer in ContainingTypes)
+            {
+                prefix += outer.Name + ".";
+            }
+
+            return prefix + Name;
+        }
+    }
+}
+
+/// <summary>A type enclosing the user's class (for nested specs): its keyword (class, struct, record) and name with type parameters.</summary>
+public sealed record ContainingType(string Keyword, string Name, bool IsStatic);

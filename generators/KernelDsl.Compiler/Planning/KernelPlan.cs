@@ -1,0 +1,17 @@
+using KernelDsl.Compiler.Diagnostics;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Planning;
+
+/// <summary>
+/// The planner's decisions for one spec, per target. Emitters read only this (and the spec inside it):
+/// no emitter re-derives a tile size or a constant.
+/// </summary>
+public sealed record KernelPlan(AttentionSpec Spec, CpuKernelPlan Cpu)
+{
+    /// <summary>The output element type after defaulting (the input type unless the epilogue says FP32).</summary>
+    public ElementType OutputType => Spec.Epilogue.OutputType ?? Spec.InputType;
+}
+
+/// <summary>Result of planning: a plan, or diagnostics saying why nothing fits.</summary>
+public sealed record PlanningResult(KernelPlan? Plan, EquatableArray<SpecDiagnostic> Diagnostics);

@@ -1,0 +1,94 @@
+using System;
+
+namespace KernelDsl;
+
+/// <summary>
+/// Marks a <c>partial</c> class as an attention spec. The KernelDsl generator adds <c>Forward</c> (the
+/// compiled kernels) and <c>Plan</c> (the memory plan) to it at build time.
+/// </summary>
+/// <example><code>
+/// [Attention(HeadDim = 128)]
+/// [Precision(DType.BF16)]
+/// [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+/// public static partial class CausalAttention { }
+/// </code></example>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class AttentionAttribute : Attribute
+{
+    /// <summary>Head dimension of Q and K (required): a multiple of 8 from 8 to 256.</summary>
+    public int HeadDim { get; set; }
+
+    /// <summary>Head dimension of V and O, when it differs from <see cref="HeadDim"/>.</summary>
+    public int ValueHeadDim { get; set; }
+
+    /// <summary>Softmax scale applied to q·k; leave it out for 1/sqrt(HeadDim).</summary>
+    public double Scale { get; set; }
+}
+
+/// <summary>Element type of Q, K and V (and of O, unless <see cref="FusionAttribute.OutputType"/> says FP32). Default FP32.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class PrecisionAttribute : Attribute
+{
+    public PrecisionAttribute(DType input) => Input = input;
+
+    /// <summary>The input element type.</summary>
+    public DType Input { get; }
+}
+
+/// <summary>Memory layout of Q, K, V and O. Default BSHD.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class LayoutAttribute : Attribute
+{
+    public LayoutAttribute(TensorLayout value) => Value = value;
+
+    /// <summary>The layout.</summary>
+    public TensorLayout Value { get; }
+}
+
+/// <summary>
+/// The built-in mask. Causal and sliding-window masks need an explicit <see cref="Alignment"/>.
+/// Key j is kept for query i when d − Left ≤ j ≤ d + Right, with d = i (top-left) or i + Skv − Sq
+/// (bottom-right); causal is Left = ∞, Right = 0.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MaskAttribute : Attribute
+{
+    public MaskAttribute(MaskKind kind) => Kind = kind;
+
+    /// <summary>Which mask.</summary>
+    public MaskKind Kind { get; }
+
+    /// <summary>Where the diagonal lies when Sq ≠ Skv (required for causal and sliding-window masks).</summary>
+    public MaskAlignment Alignment { get; set; }
+
+    /// <summary>Sliding window: keys kept before the diagonal (required; -1 = unbounded).</summary>
+    public int Left { get; set; }
+
+    /// <summary>Sliding window: keys kept after the diagonal (default 0; -1 = unbounded).</summary>
+    public int Right { get; set; }
+}
+
+/// <summary>Tile sizes (powers of two, 16 to 256). Optional: the planner chooses when absent.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class TilingAttribute : Attribute
+{
+    /// <summary>Query rows per tile.</summary>
+    public int BlockQ { get; set; }
+
+    /// <summary>Key/value rows per tile.</summary>
+    public int BlockKV { get; set; }
+}
+
+/// <summary>
+/// What the kernel fuses beyond scale, mask and softmax. Today: the epilogue (output type, log-sum-exp).
+/// Prologue options (rotary embeddings, KV-cache append) will join this attribute.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class FusionAttribute : Attribute
+{
+    /// <summary>Element type of O: the input type (default) or FP32.</summary>
+    public DType OutputType { get; set; }
+
+    /// <summary>Also write the natural-log log-sum-exp of each query row, shape [B, Hq, Sq], FP32 (−∞ for fully masked rows).</summary>
+    public bool WriteLse { get; set; }
+}
