@@ -35,10 +35,14 @@ public sealed class CodeWriter
         return this;
     }
 
-    /// <summary>Writes <paramref name="header"/>, then '{', and indents until the returned scope is disposed.</summary>
-    public IDisposable Block(string header)
+    /// <summary>Writes <paramref name="header"/> (if any), then '{', and indents until the returned scope is disposed.</summary>
+    public IDisposable Block(string header = "")
     {
-        Line(header);
+        if (header.Length > 0)
+        {
+            Line(header);
+        }
+
         Line("{");
         _indent++;
         return new Scope(this);

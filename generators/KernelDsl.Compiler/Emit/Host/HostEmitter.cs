@@ -1,10 +1,173 @@
+using System.Globalization;
 using KernelDsl.Compiler.Compilation;
+using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
 
 namespace KernelDsl.Compiler.Emit.Host;
 
-/// <summary>Emits the typed entry points (Forward overloads) and the Plan property on the user's class.</summary>
+/// <summary>
+/// Emits the public surface the generator adds to a spec class: the <c>Forward</c> entry points (tensor
+/// spans, and flat spans with an explicit shape) and the <c>Plan</c> property. Forward only binds and
+/// checks arguments (KernelDsl.AttentionBinding) and hands an AttentionProblem to the kernel that
+/// <see cref="Cpu.CpuEmitter"/> writes into the same class.
+/// </summary>
 public sealed class HostEmitter : IEmitter
 {
-    public GeneratedFile? Emit(KernelPlan plan) => null; // written next
+    private const string TensorsNs = "global::System.Numerics.Tensors.";
+
+    public GeneratedFile? Emit(KernelPlan plan)
+    {
+        var spec = plan.Spec;
+        var w = new CodeWriter();
+        w.Lines(TypeScope.FileHeader.TrimEnd('\n'));
+        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": host entry points and plan.");
+        w.Line("// " + PlanTextRenderer.SpecSummary(spec, plan.OutputType));
+        w.Line();
+        using (TypeScope.Open(w, spec.Target))
+        {
+            EmitSpecConstants(w, plan);
+            w.Line();
+            EmitPlan(w, plan);
+            w.Line();
+            EmitTensorSpanForward(w, plan);
+            w.Line();
+            EmitSpanForward(w, plan);
+        }
+
+        return new GeneratedFile(spec.Target.FullName + ".g.cs", w.ToString());
+    }
+
+    private static void EmitSpecConstants(CodeWriter w, KernelPlan plan)
+    {
+        var spec = plan.Spec;
+        w.Line("/// <summary>The spec's build-time constants, shared by the host code and the kernels.</summary>");
+        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
+        using (w.Block("private static class __Spec"))
+        {
+            w.Line("public const int HeadDim = " + spec.HeadDim + ";");
+            w.Line("public const int ValueHeadDim = " + spec.ValueHeadDim + ";");
+            w.Line("public const double Scale = " + TypeNames.DoubleLiteral(spec.EffectiveScale) + ";");
+            w.Line("public const global::KernelDsl.TensorLayout Layout = " + TypeNames.Layout(spec.Layout) + ";");
+            w.Line("public const global::KernelDsl.DType InputType = " + TypeNames.DType(spec.InputType) + ";");
+            w.Line("public const global::KernelDsl.DType OutputType = " + TypeNames.DType(plan.OutputType) + ";");
+            w.Line("public const global::KernelDsl.MaskKind Mask = " + TypeNames.Mask(spec.Mask.Kind) + ";");
+            w.Line("public const global::KernelDsl.MaskAlignment Alignment = " + TypeNames.Alignment(spec.Mask.Alignment) + ";");
+            w.Line("public const int WindowLeft = " + spec.Mask.BandLeft + ";");
+            w.Line("public const int WindowRight = " + spec.Mask.BandRight + ";");
+            w.Line("public const bool WritesLse = " + (spec.Epilogue.WriteLse ? "true" : "false") + ";");
+        }
+    }
+
+    private static void EmitPlan(CodeWriter w, KernelPlan plan)
+    {
+        w.Line("/// <summary>");
+        w.Line("/// The memory plan chosen at build time. <c>Plan.ToString()</c> renders it; <c>Plan.For(shape)</c> gives");
+        w.Line("/// FLOPs, bytes and block density for a call shape.");
+        w.Line("/// </summary>");
+        w.Line("public static global::KernelDsl.AttentionPlan Plan { get; } = new global::KernelDsl.AttentionPlan(");
+        w.Line("    \"" + plan.Spec.Target.FullName + "\",");
+        w.Line("    \"\"\"");
+        foreach (var line in PlanTextRenderer.Render(plan).TrimEnd('\n').Split('\n'))
+        {
+            w.Line("    " + line);
+        }
+
+        w.Line("    \"\"\" + \"\\n\",");
+        w.Line("    new global::KernelDsl.PlanParameters(");
+        w.Line("        __Spec.InputType, __Spec.OutputType, __Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, __Spec.WritesLse,");
+        w.Line(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes));
+    }
+
+    private static void EmitTensorSpanForward(CodeWriter w, KernelPlan plan)
+    {
+        string tin = TypeNames.Element(plan.Spec.InputType);
+        string tout = TypeNames.Element(plan.OutputType);
+        bool lse = plan.Spec.Epilogue.WriteLse;
+        string layoutText = plan.Spec.Layout == TensorLayout.BSHD ? "[batch, seq, heads, dim]" : "[batch, heads, seq, dim]";
+
+        w.Line("/// <summary>");
+        w.Line("/// Runs the fused attention kernel on the CPU. Tensors are " + plan.Spec.Layout + " " + layoutText + "; the last dimension");
+        w.Line("/// must be contiguous, other strides are free. k and v may have fewer heads than q (grouped-query attention).");
+        w.Line("/// </summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A tensor's shape, strides or memory do not fit the spec or the other tensors.</exception>");
+        string lseParam = lse ? ", " + TensorsNs + "TensorSpan<float> lse" : string.Empty;
+        using (w.Block("public static unsafe void Forward(" + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> q, " + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> k, "
+                       + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> v, " + TensorsNs + "TensorSpan<" + tout + "> output" + lseParam + ")"))
+        {
+            w.Line("fixed (" + tin + "* qData = q)");
+            w.Line("fixed (" + tin + "* kData = k)");
+            w.Line("fixed (" + tin + "* vData = v)");
+            w.Line("fixed (" + tout + "* outputData = output)");
+            if (lse)
+            {
+                w.Line("fixed (float* lseData = lse)");
+            }
+
+            using (w.Block())
+            {
+                w.Line("var shape = global::KernelDsl.AttentionBinding.Bind(");
+                w.Line("    __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim,");
+                w.Line("    new global::KernelDsl.TensorArgument(\"q\", qData, sizeof(" + tin + "), q.Lengths, q.Strides),");
+                w.Line("    new global::KernelDsl.TensorArgument(\"k\", kData, sizeof(" + tin + "), k.Lengths, k.Strides),");
+                w.Line("    new global::KernelDsl.TensorArgument(\"v\", vData, sizeof(" + tin + "), v.Lengths, v.Strides),");
+                w.Line("    new global::KernelDsl.TensorArgument(\"output\", outputData, sizeof(" + tout + "), output.Lengths, output.Strides),");
+                w.Line(lse
+                    ? "    new global::KernelDsl.TensorArgument(\"lse\", lseData, sizeof(float), lse.Lengths, lse.Strides));"
+                    : "    default);");
+                w.Line("var problem = new global::KernelDsl.AttentionProblem<" + tin + ", " + tout + ">(");
+                w.Line("    shape,");
+                w.Line("    global::KernelDsl.AttentionBinding.View(qData, q.Strides, __Spec.Layout),");
+                w.Line("    global::KernelDsl.AttentionBinding.View(kData, k.Strides, __Spec.Layout),");
+                w.Line("    global::KernelDsl.AttentionBinding.View(vData, v.Strides, __Spec.Layout),");
+                w.Line("    global::KernelDsl.AttentionBinding.View(outputData, output.Strides, __Spec.Layout),");
+                w.Line(lse ? "    lseData);" : "    null);");
+                w.Line("__CpuKernel.Run(in problem);");
+            }
+        }
+    }
+
+    private static void EmitSpanForward(CodeWriter w, KernelPlan plan)
+    {
+        string tin = TypeNames.Element(plan.Spec.InputType);
+        string tout = TypeNames.Element(plan.OutputType);
+        bool lse = plan.Spec.Epilogue.WriteLse;
+        w.Line("/// <summary>");
+        w.Line("/// Runs the fused attention kernel on the CPU over contiguous " + plan.Spec.Layout + " spans of the given shape.");
+        w.Line("/// <paramref name=\"shape\"/>'s head dims must equal the spec's.");
+        w.Line("/// </summary>");
+        string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
+        using (w.Block("public static void Forward(global::System.ReadOnlySpan<" + tin + "> q, global::System.ReadOnlySpan<" + tin + "> k, global::System.ReadOnlySpan<" + tin
+                       + "> v, global::System.Span<" + tout + "> output" + lseParam + ", global::KernelDsl.AttentionShape shape)"))
+        {
+            using (w.Block("if (shape.HeadDim != __Spec.HeadDim || shape.ValueHeadDim != __Spec.ValueHeadDim)"))
+            {
+                w.Line("throw new global::System.ArgumentException($\"The shape's head dims ({shape.HeadDim}, {shape.ValueHeadDim}) must equal the spec's ({__Spec.HeadDim}, {__Spec.ValueHeadDim}).\", nameof(shape));");
+            }
+
+            w.Line("shape.Validate();");
+            w.Line("global::KernelDsl.AttentionBinding.RequireSpanLength(q.Length, __Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim, nameof(q));");
+            w.Line("global::KernelDsl.AttentionBinding.RequireSpanLength(k.Length, __Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim, nameof(k));");
+            w.Line("global::KernelDsl.AttentionBinding.RequireSpanLength(v.Length, __Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim, nameof(v));");
+            w.Line("global::KernelDsl.AttentionBinding.RequireSpanLength(output.Length, __Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim, nameof(output));");
+            if (lse)
+            {
+                using (w.Block("if (lse.Length != (long)shape.Batch * shape.HeadsQ * shape.SeqQ)"))
+                {
+                    w.Line("throw new global::System.ArgumentException($\"'lse' has {lse.Length} elements, but [batch, query heads, query seq] = [{shape.Batch}, {shape.HeadsQ}, {shape.SeqQ}] needs {(long)shape.Batch * shape.HeadsQ * shape.SeqQ}.\", nameof(lse));");
+                }
+            }
+
+            w.Line("Forward(");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(q, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim)),");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(k, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim)),");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(v, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim)),");
+            w.Line(lse
+                ? "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)),"
+                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)));");
+            if (lse)
+            {
+                w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ }));");
+            }
+        }
+    }
 }

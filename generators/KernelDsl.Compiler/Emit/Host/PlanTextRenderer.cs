@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+
+namespace KernelDsl.Compiler.Emit.Host;
+
+/// <summary>
+/// Renders the build-time part of a plan as the human-readable text behind <c>Plan.ToString()</c>.
+/// Shape-dependent numbers (FLOPs, bytes) are computed at run time by KernelDsl.WorkloadEstimate.
+/// </summary>
+public static class PlanTextRenderer
+{
+    public static string Render(KernelPlan plan)
+    {
+        var spec = plan.Spec;
+        var s = new StringBuilder();
+        s.Append("Attention plan for ").Append(spec.Target.FullName).Append('\n');
+        s.Append("  spec         ").Append(SpecSummary(spec, plan.OutputType)).Append('\n');
+        s.Append(System.FormattableString.Invariant($"  softmax      scale {spec.EffectiveScale:R}{(spec.Scale is null ? " (1/sqrt(HeadDim))" : string.Empty)}, exp2 with log2(e) folded in: {spec.EffectiveScale * Constants.Log2E:R}\n"));
+        var cpu = plan.Cpu;
+        s.Append(System.FormattableString.Invariant($"  cpu kernel   tiles {cpu.BlockQ} query rows x {cpu.BlockKV} keys; FP32 working set {cpu.WorkingSetBytes / 1024.0:F1} KiB per thread (L1 {cpu.L1Bytes / 1024} KiB, L2 {cpu.L2Bytes / 1024} KiB assumed)\n"));
+        s.Append("               grid: (batch, head, query block) work items over all cores; KV blocks outside the mask band skipped\n");
+        return s.ToString();
+    }
+
+    public static string SpecSummary(AttentionSpec spec, ElementType outputType)
+    {
+        var s = new StringBuilder();
+        s.Append("HeadDim ").Append(spec.HeadDim);
+        if (spec.ValueHeadDim != spec.HeadDim)
+        {
+            s.Append(", ValueHeadDim ").Append(spec.ValueHeadDim);
+        }
+
+        s.Append(", ").Append(spec.InputType).Append(" in, ").Append(outputType).Append(" out, FP32 accumulation, ").Append(spec.Layout);
+        s.Append(", mask ").Append(MaskSummary(spec.Mask));
+        if (spec.Epilogue.WriteLse)
+        {
+            s.Append(", writes LSE");
+        }
+
+        return s.ToString();
+    }
+
+    public static string MaskSummary(MaskSpec mask) => mask.Kind switch
+    {
+        MaskKind.None => "none",
+        MaskKind.Causal => "causal (" + mask.Alignment + ")",
+        _ => "sliding window left " + Bound(mask.BandLeft) + ", right " + Bound(mask.BandRight) + " (" + mask.Alignment + ")",
+    };
+
+    private static string Bound(int value) => value < 0 ? "unbounded" : value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,54 @@
+using System;
+
+namespace KernelDsl;
+
+/// <summary>
+/// The memory plan of a compiled spec, as the generated <c>Plan</c> property exposes it. The build-time part
+/// (tiles, working set, per-target decisions) comes from the compiler as text and constants; the
+/// shape-dependent part (FLOPs, bytes, block skipping) is computed here for a given call shape.
+/// </summary>
+public sealed class AttentionPlan
+{
+    public AttentionPlan(string specName, string buildTimeText, PlanParameters parameters)
+    {
+        SpecName = specName;
+        BuildTimeText = buildTimeText;
+        Parameters = parameters;
+    }
+
+    /// <summary>The spec class's full name.</summary>
+    public string SpecName { get; }
+
+    /// <summary>The compiler's rendering of its decisions (tiles, working set, targets).</summary>
+    public string BuildTimeText { get; }
+
+    /// <summary>The numbers the shape-dependent estimates need.</summary>
+    public PlanParameters Parameters { get; }
+
+    /// <summary>FLOPs, bytes and memory for one call of the given shape.</summary>
+    public WorkloadEstimate For(AttentionShape shape) => WorkloadEstimate.Compute(Parameters, shape);
+
+    /// <summary>The build-time plan followed by the estimate for <paramref name="shape"/>.</summary>
+    public string Describe(AttentionShape shape) => BuildTimeText + For(shape).ToString();
+
+    public override string ToString() => BuildTimeText;
+}
+
+/// <summary>Build-time constants of a plan that the shape-dependent estimates use.</summary>
+public readonly record struct PlanParameters(
+    DType InputType,
+    DType OutputType,
+    MaskKind Mask,
+    MaskAlignment Alignment,
+    int WindowLeft,
+    int WindowRight,
+    bool WritesLse,
+    int CpuBlockQ,
+    int CpuBlockKV,
+    int CpuWorkingSetBytes)
+{
+    public MaskBand BandFor(AttentionShape shape) =>
+        MaskBand.For(Mask, Alignment, WindowLeft, WindowRight, shape.SeqQ, shape.SeqKv);
+
+    public static int SizeOf(DType type) => type == DType.FP32 ? 4 : 2;
+}

@@ -1,0 +1,176 @@
+using System;
+
+namespace KernelDsl;
+
+/// <summary>
+/// Checks the tensors of a Forward call against the spec and each other, and turns them into the kernel's
+/// views. Every failure is an <see cref="ArgumentException"/> that names the argument and says what shape
+/// was expected, so a user never reaches a kernel with inconsistent inputs.
+/// </summary>
+public static unsafe class AttentionBinding
+{
+    /// <summary>
+    /// Infers the call's <see cref="AttentionShape"/> from q and k and checks v, output and lse against it:
+    /// ranks, head dims, batch and sequence agreement, GQA head counts, unit stride in the last dimension,
+    /// non-negative strides, an output that does not overlap itself, and no overlap between any output and
+    /// any input.
+    /// </summary>
+    public static AttentionShape Bind(
+        TensorLayout layout,
+        int headDim,
+        int valueHeadDim,
+        TensorArgument q,
+        TensorArgument k,
+        TensorArgument v,
+        TensorArgument output,
+        TensorArgument lse)
+    {
+        CheckRankAndStrides(q, 4);
+        CheckRankAndStrides(k, 4);
+        CheckRankAndStrides(v, 4);
+        CheckRankAndStrides(output, 4);
+
+        var (batch, seqQ, headsQ, dimQ) = Dims(q, layout);
+        var (batchK, seqKv, headsKv, dimK) = Dims(k, layout);
+        string names = layout == TensorLayout.BSHD ? "[batch, seq, heads, dim]" : "[batch, heads, seq, dim]";
+
+        Require(dimQ == headDim, q, $"its last dimension must be the spec's HeadDim = {headDim}; expected {names} = {Expected(layout, batch, seqQ, headsQ, headDim)}");
+        Require(batchK == batch, k, $"its batch ({batchK}) must equal q's ({batch})");
+        Require(dimK == headDim, k, $"its last dimension must be the spec's HeadDim = {headDim}; expected {Expected(layout, batch, seqKv, headsKv, headDim)}");
+        Require(headsKv > 0 && headsQ % headsKv == 0, k,
+            $"q has {headsQ} heads, which must be a multiple of k's {headsKv} heads (grouped-query attention)");
+
+        var shape = new AttentionShape(batch, seqQ, seqKv, headsQ, headsKv, headDim, valueHeadDim);
+        shape.Validate();
+
+        RequireShape(v, layout, batch, seqKv, headsKv, valueHeadDim, "the spec's ValueHeadDim");
+        RequireShape(output, layout, batch, seqQ, headsQ, valueHeadDim, "the spec's ValueHeadDim");
+        CheckNotSelfOverlapping(output);
+
+        if (lse.IsPresent)
+        {
+            CheckRankAndStrides(lse, 3);
+            Require(lse.Lengths[0] == batch && lse.Lengths[1] == headsQ && lse.Lengths[2] == seqQ, lse,
+                $"it must have shape [batch, query heads, query seq] = [{batch}, {headsQ}, {seqQ}], but has {lse.ShapeText}");
+            Require(IsContiguous(lse), lse, "it must be contiguous (strides [Hq·Sq, Sq, 1])");
+            CheckDisjoint(lse, output);
+            CheckDisjoint(lse, q);
+            CheckDisjoint(lse, k);
+            CheckDisjoint(lse, v);
+        }
+
+        CheckDisjoint(output, q);
+        CheckDisjoint(output, k);
+        CheckDisjoint(output, v);
+        return shape;
+    }
+
+    /// <summary>The kernel's view of a checked 4-D tensor: (batch, seq, head) strides by layout.</summary>
+    public static StridedTensor<T> View<T>(T* data, ReadOnlySpan<nint> strides, TensorLayout layout)
+        where T : unmanaged =>
+        layout == TensorLayout.BSHD
+            ? new StridedTensor<T>(data, strides[0], strides[1], strides[2])
+            : new StridedTensor<T>(data, strides[0], strides[2], strides[1]);
+
+    /// <summary>Lengths of a contiguous tensor of the given sizes in a layout (for the span overloads).</summary>
+    public static nint[] ContiguousLengths(TensorLayout layout, int batch, int seq, int heads, int dim) =>
+        layout == TensorLayout.BSHD ? new nint[] { batch, seq, heads, dim } : new nint[] { batch, heads, seq, dim };
+
+    /// <summary>Checks a flat span's length against the shape before it is viewed as a contiguous tensor.</summary>
+    public static void RequireSpanLength(int actual, TensorLayout layout, int batch, int seq, int heads, int dim, string name)
+    {
+        long expected = (long)batch * seq * heads * dim;
+        if (actual != expected)
+        {
+            throw new ArgumentException(
+                $"'{name}' has {actual} elements, but a contiguous {layout} tensor of shape {Expected(layout, batch, seq, heads, dim)} needs {expected}.", name);
+        }
+    }
+
+    private static (int Batch, int Seq, int Heads, int Dim) Dims(TensorArgument t, TensorLayout layout) =>
+        layout == TensorLayout.BSHD
+            ? ((int)t.Lengths[0], (int)t.Lengths[1], (int)t.Lengths[2], (int)t.Lengths[3])
+            : ((int)t.Lengths[0], (int)t.Lengths[2], (int)t.Lengths[1], (int)t.Lengths[3]);
+
+    private static string Expected(TensorLayout layout, int batch, int seq, int heads, int dim) =>
+        "[" + string.Join(", ", ContiguousLengths(layout, batch, seq, heads, dim)) + "]";
+
+    private static void RequireShape(TensorArgument t, TensorLayout layout, int batch, int seq, int heads, int dim, string dimName)
+    {
+        var (b, s, h, d) = Dims(t, layout);
+        Require(b == batch && s == seq && h == heads && d == dim, t,
+            $"expected shape {Expected(layout, batch, seq, heads, dim)} ({layout}, last dimension = {dimName}), but it has {t.ShapeText}");
+    }
+
+    private static void CheckRankAndStrides(TensorArgument t, int rank)
+    {
+        Require(t.Lengths.Length == rank, t, $"it must have rank {rank}, but has rank {t.Lengths.Length} with shape {t.ShapeText}");
+        for (int i = 0; i < rank; i++)
+        {
+            Require(t.Lengths[i] > 0, t, $"dimension {i} is empty ({t.ShapeText})");
+            Require(t.Lengths[i] <= int.MaxValue, t, $"dimension {i} is longer than int.MaxValue");
+            Require(t.Strides[i] >= 0, t, $"negative strides are not supported (stride {t.Strides[i]} in dimension {i})");
+        }
+
+        Require(t.Strides[rank - 1] == 1 || t.Lengths[rank - 1] == 1, t,
+            $"its last dimension must be contiguous (stride 1), but its stride is {t.Strides[rank - 1]}");
+    }
+
+    private static bool IsContiguous(TensorArgument t)
+    {
+        nint expected = 1;
+        for (int i = t.Lengths.Length - 1; i >= 0; i--)
+        {
+            if (t.Lengths[i] != 1 && t.Strides[i] != expected)
+            {
+                return false;
+            }
+
+            expected *= t.Lengths[i];
+        }
+
+        return true;
+    }
+
+    /// <summary>Every element of an output must have its own address, or parallel writes race.</summary>
+    private static void CheckNotSelfOverlapping(TensorArgument t)
+    {
+        // Sort dimensions by stride; each stride must reach past everything the smaller-stride dims span.
+        int rank = t.Lengths.Length;
+        var order = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            order[i] = i;
+        }
+
+        var strides = t.Strides.ToArray();
+        Array.Sort(order, (a, b) => strides[a].CompareTo(strides[b]));
+        nint span = 1;
+        foreach (int dim in order)
+        {
+            if (t.Lengths[dim] == 1)
+            {
+                continue;
+            }
+
+            Require(t.Strides[dim] >= span, t,
+                $"its elements overlap (stride {t.Strides[dim]} in dimension {dim} is smaller than the {span} elements the inner dimensions span); outputs must not alias themselves");
+            span = t.Strides[dim] * t.Lengths[dim];
+        }
+    }
+
+    private static void CheckDisjoint(TensorArgument written, TensorArgument other)
+    {
+        var (a0, a1) = written.ByteRange;
+        var (b0, b1) = other.ByteRange;
+        Require(a1 <= b0 || b1 <= a0, written, $"it overlaps '{other.Name}' in memory; outputs must not alias inputs or each other");
+    }
+
+    private static void Require(bool condition, TensorArgument t, string problem)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Tensor '{t.Name}' is invalid: {problem}.", t.Name);
+        }
+    }
+}
