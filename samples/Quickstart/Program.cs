@@ -1,0 +1,79 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using KernelDsl;
+using KernelDsl.Reference;
+using Quickstart;
+
+// Runs each compiled spec on the CPU, checks it against the float64 reference and prints its plan.
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+int seed = Environment.TickCount;
+var random = new Random(seed);
+Console.WriteLine($"KernelDsl quickstart — CPU, {Environment.ProcessorCount} cores, random seed {seed}");
+Console.WriteLine();
+
+Run("PlainBf16Attention", PlainBf16Attention.Plan, new AttentionShape(1, 512, 512, 8, 8, 128, 128), TensorLayout.BSHD,
+    1 / Math.Sqrt(128), (q, k, v, o, lse, shape) => PlainBf16Attention.Forward(q, k, v, o, shape), ToBf16, ToBf16);
+
+Run("CausalFp16Attention", CausalFp16Attention.Plan, new AttentionShape(2, 300, 700, 8, 8, 64, 64), TensorLayout.BSHD,
+    1 / Math.Sqrt(64), (q, k, v, o, lse, shape) => CausalFp16Attention.Forward(q, k, v, o, lse, shape), x => (Half)x, x => (Half)x);
+
+Run("SlidingWindowGqaAttention", SlidingWindowGqaAttention.Plan, new AttentionShape(1, 1000, 1000, 8, 2, 64, 64), TensorLayout.BHSD,
+    1 / Math.Sqrt(64), (q, k, v, o, lse, shape) => SlidingWindowGqaAttention.Forward(q, k, v, o, shape), x => x, x => x);
+
+void Run<TIn, TOut>(
+    string name,
+    AttentionPlan plan,
+    AttentionShape shape,
+    TensorLayout layout,
+    double scale,
+    ForwardCall<TIn, TOut> forward,
+    Func<float, TIn> fromFloat,
+    Func<float, TOut> poisonFrom)
+    where TIn : unmanaged
+    where TOut : unmanaged
+{
+    var q = Random(shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, fromFloat);
+    var k = Random(shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, fromFloat);
+    var v = Random(shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, fromFloat);
+    var output = new TOut[shape.Batch * shape.SeqQ * shape.HeadsQ * shape.ValueHeadDim];
+    var lse = new float[shape.Batch * shape.HeadsQ * shape.SeqQ];
+    Array.Fill(output, poisonFrom(float.NaN));
+
+    forward(q, k, v, output, lse, shape); // warm-up (JIT)
+    Array.Fill(output, poisonFrom(float.NaN));
+    var timer = Stopwatch.StartNew();
+    forward(q, k, v, output, lse, shape);
+    double seconds = timer.Elapsed.TotalSeconds;
+
+    var band = plan.Parameters.BandFor(shape);
+    var reference = AttentionReference.Compute<TIn>(q, k, v, shape, layout, scale, band);
+    double error = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
+    var estimate = plan.For(shape);
+
+    Console.WriteLine($"== {name}: {shape}");
+    Console.WriteLine($"   time {seconds * 1e3:F2} ms, {estimate.KeptFlops / seconds / 1e9:F1} GFLOP/s (kept pairs), relative error vs float64 reference {error:E2}");
+    if (plan.Parameters.WritesLse)
+    {
+        Console.WriteLine($"   LSE max abs error {ErrorMetrics.MaxLseError(lse, reference.Lse):E2}");
+    }
+
+    Console.WriteLine();
+    Console.Write(plan.Describe(shape));
+    Console.WriteLine();
+}
+
+T[] Random<T>(int count, Func<float, T> fromFloat)
+{
+    var data = new T[count];
+    for (int i = 0; i < count; i++)
+    {
+        data[i] = fromFloat((float)((random.NextDouble() * 2) - 1));
+    }
+
+    return data;
+}
+
+static BFloat16 ToBf16(float x) => (BFloat16)x;
+
+delegate void ForwardCall<TIn, TOut>(ReadOnlySpan<TIn> q, ReadOnlySpan<TIn> k, ReadOnlySpan<TIn> v, Span<TOut> output, Span<float> lse, AttentionShape shape);

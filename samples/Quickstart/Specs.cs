@@ -1,0 +1,25 @@
+using KernelDsl;
+
+namespace Quickstart;
+
+// Three attention specs. Each attribute set is compiled at build time into a fused CPU kernel, typed
+// Forward entry points and a memory plan (see obj/.../generated for the emitted code).
+
+/// <summary>Plain bidirectional attention, bf16 inputs, head dim 128 (an encoder layer).</summary>
+[Attention(HeadDim = 128)]
+[Precision(DType.BF16)]
+public static partial class PlainBf16Attention;
+
+/// <summary>Causal decoder attention in fp16, bottom-right aligned (the last query sees the last key), with LSE.</summary>
+[Attention(HeadDim = 64)]
+[Precision(DType.FP16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(WriteLse = true)]
+public static partial class CausalFp16Attention;
+
+/// <summary>Sliding-window (256 keys back) grouped-query attention, fp32, PyTorch's BHSD layout.</summary>
+[Attention(HeadDim = 64)]
+[Layout(TensorLayout.BHSD)]
+[Mask(MaskKind.SlidingWindow, Left = 256, Right = 0, Alignment = MaskAlignment.BottomRight)]
+[Tiling(BlockQ = 32, BlockKV = 64)]
+public static partial class SlidingWindowGqaAttention;
