@@ -37,7 +37,8 @@ public class GpuDeviceTests(ITestOutputHelper output)
         CudaContext.ForDevice(0).ShouldBeSameAs(Cuda.DefaultContext);
         var (free, total) = Cuda.DefaultContext.GetMemoryInfo();
         output.WriteLine($"free {free >> 20} MiB of {total >> 20} MiB");
-        total.ShouldBe(Cuda.GetDevice().TotalMemoryBytes);
+        // cuMemGetInfo and cuDeviceTotalMem may differ by what the driver keeps for itself.
+        total.ShouldBeInRange(Cuda.GetDevice().TotalMemoryBytes * 9 / 10, Cuda.GetDevice().TotalMemoryBytes);
         free.ShouldBeInRange(1, total);
     }
 

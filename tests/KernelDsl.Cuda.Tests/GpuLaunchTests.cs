@@ -90,6 +90,7 @@ public class GpuLaunchTests(ITestOutputHelper output)
         TestSupport.RequireGpu();
         CudaKernel kernel = Cuda.DefaultContext.Modules.GetKernel(TestSupport.Ptx("axpy"), "axpy");
         output.WriteLine(kernel.ToString());
+        // The info log is empty when the driver's disk cache already holds this PTX, so it is printed, not checked.
         output.WriteLine(kernel.Module.InfoLog);
 
         kernel.EntryName.ShouldBe("axpy");
@@ -97,7 +98,6 @@ public class GpuLaunchTests(ITestOutputHelper output)
         kernel.LocalMemoryBytes.ShouldBe(0);
         kernel.StaticSharedMemoryBytes.ShouldBe(0);
         kernel.MaxThreadsPerBlock.ShouldBe(1024);
-        kernel.Module.InfoLog.ShouldContain("axpy");
     }
 
     [Fact]

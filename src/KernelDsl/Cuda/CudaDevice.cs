@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using KernelDsl.Cuda.Native;
 
 namespace KernelDsl.Cuda;
@@ -52,7 +53,7 @@ public sealed record CudaDevice(
 
         return new CudaDevice(
             ordinal,
-            new string((sbyte*)name).Trim(),
+            (Marshal.PtrToStringUTF8((nint)name) ?? string.Empty).Trim(),
             Attribute(DeviceAttribute.ComputeCapabilityMajor),
             Attribute(DeviceAttribute.ComputeCapabilityMinor),
             Attribute(DeviceAttribute.MultiprocessorCount),

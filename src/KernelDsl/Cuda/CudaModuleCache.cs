@@ -8,8 +8,8 @@ namespace KernelDsl.Cuda;
 /// <summary>
 /// Loads each PTX text at most once per context and keeps the module for the life of the context.
 /// Thread-safe: concurrent first calls with the same PTX wait for one JIT. Keyed by the PTX text itself, with a
-/// reference-identity fast path: generated code passes the same string constant on every call, and hashing a
-/// 100 KB PTX string per launch would cost more than a small kernel.
+/// reference-identity fast path for interned strings: generated code passes the same string constant on every
+/// call, and hashing a 100 KB PTX string per launch would cost more than a small kernel.
 /// </summary>
 public sealed class CudaModuleCache
 {
@@ -53,7 +53,13 @@ public sealed class CudaModuleCache
             throw;
         }
 
-        _byReference.TryAdd(ptx, module);
+        // Only interned strings (literals and constants, which is what generated code passes) join the
+        // reference map: a PTX string built afresh per call would otherwise add an entry per call.
+        if (ReferenceEquals(string.IsInterned(ptx), ptx))
+        {
+            _byReference.TryAdd(ptx, module);
+        }
+
         return module;
     }
 
