@@ -19,7 +19,8 @@ internal static class SpecBuilder
         IReadOnlyDictionary<string, ParsedAttribute> attributes,
         List<LocatedDiagnostic> diagnostics)
     {
-        if (!attention.IsMentioned("HeadDim"))
+        // An unreadable [Attention] (e.g. [Attention(64)]) already has a KDSL0010 that says how to write it.
+        if (attention.IsValid && !attention.IsMentioned("HeadDim"))
         {
             diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.HeadDimMissing, attention.Location, target.Name));
             return null;
