@@ -202,6 +202,17 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void KDSL0018_file_local_spec_is_reported_at_the_file_modifier() =>
+        DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 64)]\n[|file|] static partial class S;", "KDSL0018");
+
+    [Fact]
+    public void KDSL0018_spec_in_a_file_local_type_is_reported_at_its_file_modifier()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Using + "[|file|] partial class Outer { [Attention(HeadDim = 64)] static partial class S; }", "KDSL0018").Single();
+        diagnostic.GetMessage().ShouldBe("'Outer' is declared 'file', so the generated code (in another file) cannot extend the attention spec 'S': remove 'file'");
+    }
+
+    [Fact]
     public void Several_problems_are_all_reported_each_at_its_own_argument() =>
         DiagnosticAssert.Expect(
             Using + "[Attention([|HeadDim = 12|], ValueHeadDim = 64, [|Scale = -2|])]\n[Tiling([|BlockQ = 3|])]\npublic static partial class S;",

@@ -35,6 +35,7 @@ internal static class AttributeReader
         }
 
         var result = new ParsedAttribute(name, LocationInfo.From(syntax));
+        int reportedBefore = diagnostics.Count;
         var model = semanticModels(syntax.SyntaxTree);
         var namedSeen = new Dictionary<string, int>();
         var constructorSeen = new HashSet<int>();
@@ -62,7 +63,7 @@ internal static class AttributeReader
                     continue;
                 }
 
-                Accept(result, rule, argument, NamedValue(data, property), model, location, diagnostics, cancellationToken);
+                Accept(result, rule, argument, NamedValue(data, property), data.AttributeConstructor is not null, model, location, diagnostics, cancellationToken);
             }
             else
             {
@@ -77,7 +78,7 @@ internal static class AttributeReader
                 TypedConstant? value = data.AttributeConstructor is not null && index < data.ConstructorArguments.Length
                     ? data.ConstructorArguments[index]
                     : null;
-                Accept(result, rule, argument, value, model, location, diagnostics, cancellationToken);
+                Accept(result, rule, argument, value, data.AttributeConstructor is not null, model, location, diagnostics, cancellationToken);
             }
         }
 
@@ -90,7 +91,7 @@ internal static class AttributeReader
             }
         }
 
-        if (data.AttributeConstructor is null && result.IsValid)
+        if (data.AttributeConstructor is null && !diagnostics.Skip(reportedBefore).Any())
         {
             // Every argument looked right on its own, yet C# found no constructor (e.g. named arguments before
             // positional ones): say so once, on the attribute.
@@ -105,6 +106,7 @@ internal static class AttributeReader
         ArgumentRule rule,
         AttributeArgumentSyntax argument,
         TypedConstant? bound,
+        bool attributeBound,
         SemanticModel model,
         LocationInfo location,
         List<LocatedDiagnostic> diagnostics,
@@ -134,6 +136,14 @@ internal static class AttributeReader
         }
 
         object? value = Value(rule, bound);
+        if (value is null && !attributeBound)
+        {
+            // This argument is fine; another one kept C# from binding the attribute at all, so there is no
+            // value for any of them. That one is reported (or, if none is, the attribute as a whole).
+            result.MarkInvalid();
+            return;
+        }
+
         if (value is null)
         {
             Invalid(result, diagnostics, location, $"{text} could not be read as {Expectation(rule)}: write e.g. {rule.Example}");

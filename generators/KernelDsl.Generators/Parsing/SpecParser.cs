@@ -19,7 +19,9 @@ internal static class SpecParser
     /// <returns>The model, or null when this declaration is not the one that speaks for its class.</returns>
     public static SpecModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol symbol || context.TargetNode is not TypeDeclarationSyntax declaration)
+        if (context.TargetSymbol is not INamedTypeSymbol symbol
+            || context.TargetNode is not TypeDeclarationSyntax declaration
+            || !TargetReader.IsNamed(symbol, declaration))
         {
             return null;
         }

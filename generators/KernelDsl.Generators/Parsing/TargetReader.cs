@@ -42,6 +42,16 @@ internal static class TargetReader
             }
         }
 
+        // A file-local type (or one nested in a file-local type) cannot be reopened from the generated file.
+        foreach (var type in declaration.AncestorsAndSelf().OfType<TypeDeclarationSyntax>())
+        {
+            var file = type.Modifiers.FirstOrDefault(modifier => modifier.IsKind(SyntaxKind.FileKeyword));
+            if (file.IsKind(SyntaxKind.FileKeyword))
+            {
+                diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.FileLocalSpecUnsupported, LocationInfo.From(file), type.Identifier.ValueText, symbol.Name));
+            }
+        }
+
         var containing = new List<ContainingType>();
         for (var outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
         {
@@ -52,6 +62,28 @@ internal static class TargetReader
             ? containingNamespace.ToDisplayString(NamespaceFormat)
             : null;
         return new TargetType(ns, containing.ToEquatableArray(), Escape(symbol.Name), Keyword(symbol), symbol.IsStatic);
+    }
+
+    /// <summary>
+    /// False when the class's name or namespace is missing from the syntax (<c>partial class { }</c>, a bare
+    /// <c>namespace</c>): C# already reports that, and there is nothing to name a generated file after.
+    /// </summary>
+    public static bool IsNamed(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration)
+    {
+        if (declaration.Identifier.IsMissing || declaration.Ancestors().OfType<TypeDeclarationSyntax>().Any(outer => outer.Identifier.IsMissing))
+        {
+            return false;
+        }
+
+        for (var ns = symbol.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            if (ns.Name.Length == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsPartial(TypeDeclarationSyntax declaration) => declaration.Modifiers.Any(SyntaxKind.PartialKeyword);
