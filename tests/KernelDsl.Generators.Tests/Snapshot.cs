@@ -35,7 +35,8 @@ internal static class Snapshot
             .UseCallerLocation()
             .SubFolder(Folder)
             .WithDiscriminator(name)
-            .WithFilenameGenerator((_, discriminator, type, extension) => $"{discriminator}.{type}.{extension}")
+            // Shouldly hands the discriminator over with a leading '.'.
+            .WithFilenameGenerator((_, discriminator, type, extension) => $"{discriminator?.TrimStart('.')}.{type}.{extension}")
             .NoDiff());
     }
 }
