@@ -91,12 +91,17 @@ public static class DiagnosticCatalog
         "[{0}] on '{1}' has no effect without [Attention(HeadDim = ...)] on the same class",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptorInfo FileLocalSpecUnsupported = new(
+        "KDSL0018", "File-local spec classes are not supported",
+        "'{0}' is declared 'file', so the generated code (in another file) cannot extend the attention spec '{1}': remove 'file'",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         ClassNotPartial, HeadDimUnsupported, ValueHeadDimUnsupported, BlockSizeInvalid, ConflictingMasks,
         WindowWithoutWindowMask, WindowBoundsInvalid, AlignmentMissing, PrecisionCombinationUnsupported,
         InvalidArgument, HeadDimMissing, ScaleInvalid, GenericSpecUnsupported, ContainingTypeNotPartial,
-        AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced,
+        AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, FileLocalSpecUnsupported,
     };
 }
