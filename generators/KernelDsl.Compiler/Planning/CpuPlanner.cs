@@ -15,8 +15,9 @@ public static class CpuPlanner
 
     public static CpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
     {
-        int blockQ = spec.Tiling.BlockQ != 0 ? spec.Tiling.BlockQ : DefaultBlockQ(spec);
-        int blockKV = spec.Tiling.BlockKV != 0 ? spec.Tiling.BlockKV : DefaultBlockKV(spec);
+        var defaults = DefaultTiles(spec);
+        int blockQ = spec.Tiling.BlockQ != 0 ? spec.Tiling.BlockQ : defaults.BlockQ;
+        int blockKV = spec.Tiling.BlockKV != 0 ? spec.Tiling.BlockKV : defaults.BlockKV;
         var scratch = Scratch(spec, blockQ, blockKV);
         int workingSet = scratch.TotalFloats * sizeof(float);
         if (workingSet > AssumedL2Bytes)
@@ -37,10 +38,28 @@ public static class CpuPlanner
     public static int WorkingSetBytes(AttentionSpec spec, int blockQ, int blockKV) =>
         Scratch(spec, blockQ, blockKV).TotalFloats * sizeof(float);
 
-    // Query tile: 64 rows = 4 AVX-512 vectors, the micro-kernel's full column width, so Sᵀ = K·Qᵀ runs on
-    // whole 6×4 register tiles. Larger tiles amortise the K/V widening further but waste more work on the
-    // diagonal of causal masks and leave fewer work items to balance over the cores.
-    private static int DefaultBlockQ(AttentionSpec spec) => 64;
+    /// <summary>
+    /// Default tiles: 128 queries × 128 keys, halving the key block, then the query block, until the scratch
+    /// fits in half of L2 (the other half is for the K/V rows streaming in). Measured on the bench machine
+    /// (samples/Bench/NOTES.md): at D = 128 every choice from 64×64 to 256×64 lands within ±5%, larger tiles
+    /// slightly ahead — they amortise K/V widening over more queries and the O rescale over more keys.
+    /// 128 queries are 8 AVX-512 vectors, two full column tiles of the micro-kernel.
+    /// </summary>
+    private static (int BlockQ, int BlockKV) DefaultTiles(AttentionSpec spec)
+    {
+        int blockQ = 128, blockKV = 128;
+        while (WorkingSetBytes(spec, blockQ, blockKV) > AssumedL2Bytes / 2 && blockQ > 16)
+        {
+            if (blockKV >= blockQ)
+            {
+                blockKV /= 2;
+            }
+            else
+            {
+                blockQ /= 2;
+            }
+        }
 
-    private static int DefaultBlockKV(AttentionSpec spec) => 64;
+        return (blockQ, blockKV);
+    }
 }
