@@ -75,7 +75,21 @@ internal sealed partial class FlashForwardPtx
         EmitMainLoop();
         EmitEpilogue();
         w.Raw("}");
-        return w.ToString();
+        return AsciiOnly(w.ToString());
+    }
+
+    /// <summary>The driver's PTX JIT rejects any non-ASCII byte (even in comments); CUDA 11.8's ptxas accepts them, so check here.</summary>
+    private static string AsciiOnly(string ptx)
+    {
+        foreach (char c in ptx)
+        {
+            if (c > 127)
+            {
+                throw new System.InvalidOperationException("non-ASCII character '" + c + "' in emitted PTX");
+            }
+        }
+
+        return ptx;
     }
 
     private void DeclareKernelRegisters()
@@ -103,7 +117,7 @@ internal sealed partial class FlashForwardPtx
             w.Ins(".reg .b32 %qa<" + I(D / 4) + ">");
         }
 
-        w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P·V");
+        w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P*V");
         w.Ins(".reg .b32 %pa<" + I(Bkv / 4) + ">");
         w.Ins(".reg .pred %p_empty, %p_more, %p_lse");
     }
