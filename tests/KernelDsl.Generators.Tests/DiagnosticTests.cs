@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Reflection;
 using KernelDsl.Compiler.Diagnostics;
+using KernelDsl.Compiler.Planning;
 using KernelDsl.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Shouldly;
@@ -178,8 +179,15 @@ public sealed class DiagnosticTests
         DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 64)]\n[Mask(MaskKind.None, [|Alignment = MaskAlignment.TopLeft|])]\npublic static partial class S;", "KDSL0015");
 
     [Fact]
-    public void KDSL0016_cpu_tiles_over_budget_are_reported_at_the_tiling() =>
-        DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 256)]\n[[|Tiling(BlockQ = 256, BlockKV = 256)|]]\npublic static partial class S;", "KDSL0016");
+    public void KDSL0016_cpu_tiles_over_budget_are_reported_at_the_tiling()
+    {
+        // 16-bit inputs make the CPU kernel keep widened K and V tiles too: the largest tiles at the largest
+        // head dim. The precondition says so if the planner's budget moves.
+        const string markup = Using + "[Attention(HeadDim = 256)]\n[Precision(DType.BF16)]\n[[|Tiling(BlockQ = 256, BlockKV = 256)|]]\npublic static partial class S;";
+        var spec = GeneratorHarness.Model(Markup.Parse(markup).Source).Spec!;
+        CpuPlanner.WorkingSetBytes(spec, 256, 256).ShouldBeGreaterThan(CpuPlanner.AssumedL2Bytes, "the test spec no longer exceeds the CPU budget");
+        DiagnosticAssert.Expect(markup, "KDSL0016");
+    }
 
     [Fact]
     public void KDSL0017_spec_attribute_without_attention_is_a_warning_at_each_attribute()

@@ -102,6 +102,16 @@ public sealed class MalformedInputTests
         GeneratorHarness.Run(Using + body).GeneratedTrees.ShouldBeEmpty();
 
     [Fact]
+    public void A_tree_without_a_file_path_still_gets_located_diagnostics()
+    {
+        var compilation = GeneratorHarness.Compilation().AddSyntaxTrees(
+            Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(Using + "[Attention(HeadDim = 12, ValueHeadDim = 64)]\npublic static partial class S;", GeneratorHarness.ParseOptions));
+        var diagnostic = GeneratorHarness.Run(GeneratorHarness.Driver(), compilation).GetRunResult().Diagnostics.ShouldHaveSingleItem();
+        diagnostic.Id.ShouldBe("KDSL0002");
+        diagnostic.Location.SourceSpan.Length.ShouldBe("HeadDim = 12".Length);
+    }
+
+    [Fact]
     public void Attention_on_two_parts_of_one_class_generates_one_set_of_files()
     {
         var result = GeneratorHarness.Run(
