@@ -2,7 +2,7 @@
 # One device call: GPU driver tests, the GPU numeric matrix, the C# benchmark and the PyTorch anchors, all on the
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
-# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench). Build them with samples/GpuBench/pack-for-device.sh.
+# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, Quickstart). Build them with samples/GpuBench/pack-for-device.sh.
 # Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench]
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -22,6 +22,11 @@ if [[ " $* " != *" --no-tests "* ]]; then
   $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
   grep -E "\[FAIL\]" "$OUT/gpu-tests.log" | head -n 20
   tail -n 3 "$OUT/gpu-tests.log"
+fi
+
+if [[ " $* " != *" --no-tests "* ]]; then
+  echo "== Quickstart sample (CPU + GPU)"
+  $APPS/Quickstart/Quickstart > "$OUT/quickstart.log" 2>&1; grep -E "^GPU|^==|error|first call" "$OUT/quickstart.log"
 fi
 
 if [[ " $* " != *" --no-bench "* ]]; then
