@@ -5,16 +5,20 @@ using System.Threading;
 namespace Bench;
 
 /// <summary>
-/// Extra memory of one call: bytes the GC allocated during it (exact), and the peak rise of the process's
-/// working set over its value before the call (sampled every millisecond on a background thread).
+/// Extra memory of a call: bytes the GC allocated during one call (exact, all threads), and the peak rise of
+/// the process's working set over its value before a second call (sampled every millisecond on a background
+/// thread; two calls, because the sampler's own allocations would otherwise count).
 /// </summary>
 internal static class MemoryProbe
 {
     public static (long GcBytes, long PeakWorkingSetDelta) Measure(Action call)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        Collect();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        call();
+        long gcBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+
+        Collect();
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         long before = process.WorkingSet64, peak = before;
@@ -30,11 +34,16 @@ internal static class MemoryProbe
             }
         }) { IsBackground = true };
         sampler.Start();
-        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         call();
-        long gcBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         Volatile.Write(ref done, true);
         sampler.Join();
         return (gcBytes, Math.Max(0, peak - before));
+    }
+
+    private static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 }

@@ -17,48 +17,57 @@ internal static class UnfusedBaseline
     public static void Run<T>(T[] q, T[] k, T[] v, T[] output, int seq, int heads, int dim, Func<T, float> widen, Func<float, T> narrow)
     {
         float scale = 1f / MathF.Sqrt(dim);
-        Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new Workspace(seq, dim), (h, _, ws) =>
+        // One worker per core, each with one workspace, taking heads round-robin.
+        int workers = Math.Min(Environment.ProcessorCount, heads);
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
         {
-            Gather(q, ws.Q, seq, heads, dim, h, widen);
-            Gather(k, ws.K, seq, heads, dim, h, widen);
-            Gather(v, ws.V, seq, heads, dim, h, widen);
-
-            // S = scale · Q·Kᵀ, materialised.
-            for (int i = 0; i < seq; i++)
+            var ws = new Workspace(seq, dim);
+            for (int h = worker; h < heads; h += workers)
             {
-                var qi = ws.Q.AsSpan(i * dim, dim);
-                var row = ws.Scores.AsSpan(i * seq, seq);
-                for (int j = 0; j < seq; j++)
-                {
-                    row[j] = TensorPrimitives.Dot(qi, ws.K.AsSpan(j * dim, dim));
-                }
+                Head(q, k, v, output, seq, heads, dim, h, scale, ws, widen, narrow);
+            }
+        });
+    }
 
-                TensorPrimitives.Multiply(row, scale, row);
+    private static void Head<T>(T[] q, T[] k, T[] v, T[] output, int seq, int heads, int dim, int h, float scale, Workspace ws, Func<T, float> widen, Func<float, T> narrow)
+    {
+        Gather(q, ws.Q, seq, heads, dim, h, widen);
+        Gather(k, ws.K, seq, heads, dim, h, widen);
+        Gather(v, ws.V, seq, heads, dim, h, widen);
+
+        // S = scale · Q·Kᵀ, materialised.
+        for (int i = 0; i < seq; i++)
+        {
+            var qi = ws.Q.AsSpan(i * dim, dim);
+            var row = ws.Scores.AsSpan(i * seq, seq);
+            for (int j = 0; j < seq; j++)
+            {
+                row[j] = TensorPrimitives.Dot(qi, ws.K.AsSpan(j * dim, dim));
             }
 
-            // P = softmax(S) row by row, then O = P·V.
-            for (int i = 0; i < seq; i++)
-            {
-                var row = ws.Scores.AsSpan(i * seq, seq);
-                TensorPrimitives.SoftMax(row, row);
-                var oi = ws.O.AsSpan(i * dim, dim);
-                oi.Clear();
-                for (int j = 0; j < seq; j++)
-                {
-                    TensorPrimitives.MultiplyAdd(ws.V.AsSpan(j * dim, dim), row[j], oi, oi);
-                }
-            }
+            TensorPrimitives.Multiply(row, scale, row);
+        }
 
-            for (int i = 0; i < seq; i++)
+        // P = softmax(S) row by row, then O = P·V.
+        for (int i = 0; i < seq; i++)
+        {
+            var row = ws.Scores.AsSpan(i * seq, seq);
+            TensorPrimitives.SoftMax(row, row);
+            var oi = ws.O.AsSpan(i * dim, dim);
+            oi.Clear();
+            for (int j = 0; j < seq; j++)
             {
-                for (int d = 0; d < dim; d++)
-                {
-                    output[(((long)i * heads) + h) * dim + d] = narrow(ws.O[(i * dim) + d]);
-                }
+                TensorPrimitives.MultiplyAdd(ws.V.AsSpan(j * dim, dim), row[j], oi, oi);
             }
+        }
 
-            return ws;
-        }, _ => { });
+        for (int i = 0; i < seq; i++)
+        {
+            for (int d = 0; d < dim; d++)
+            {
+                output[(((long)i * heads) + h) * dim + d] = narrow(ws.O[(i * dim) + d]);
+            }
+        }
     }
 
     private static void Gather<T>(T[] source, float[] destination, int seq, int heads, int dim, int h, Func<T, float> widen)
