@@ -11,5 +11,6 @@ public static class Emitters
     {
         new HostEmitter(),
         new CpuEmitter(),
+        new Ptx.PtxEmitter(),
     };
 }

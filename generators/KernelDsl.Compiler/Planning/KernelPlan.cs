@@ -5,9 +5,10 @@ namespace KernelDsl.Compiler.Planning;
 
 /// <summary>
 /// The planner's decisions for one spec, per target. Emitters read only this (and the spec inside it):
-/// no emitter re-derives a tile size or a constant.
+/// no emitter re-derives a tile size or a constant. <c>Gpu</c> is null when the spec has no GPU kernel
+/// (FP32 inputs, or head dims the GPU planner rejects with a warning).
 /// </summary>
-public sealed record KernelPlan(AttentionSpec Spec, CpuKernelPlan Cpu)
+public sealed record KernelPlan(AttentionSpec Spec, CpuKernelPlan Cpu, GpuKernelPlan? Gpu = null)
 {
     /// <summary>The output element type after defaulting (the input type unless the epilogue says FP32).</summary>
     public ElementType OutputType => Spec.Epilogue.OutputType ?? Spec.InputType;

@@ -16,6 +16,6 @@ public static class Planner
             return new PlanningResult(null, diagnostics.ToEquatableArray());
         }
 
-        return new PlanningResult(new KernelPlan(spec, cpu), diagnostics.ToEquatableArray());
+        return new PlanningResult(new KernelPlan(spec, cpu, GpuPlanner.Plan(spec, diagnostics)), diagnostics.ToEquatableArray());
     }
 }

@@ -1,0 +1,152 @@
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx;
+
+internal sealed partial class FlashForwardPtx
+{
+    /// <summary>
+    /// Sets S to −inf where the band (or the end of the keys) drops the pair. Runs only on tiles that are not
+    /// fully kept; a block-uniform branch skips it everywhere else. Element (nt, e) of row r holds key
+    /// kv0 + 8·nt + 2·t4 + e, so each comparison is against an immediate column offset.
+    /// </summary>
+    private void EmitBoundaryMask()
+    {
+        var w = _w;
+        bool hasLeft = _spec.Mask.BandLeft >= 0;
+        w.Stage("Element mask, boundary tiles only (past Skv or crossing the band's edge)");
+        using (w.Scope())
+        {
+            w.Ins(".reg .pred %partial, %drop");
+            w.Ins(".reg .b32 %kv_end, %jb, %rel_hi_a, %rel_hi_b, %rel_lo_a, %rel_lo_b");
+            w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
+            w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
+            if (hasLeft)
+            {
+                w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
+            }
+
+            w.Ins("@!%partial bra MASK_DONE");
+            w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
+            w.Ins("mad.lo.u32 %jb, %t4, 2, %kv0");
+            w.Ins("sub.s32 %rel_hi_a, %hi_a, %jb");
+            w.Ins("sub.s32 %rel_hi_b, %hi_b, %jb");
+            if (hasLeft)
+            {
+                w.Ins("sub.s32 %rel_lo_a, %lo_a, %jb");
+                w.Ins("sub.s32 %rel_lo_b, %lo_b, %jb");
+            }
+
+            for (int nt = 0; nt < Bkv / 8; nt++)
+            {
+                for (int r = 0; r < 2; r++)
+                {
+                    string suffix = r == 0 ? "a" : "b";
+                    for (int e = 0; e < 2; e++)
+                    {
+                        int c = (8 * nt) + e;
+                        w.Ins("setp.lt.s32 %drop, %rel_hi_" + suffix + ", " + I(c));
+                        if (hasLeft)
+                        {
+                            w.Ins("setp.gt.or.s32 %drop, %rel_lo_" + suffix + ", " + I(c) + ", %drop");
+                        }
+
+                        w.Ins("@%drop mov.f32 %s" + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
+                    }
+                }
+            }
+
+            w.Label("MASK_DONE");
+        }
+    }
+
+    /// <summary>
+    /// Online softmax for this thread's rows g (r = 0) and g+8 (r = 1): the tile's row max (quad shuffle, the
+    /// four lanes of a quad share a row), the rescale factor alpha = exp2((m_old − m_new)·c) applied to O and l,
+    /// and p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that
+    /// −inf − (−inf) never appears; its p and alpha are then exactly 0.
+    /// </summary>
+    private void EmitOnlineSoftmax()
+    {
+        var w = _w;
+        w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
+        for (int r = 0; r < 2; r++)
+        {
+            using (w.Scope())
+            {
+                w.Comment("row " + (r == 0 ? "g" : "g+8"));
+                w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %alpha, %sum");
+                w.Ins(".reg .pred %none");
+                var scores = RowRegisters("%s", Bkv, r);
+                w.Ins("max.f32 %mx, " + scores[0] + ", " + scores[1]);
+                for (int i = 2; i < scores.Length; i++)
+                {
+                    w.Ins("max.f32 %mx, %mx, " + scores[i]);
+                }
+
+                w.Ins("shfl.sync.bfly.b32 %other, %mx, 1, 31, 0xffffffff");
+                w.Ins("max.f32 %mx, %mx, %other");
+                w.Ins("shfl.sync.bfly.b32 %other, %mx, 2, 31, 0xffffffff");
+                w.Ins("max.f32 %mx, %mx, %other");
+                w.Ins("max.f32 %m_new, %m" + I(r) + ", %mx");
+                w.Ins("setp.eq.f32 %none, %m_new, " + NegInf);
+                w.Ins("selp.f32 %neg_mc, " + Zero + ", %m_new, %none");
+                w.Ins("mul.f32 %neg_mc, %neg_mc, %scale_log2");
+                w.Ins("neg.f32 %neg_mc, %neg_mc");
+                w.Ins("fma.rn.f32 %alpha, %m" + I(r) + ", %scale_log2, %neg_mc");
+                w.Ins("ex2.approx.ftz.f32 %alpha, %alpha");
+                w.Ins("mov.f32 %m" + I(r) + ", %m_new");
+                foreach (var s in scores)
+                {
+                    w.Ins("fma.rn.f32 " + s + ", " + s + ", %scale_log2, %neg_mc");
+                    w.Ins("ex2.approx.ftz.f32 " + s + ", " + s);
+                }
+
+                w.Ins("add.f32 %sum, " + scores[0] + ", " + scores[1]);
+                for (int i = 2; i < scores.Length; i++)
+                {
+                    w.Ins("add.f32 %sum, %sum, " + scores[i]);
+                }
+
+                w.Comment("l = alpha*l + sum (per-thread partial; the quad's partials are added once, at the end)");
+                w.Ins("fma.rn.f32 %l" + I(r) + ", %l" + I(r) + ", %alpha, %sum");
+                foreach (var o in RowRegisters("%o", Dv, r))
+                {
+                    w.Ins("mul.f32 " + o + ", " + o + ", %alpha");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs P into mma A fragments: the C layout of two adjacent 8-key tiles is exactly the A layout of one
+    /// 16-key step (a0/a1 from tile 2k, a2/a3 from tile 2k+1), so no data moves between lanes.
+    /// </summary>
+    private void EmitProbabilitiesToFragments()
+    {
+        var w = _w;
+        w.Stage("P to " + In16 + " A-fragments, in registers (cvt packs hi, lo)");
+        string cvt = "cvt.rn." + In16 + "x2.f32 ";
+        for (int kc = 0; kc < Bkv / 16; kc++)
+        {
+            int t0 = 4 * (2 * kc);
+            int t1 = 4 * ((2 * kc) + 1);
+            w.Ins(cvt + "%pa" + I((4 * kc) + 0) + ", %s" + I(t0 + 1) + ", %s" + I(t0));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 1) + ", %s" + I(t0 + 3) + ", %s" + I(t0 + 2));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 2) + ", %s" + I(t1 + 1) + ", %s" + I(t1));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 3) + ", %s" + I(t1 + 3) + ", %s" + I(t1 + 2));
+        }
+    }
+
+    /// <summary>The accumulator registers of row r (0: g, 1: g+8) across all 8-column tiles of a width.</summary>
+    private static string[] RowRegisters(string prefix, int width, int r)
+    {
+        var names = new string[width / 4];
+        for (int nt = 0; nt < width / 8; nt++)
+        {
+            names[2 * nt] = prefix + I((4 * nt) + (2 * r));
+            names[(2 * nt) + 1] = prefix + I((4 * nt) + (2 * r) + 1);
+        }
+
+        return names;
+    }
+}

@@ -1,0 +1,124 @@
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx;
+
+/// <summary>
+/// Builds the PTX of one FlashAttention-2 forward kernel from a plan. The entry reads top to bottom as the
+/// algorithm: set up indices → find the KV blocks the mask band keeps → start the cp.async ring → per KV
+/// tile: S = Q·Kᵀ, element mask (boundary tiles only), online softmax, O += P·V → normalise and store O, LSE.
+/// Each stage is a method in one of the partial files (Setup, Loads, Mma, Softmax, Epilogue).
+/// Register naming: %s = score accumulators, %o = output accumulators, %qa = Q A-fragments, %pa = P A-fragments,
+/// %m/%l = running max and sum for this thread's two rows (g and g+8 of its warp's 16-row slab).
+/// </summary>
+internal sealed partial class FlashForwardPtx
+{
+    private readonly AttentionSpec _spec;
+    private readonly GpuKernelPlan _gpu;
+    private readonly ElementType _output;
+    private readonly PtxWriter _w = new();
+
+    public FlashForwardPtx(KernelPlan plan)
+    {
+        _spec = plan.Spec;
+        _gpu = plan.Gpu ?? throw new System.ArgumentException("plan has no GPU part", nameof(plan));
+        _output = plan.OutputType;
+    }
+
+    private int D => _spec.HeadDim;
+
+    private int Dv => _spec.ValueHeadDim;
+
+    private int Bkv => _gpu.BlockKV;
+
+    private int Threads => _gpu.ThreadsPerBlock;
+
+    private GpuSharedMemoryLayout Smem => _gpu.Smem;
+
+    /// <summary>PTX type suffix of the 16-bit input for mma/cvt: f16 or bf16.</summary>
+    private string In16 => _spec.InputType == ElementType.BF16 ? "bf16" : "f16";
+
+    private string P(string name) => _gpu.EntryName + "_param_" + name;
+
+    public string Build()
+    {
+        var w = _w;
+        w.Raw("//");
+        w.Raw("// KernelDsl FlashAttention-2 forward, " + _spec.Target.FullName);
+        w.Raw("// " + Emit.Host.PlanTextRenderer.SpecSummary(_spec, _output));
+        w.Raw(System.FormattableString.Invariant($"// tiles {_gpu.BlockQ}x{Bkv}, {_gpu.Warps} warps, {_gpu.Stages} stages, {Smem.TotalBytes} bytes shared memory, ~{_gpu.EstimatedRegisters} registers"));
+        w.Raw("//");
+        w.Raw(".version 7.8");
+        w.Raw(".target sm_80");
+        w.Raw(".address_size 64");
+        w.Blank();
+        w.Raw("// Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan).");
+        w.Raw(".extern .shared .align 128 .b8 kdsl_smem[];");
+        w.Blank();
+        w.Raw(".visible .entry " + _gpu.EntryName + "(");
+        var parameters = PtxAbi.Parameters;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            w.Raw("    .param ." + parameters[i].Type + " " + P(parameters[i].Name) + (i + 1 < parameters.Count ? "," : string.Empty));
+        }
+
+        w.Raw(")");
+        w.Raw(".maxntid " + I(Threads) + ", 1, 1");
+        w.Raw("// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)");
+        w.Raw(".minnctapersm 1");
+        w.Raw("{");
+        DeclareKernelRegisters();
+        EmitSetup();
+        EmitBlockRange();
+        EmitPrologue();
+        EmitMainLoop();
+        EmitEpilogue();
+        w.Raw("}");
+        return AsciiOnly(w.ToString());
+    }
+
+    /// <summary>The driver's PTX JIT rejects any non-ASCII byte (even in comments); CUDA 11.8's ptxas accepts them, so check here.</summary>
+    private static string AsciiOnly(string ptx)
+    {
+        foreach (char c in ptx)
+        {
+            if (c > 127)
+            {
+                throw new System.InvalidOperationException("non-ASCII character '" + c + "' in emitted PTX");
+            }
+        }
+
+        return ptx;
+    }
+
+    private void DeclareKernelRegisters()
+    {
+        var w = _w;
+        w.Comment("thread/block indices and problem sizes");
+        w.Ins(".reg .b32 %thr, %warp, %lane, %g, %t4, %qblk, %head, %batch, %hkv");
+        w.Ins(".reg .b32 %seq_q, %seq_kv, %heads_q, %heads_kv");
+        w.Comment("global byte pointers for this (batch, head), sequence strides in bytes");
+        w.Ins(".reg .b64 %q_base, %k_base, %v_base, %o_base, %lse_ptr, %q_ss, %k_ss, %v_ss, %o_ss");
+        w.Comment("shared-memory addresses: tiles, and each lane's ldmatrix row address within a tile");
+        w.Ins(".reg .b32 %smem, %q_tile, %k_ring, %v_ring, %q_ld, %k_ld, %v_ld, %k_cur, %v_cur");
+        w.Comment("rows and the mask band: this thread's rows, per-row key bounds, the KV block range");
+        w.Ins(".reg .b32 %q0, %row_a, %row_b, %align, %d_min, %d_max, %lo_a, %lo_b, %hi_a, %hi_b, %full_lo, %full_hi");
+        w.Ins(".reg .b32 %n, %n_start, %n_end, %kv0, %read_stage, %write_stage");
+        w.Ins(".reg .f32 %scale_log2");
+        w.Comment("online-softmax state of rows g and g+8: running max (raw scores) and partial sum");
+        w.Ins(".reg .f32 %m<2>, %l<2>");
+        w.Comment(System.FormattableString.Invariant($"accumulators: O 16x{Dv} and S 16x{Bkv} per warp, fp32, mma C-fragment order"));
+        w.Ins(".reg .f32 %o<" + I(Dv / 2) + ">");
+        w.Ins(".reg .f32 %s<" + I(Bkv / 2) + ">");
+        if (_gpu.QInRegisters)
+        {
+            w.Comment("Q A-fragments (two 16-bit values per register), loaded once");
+            w.Ins(".reg .b32 %qa<" + I(D / 4) + ">");
+        }
+
+        w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P*V");
+        w.Ins(".reg .b32 %pa<" + I(Bkv / 4) + ">");
+        w.Ins(".reg .pred %p_empty, %p_more, %p_lse");
+    }
+}

@@ -1,0 +1,72 @@
+using KernelDsl.Compiler.Compilation;
+using KernelDsl.Compiler.Planning;
+
+namespace KernelDsl.Compiler.Emit.Ptx;
+
+/// <summary>
+/// Emits <c>{FullName}.Gpu.g.cs</c>: inside the user's partial class, <c>private static class __GpuKernel</c> with
+/// the sm_80-family PTX of the FlashAttention-2 forward kernel as a raw string, and its launch constants.
+/// Specs without a GPU plan (FP32 inputs; head dims the GPU planner rejects) get no file.
+/// </summary>
+/// <remarks>
+/// Kernel parameter ABI (see <see cref="PtxAbi"/>), in .param order:
+/// u64 q, k, v, o, lse (0 = none); u32 seq_q, seq_kv, heads_q, heads_kv; u64 element strides
+/// q_batch, q_seq, q_head, k_batch, k_seq, k_head, v_batch, v_seq, v_head, o_batch, o_seq, o_head.
+/// Launch: grid = (ceil(Sq / BlockQ), Hq, B), block = (ThreadsPerBlock, 1, 1), dynamic shared memory =
+/// SharedMemoryBytes (raise the function's max dynamic shared memory attribute first when over 48 KiB).
+/// </remarks>
+public sealed class PtxEmitter : IEmitter
+{
+    public GeneratedFile? Emit(KernelPlan plan)
+    {
+        if (plan.Gpu is null)
+        {
+            return null;
+        }
+
+        var spec = plan.Spec;
+        var gpu = plan.Gpu;
+        string ptx = new FlashForwardPtx(plan).Build();
+        var w = new CodeWriter();
+        w.Lines(TypeScope.FileHeader.TrimEnd('\n'));
+        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel (sm_80 PTX, FlashAttention-2 forward).");
+        w.Line("// " + Host.PlanTextRenderer.SpecSummary(spec, plan.OutputType));
+        w.Line();
+        using (TypeScope.Open(w, spec.Target))
+        {
+            w.Line("/// <summary>");
+            w.Line("/// The GPU kernel of this spec: PTX (ISA 7.8, target sm_80; the driver JIT-compiles it for the GPU at hand)");
+            w.Line("/// and its launch geometry.");
+            w.Line("/// </summary>");
+            w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
+            using (w.Block("private static class __GpuKernel"))
+            {
+                foreach (var line in PtxAbi.Comment.Split('\n'))
+                {
+                    w.Line("// " + line);
+                }
+
+                w.Line("public const string EntryName = \"" + gpu.EntryName + "\";");
+                w.Line("public const int ThreadsPerBlock = " + gpu.ThreadsPerBlock + ";");
+                w.Line("public const int BlockQ = " + gpu.BlockQ + ";");
+                w.Line("public const int BlockKV = " + gpu.BlockKV + ";");
+                w.Line("public const int SharedMemoryBytes = " + gpu.Smem.TotalBytes + ";");
+                w.Line("public const int EstimatedRegisters = " + gpu.EstimatedRegisters + ";");
+                w.Line("public const float ScaleLog2 = " + TypeNames.FloatLiteral(gpu.ScaleLog2) + ";");
+                w.Line();
+                w.Line("public const string Ptx = \"\"\"");
+                foreach (var line in ptx.TrimEnd('\n').Split('\n'))
+                {
+                    w.Line(line);
+                }
+
+                w.Line("\"\"\";");
+            }
+        }
+
+        return new GeneratedFile(spec.Target.FullName + ".Gpu.g.cs", w.ToString());
+    }
+
+    /// <summary>The PTX text alone (for tools and tests).</summary>
+    public static string? PtxFor(KernelPlan plan) => plan.Gpu is null ? null : new FlashForwardPtx(plan).Build();
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text;
+
+namespace KernelDsl.Compiler.Planning;
+
+/// <summary>
+/// Decisions for the sm_80-family GPU kernel (FlashAttention-2 forward, mma.sync m16n8k16). Every number
+/// the PTX emitter uses is here, computed once: tile sizes, warps, pipeline depth, the shared-memory layout
+/// (byte offsets and row pitches), the folded softmax constant, and the resource estimates the CI gate checks
+/// against ptxas.
+/// </summary>
+/// <param name="BlockQ">Query rows per thread block: 16 per warp (each warp owns one m16 row slab).</param>
+/// <param name="BlockKV">Keys per K/V tile streamed through shared memory.</param>
+/// <param name="Warps">Warps per block; ThreadsPerBlock = 32·Warps.</param>
+/// <param name="Stages">Depth of the cp.async ring for K/V tiles (tile n+Stages−1 is in flight while tile n is used).</param>
+/// <param name="QInRegisters">True: each warp loads its Q fragments once (ldmatrix) and keeps them in registers;
+/// false (large head dims): Q fragments are re-read from shared memory for every K tile, to save registers.</param>
+/// <param name="Smem">Shared-memory layout per block.</param>
+/// <param name="ScaleLog2">softmax scale · log2(e): scores are exponentiated as exp2(s·ScaleLog2 − m·ScaleLog2).</param>
+/// <param name="EstimatedRegisters">Registers per thread the plan expects (accumulators + fragments + overhead); CI compares with ptxas.</param>
+public sealed record GpuKernelPlan(
+    int BlockQ,
+    int BlockKV,
+    int Warps,
+    int Stages,
+    bool QInRegisters,
+    GpuSharedMemoryLayout Smem,
+    double ScaleLog2,
+    int EstimatedRegisters,
+    GpuOccupancy Sm80,
+    GpuOccupancy Sm90)
+{
+    /// <summary>Threads per block.</summary>
+    public int ThreadsPerBlock => 32 * Warps;
+
+    /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
+    public string EntryName { get; init; } = "kdsl_attention_fwd";
+
+    /// <summary>Human-readable lines for the plan text.</summary>
+    public string Describe()
+    {
+        var s = new StringBuilder();
+        s.Append(Invariant($"  gpu kernel   sm_80 PTX (ISA 7.8), FlashAttention-2 forward: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads), 16 rows per warp, {Stages}-stage cp.async K/V ring\n"));
+        s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}\n"));
+        s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
+        s.Append(Invariant($"  gpu regs     ~{EstimatedRegisters}/thread (estimate); blocks/SM sm_80 {Sm80.BlocksPerSm} ({Sm80.Limiter}), sm_90 {Sm90.BlocksPerSm} ({Sm90.Limiter})\n"));
+        return s.ToString();
+    }
+
+    private static string Invariant(System.FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Shared memory of one block: the Q tile, then <c>Stages</c> K tiles, then <c>Stages</c> V tiles. Each tile is
+/// row-major (one row per query or key, head-dim contiguous) with its rows padded by 16 bytes, so the eight
+/// 16-byte row segments one ldmatrix phase reads fall in eight different 4-bank groups.
+/// </summary>
+public sealed record GpuSharedMemoryLayout(
+    int QPitchBytes,
+    int KPitchBytes,
+    int VPitchBytes,
+    int QBytes,
+    int KStageBytes,
+    int VStageBytes,
+    int Stages,
+    int PaddingBytes)
+{
+    public const int RowPaddingBytes = 16;
+
+    public int QOffset => 0;
+
+    public int KOffset => QBytes;
+
+    public int VOffset => QBytes + (Stages * KStageBytes);
+
+    public int TotalBytes => QBytes + (Stages * (KStageBytes + VStageBytes));
+}
+
+/// <summary>How many blocks of this kernel one SM holds on a target, and what limits it.</summary>
+public sealed record GpuOccupancy(string Target, int BlocksPerSm, string Limiter, int SmemPerSmBytes, int SmemPerBlockBytes);

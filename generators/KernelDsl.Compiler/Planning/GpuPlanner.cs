@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using KernelDsl.Compiler.Diagnostics;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Planning;
+
+/// <summary>
+/// Chooses the GPU kernel's tiles, warps, pipeline depth and shared-memory layout from the head dimensions.
+/// The [Tiling] attribute's BlockQ/BlockKV are CPU tile sizes and are ignored here: GPU tiles follow from the
+/// head dimensions and the register/shared-memory budgets of sm_80 and sm_90, which a user rarely wants to
+/// hand-tune per spec (documented in the plan text). FP32 input specs get no GPU kernel (no fp32 tensor-core
+/// path in this kernel family), without a diagnostic; specs whose head dims are not multiples of 16 or whose
+/// tiles do not fit get a warning and no GPU kernel, while the CPU kernel is still generated.
+/// </summary>
+public static class GpuPlanner
+{
+    /// <summary>Per-SM and per-block limits of the two targets the plan reports (bytes, registers).</summary>
+    public static readonly GpuTarget Sm80 = new("sm_80", SmemPerSm: 164 * 1024, SmemPerBlock: 163 * 1024);
+
+    public static readonly GpuTarget Sm90 = new("sm_90", SmemPerSm: 228 * 1024, SmemPerBlock: 227 * 1024);
+
+    public const int RegistersPerSm = 65536;
+    public const int MaxRegistersPerThread = 255;
+    public const int MaxThreadsPerSm = 2048;
+    public const int MaxBlocksPerSm = 32;
+
+    /// <summary>Shared memory the hardware reserves per resident block (sm_80 and later).</summary>
+    public const int ReservedSmemPerBlock = 1024;
+
+    /// <summary>Registers beyond accumulators and fragments: addresses, loop state, mask bounds, temporaries.</summary>
+    public const int OverheadRegisters = 40;
+
+    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
+    {
+        if (spec.InputType == ElementType.FP32)
+        {
+            return null;
+        }
+
+        if (spec.HeadDim % 16 != 0 || spec.ValueHeadDim % 16 != 0)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.GpuHeadDimUnsupported, SpecPaths.HeadDim, spec.HeadDim, spec.ValueHeadDim));
+            return null;
+        }
+
+        var (blockQ, blockKV, warps, qInRegisters) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
+        const int stages = 2;
+        var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters);
+
+        if (smem.TotalBytes > Sm80.SmemPerBlock)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.GpuSharedMemoryExceeded, SpecPaths.HeadDim,
+                smem.TotalBytes, spec.HeadDim, spec.ValueHeadDim, Sm80.SmemPerBlock));
+            return null;
+        }
+
+        if (registers > MaxRegistersPerThread)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.GpuRegistersExceeded, SpecPaths.HeadDim,
+                registers, spec.HeadDim, spec.ValueHeadDim, MaxRegistersPerThread));
+            return null;
+        }
+
+        int threads = 32 * warps;
+        return new GpuKernelPlan(blockQ, blockKV, warps, stages, qInRegisters, smem,
+            spec.EffectiveScale * Constants.Log2E, registers,
+            Occupancy(Sm80, smem.TotalBytes, registers, threads),
+            Occupancy(Sm90, smem.TotalBytes, registers, threads))
+        {
+            EntryName = EntryNameFor(spec),
+        };
+    }
+
+    /// <summary>
+    /// 16 query rows per warp (one m16 slab). Up to D = 128: 8 warps share each K/V tile (BlockQ 128, BlockKV 64),
+    /// so a tile fetched once feeds 128 query rows. D = 256: 4 warps and 32-key tiles keep the block under
+    /// sm_80's 163 KiB and the O accumulator (128 fp32 registers) under the register limit, with Q re-read
+    /// from shared memory.
+    /// </summary>
+    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters) ChooseTiles(int maxHeadDim) =>
+        maxHeadDim <= 128 ? (128, 64, 8, true) : (64, 32, 4, false);
+
+    public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
+    {
+        int pad = GpuSharedMemoryLayout.RowPaddingBytes;
+        int qPitch = (headDim * 2) + pad;
+        int kPitch = (headDim * 2) + pad;
+        int vPitch = (valueHeadDim * 2) + pad;
+        int padding = pad * (blockQ + (stages * blockKV * 2));
+        return new GpuSharedMemoryLayout(qPitch, kPitch, vPitch, blockQ * qPitch, blockKV * kPitch, blockKV * vPitch, stages, padding);
+    }
+
+    /// <summary>fp32 O and S accumulators, 16-bit Q and P fragments (two per register), plus overhead.</summary>
+    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters)
+    {
+        int o = valueHeadDim / 2;          // 16 x Dv fp32 per warp / 32 lanes
+        int s = blockKV / 2;               // 16 x BlockKV fp32 per warp / 32 lanes
+        int q = qInRegisters ? headDim / 4 : 4;
+        int p = blockKV / 4;
+        return o + s + q + p + OverheadRegisters;
+    }
+
+    public static GpuOccupancy Occupancy(GpuTarget target, int smemBytes, int registers, int threads)
+    {
+        int bySmem = target.SmemPerSm / (smemBytes + ReservedSmemPerBlock);
+        int regsPerWarp = ((registers * 32) + 255) / 256 * 256;   // allocated in 256-register units per warp
+        int byRegs = RegistersPerSm / (regsPerWarp * (threads / 32));
+        int byThreads = MaxThreadsPerSm / threads;
+        int blocks = Math.Min(Math.Min(bySmem, byRegs), Math.Min(byThreads, MaxBlocksPerSm));
+        string limiter = blocks == byRegs ? "registers" : blocks == bySmem ? "shared memory" : "threads";
+        return new GpuOccupancy(target.Name, blocks, limiter, target.SmemPerSm, target.SmemPerBlock);
+    }
+
+    /// <summary>A PTX identifier unique per spec: the spec's full name with dots as underscores.</summary>
+    public static string EntryNameFor(AttentionSpec spec)
+    {
+        var name = new System.Text.StringBuilder("kdsl_");
+        foreach (char c in spec.Target.FullName)
+        {
+            name.Append(char.IsLetterOrDigit(c) && c < 128 ? c : '_');
+        }
+
+        return name.Append("_fwd").ToString();
+    }
+}
+
+/// <summary>Shared-memory limits of one GPU target.</summary>
+public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

@@ -1,0 +1,44 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using KernelDsl.Compiler.Emit.Ptx;
+using KernelDsl.Compiler.Planning;
+using KernelDsl.PtxDump;
+
+// Usage: dotnet run --project samples/PtxDump -- <output folder>
+// Writes <entry>.ptx for every spec of SpecMatrix and manifest.json (one object per kernel: entry, file,
+// head dim, dtypes, mask band, LSE, launch geometry) that samples/Bench/gpu/run_ptx.py reads.
+string dir = args.Length > 0 ? args[0] : ".device-carry/ptx";
+Directory.CreateDirectory(dir);
+var manifest = new StringBuilder("[\n");
+bool first = true;
+foreach (var spec in SpecMatrix.All())
+{
+    var planning = Planner.Plan(spec);
+    var plan = planning.Plan;
+    if (plan?.Gpu is null)
+    {
+        Console.WriteLine($"{spec.Target.Name}: no GPU kernel ({string.Join("; ", planning.Diagnostics)})");
+        continue;
+    }
+
+    var gpu = plan.Gpu;
+    string ptx = PtxEmitter.PtxFor(plan)!;
+    string file = gpu.EntryName + ".ptx";
+    File.WriteAllText(Path.Combine(dir, file), ptx);
+    manifest.Append(first ? string.Empty : ",\n");
+    first = false;
+    manifest.Append(string.Format(CultureInfo.InvariantCulture,
+        "  {{\"name\": \"{0}\", \"entry\": \"{1}\", \"file\": \"{2}\", \"head_dim\": {3}, \"value_head_dim\": {4}, \"dtype\": \"{5}\", \"out_dtype\": \"{6}\", " +
+        "\"mask\": \"{7}\", \"alignment\": \"{8}\", \"left\": {9}, \"right\": {10}, \"lse\": {11}, \"scale\": {12}, " +
+        "\"threads\": {13}, \"block_q\": {14}, \"block_kv\": {15}, \"smem\": {16}, \"est_regs\": {17}}}",
+        spec.Target.Name, gpu.EntryName, file, spec.HeadDim, spec.ValueHeadDim, spec.InputType, plan.OutputType,
+        spec.Mask.Kind, spec.Mask.Alignment, spec.Mask.BandLeft, spec.Mask.BandRight, spec.Epilogue.WriteLse ? "true" : "false",
+        spec.EffectiveScale.ToString("R", CultureInfo.InvariantCulture), gpu.ThreadsPerBlock, gpu.BlockQ, gpu.BlockKV,
+        gpu.Smem.TotalBytes, gpu.EstimatedRegisters));
+    Console.WriteLine($"{spec.Target.Name}: {file} ({ptx.Length} chars, smem {gpu.Smem.TotalBytes}, ~{gpu.EstimatedRegisters} regs)");
+}
+
+manifest.Append("\n]\n");
+File.WriteAllText(Path.Combine(dir, "manifest.json"), manifest.ToString());

@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.PtxDump;
+
+/// <summary>
+/// The specs whose kernels the device harness checks and times: the benchmark grid's (D 64/128 × fp16/bf16 ×
+/// causal or not) plus variants for correctness (window, top-left alignment, LSE, fp32 output, other head dims).
+/// Layout and GQA are run-time strides and head counts, so they need no separate kernels.
+/// </summary>
+public static class SpecMatrix
+{
+    public static IEnumerable<AttentionSpec> All()
+    {
+        foreach (int d in new[] { 64, 128 })
+        {
+            foreach (var dtype in new[] { ElementType.FP16, ElementType.BF16 })
+            {
+                yield return Spec(d, dtype, MaskSpec.None, lse: false, output: null);
+                yield return Spec(d, dtype, Causal(MaskAlignment.BottomRight), lse: false, output: null);
+            }
+        }
+
+        yield return Spec(128, ElementType.BF16, Causal(MaskAlignment.BottomRight), lse: true, output: null);
+        yield return Spec(128, ElementType.FP16, Causal(MaskAlignment.TopLeft), lse: true, output: null);
+        yield return Spec(64, ElementType.BF16, new MaskSpec(MaskKind.SlidingWindow, MaskAlignment.BottomRight, 100, 0), lse: true, output: null);
+        yield return Spec(128, ElementType.FP16, new MaskSpec(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 37, 50), lse: true, output: null);
+        yield return Spec(128, ElementType.BF16, MaskSpec.None, lse: true, output: ElementType.FP32);
+        yield return Spec(32, ElementType.FP16, Causal(MaskAlignment.BottomRight), lse: true, output: null);
+        yield return Spec(96, ElementType.BF16, MaskSpec.None, lse: true, output: null);
+        yield return Spec(256, ElementType.BF16, Causal(MaskAlignment.BottomRight), lse: true, output: null);
+        yield return Spec(256, ElementType.FP16, MaskSpec.None, lse: false, output: null);
+    }
+
+    public static MaskSpec Causal(MaskAlignment alignment) => new(MaskKind.Causal, alignment, null, null);
+
+    public static AttentionSpec Spec(int d, ElementType dtype, MaskSpec mask, bool lse, ElementType? output)
+    {
+        string name = "D" + d + "_" + dtype + "_" + MaskName(mask) + (lse ? "_Lse" : string.Empty) + (output is { } o ? "_Out" + o : string.Empty);
+        var target = new TargetType("Bench", EquatableArray<ContainingType>.Empty, name, "class", true);
+        return new AttentionSpec(target, d, d, null, dtype, TensorLayout.BSHD, mask, TilingSpec.Auto, new EpilogueSpec(output, lse));
+    }
+
+    private static string MaskName(MaskSpec mask) => mask.Kind switch
+    {
+        MaskKind.None => "Dense",
+        MaskKind.Causal => "Causal" + (mask.Alignment == MaskAlignment.TopLeft ? "TL" : "BR"),
+        _ => "Window" + mask.BandLeft + "x" + mask.BandRight + (mask.Alignment == MaskAlignment.TopLeft ? "TL" : "BR"),
+    };
+}

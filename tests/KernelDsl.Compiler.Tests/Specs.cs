@@ -1,0 +1,57 @@
+using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Tests;
+
+/// <summary>Spec builders and the matrix of specs whose kernels the ptxas gate assembles.</summary>
+internal static class Specs
+{
+    public static AttentionSpec Make(
+        int headDim = 128,
+        int? valueHeadDim = null,
+        ElementType dtype = ElementType.BF16,
+        MaskSpec? mask = null,
+        bool lse = false,
+        ElementType? output = null,
+        TensorLayout layout = TensorLayout.BSHD,
+        string name = "Spec")
+    {
+        var target = new TargetType("Tests", EquatableArray<ContainingType>.Empty, name, "class", true);
+        return new AttentionSpec(target, headDim, valueHeadDim ?? headDim, null, dtype, layout, mask ?? MaskSpec.None,
+            TilingSpec.Auto, new EpilogueSpec(output, lse));
+    }
+
+    public static readonly MaskSpec CausalBottomRight = new(MaskKind.Causal, MaskAlignment.BottomRight, null, null);
+    public static readonly MaskSpec CausalTopLeft = new(MaskKind.Causal, MaskAlignment.TopLeft, null, null);
+    public static readonly MaskSpec WindowBottomRight = new(MaskKind.SlidingWindow, MaskAlignment.BottomRight, 256, 0);
+    public static readonly MaskSpec WindowTopLeft = new(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 37, 50);
+
+    /// <summary>
+    /// head dims × dtypes × masks, with LSE, fp32 output and BHSD spread over the combinations (layout is a
+    /// run-time stride, so it does not change the kernel; it is still compiled to prove that).
+    /// </summary>
+    public static IEnumerable<AttentionSpec> PtxMatrix()
+    {
+        var masks = new[] { ("Dense", MaskSpec.None), ("CausalBR", CausalBottomRight), ("CausalTL", CausalTopLeft), ("WindowBR", WindowBottomRight), ("WindowTL", WindowTopLeft) };
+        int i = 0;
+        foreach (int d in new[] { 32, 64, 96, 128, 256 })
+        {
+            foreach (var dtype in new[] { ElementType.FP16, ElementType.BF16 })
+            {
+                foreach (var (maskName, mask) in masks)
+                {
+                    bool lse = i % 2 == 0;
+                    ElementType? output = i % 5 == 3 ? ElementType.FP32 : null;
+                    var layout = i % 3 == 1 ? TensorLayout.BHSD : TensorLayout.BSHD;
+                    string name = $"D{d}_{dtype}_{maskName}{(lse ? "_Lse" : string.Empty)}{(output is null ? string.Empty : "_OutFP32")}_{layout}";
+                    yield return Make(d, null, dtype, mask, lse, output, layout, name);
+                    i++;
+                }
+            }
+        }
+
+        // Different key and value head dims.
+        yield return Make(64, 128, ElementType.BF16, CausalBottomRight, true, null, TensorLayout.BSHD, "D64_Dv128_BF16_CausalBR");
+        yield return Make(128, 64, ElementType.FP16, MaskSpec.None, false, null, TensorLayout.BSHD, "D128_Dv64_FP16_Dense");
+    }
+}
