@@ -22,7 +22,7 @@ internal abstract class GpuCase(string name, TensorLayout layout, MaskKind mask,
 
     public bool WritesLse { get; } = writesLse;
 
-    public abstract bool OutputIsFp32 { get; }
+    public abstract bool InputIsBf16 { get; }
 
     public MaskBand BandFor(AttentionShape shape) => MaskBand.For(mask, alignment, left, right, shape.SeqQ, shape.SeqKv);
 
@@ -36,7 +36,7 @@ internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskK
     where TIn : unmanaged
     where TOut : unmanaged
 {
-    public override bool OutputIsFp32 => typeof(TOut) == typeof(float);
+    public override bool InputIsBf16 => typeof(TIn) == typeof(BFloat16);
 
     public override GpuResult Run(AttentionShape shape, int seed, float magnitude)
     {

@@ -46,7 +46,7 @@ public sealed class GpuMatrixTests(ITestOutputHelper output)
                              (result.EmptyRows > 0 ? $", {result.EmptyRows} rows with no key" : string.Empty));
 
             double.IsNaN(result.OutputError).ShouldBeFalse($"{label}: NaN in the output (seed {seed})");
-            result.OutputError.ShouldBeLessThan(GpuTolerances.Output(spec.OutputIsFp32), $"{label} (seed {seed})");
+            result.OutputError.ShouldBeLessThan(GpuTolerances.Output(spec.InputIsBf16), $"{label} (seed {seed})");
             result.LseError.ShouldBeLessThan(GpuTolerances.Lse(magnitude), $"{label} LSE (seed {seed})");
             result.EmptyRowsExact.ShouldBeTrue($"{label}: rows with no kept key must be exactly 0 with LSE −∞ (seed {seed})");
         }
@@ -62,12 +62,14 @@ public sealed class GpuMatrixTests(ITestOutputHelper output)
 public sealed class GpuCollection;
 
 /// <summary>
-/// Bounds for the tensor-core kernel: P is rounded to 16 bits before PV (as in FlashAttention), so errors sit
-/// above the CPU kernel's; DESIGN.md's ceiling for 16-bit inputs is 1e-2.
+/// Bounds for the tensor-core kernel, about 2x the worst seen on the H100 (2026-11-22, 400 runs: fp16 inputs
+/// 3.0e-4, bf16 inputs 2.5e-3). P is rounded to the input type before PV, as in FlashAttention, so bf16's 8-bit
+/// mantissa dominates even with FP32 output; DESIGN.md's ceiling for 16-bit inputs is 1e-2.
 /// </summary>
 internal static class GpuTolerances
 {
-    public static double Output(bool fp32Output) => fp32Output ? 5e-3 : 1e-2;
+    public static double Output(bool bf16Inputs) => bf16Inputs ? 5e-3 : 1e-3;
 
-    public static double Lse(float magnitude) => magnitude > 1 ? 5e-3 : 1e-3;
+    // Seen on the H100: 1.0e-6 (unit inputs), 5.8e-5 (x8 magnitudes).
+    public static double Lse(float magnitude) => magnitude > 1 ? 2e-4 : 1e-5;
 }
