@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
 
 namespace KernelDsl.PtxDump;
 
@@ -30,6 +31,22 @@ public static class SpecMatrix
         yield return Spec(96, ElementType.BF16, MaskSpec.None, lse: true, output: null);
         yield return Spec(256, ElementType.BF16, Causal(MaskAlignment.BottomRight), lse: true, output: null);
         yield return Spec(256, ElementType.FP16, MaskSpec.None, lse: false, output: null);
+    }
+
+    /// <summary>Alternative tile choices for the same specs, timed side by side with the defaults on the device.</summary>
+    public static IEnumerable<(AttentionSpec Spec, GpuTuning Tuning)> Variants()
+    {
+        foreach (var mask in new[] { MaskSpec.None, Causal(MaskAlignment.BottomRight) })
+        {
+            var d64 = Spec(64, ElementType.BF16, mask, lse: false, output: null);
+            yield return (d64, new GpuTuning(Warps: 4, NameSuffix: "_w4"));
+            yield return (d64, new GpuTuning(QInRegisters: true, MaxRegisters: 0, NameSuffix: "_v1"));
+            yield return (d64, new GpuTuning(OverlapScores: true, MaxRegisters: 0, NameSuffix: "_overlap"));
+            var d128 = Spec(128, ElementType.BF16, mask, lse: false, output: null);
+            yield return (d128, new GpuTuning(OverlapScores: false, NameSuffix: "_v1"));
+            yield return (d128, new GpuTuning(Warps: 4, NameSuffix: "_w4"));
+            yield return (d128, new GpuTuning(OverlapScores: false, Warps: 4, NameSuffix: "_v1w4"));
+        }
     }
 
     public static MaskSpec Causal(MaskAlignment alignment) => new(MaskKind.Causal, alignment, null, null);

@@ -36,12 +36,18 @@ public sealed record GpuKernelPlan(
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";
 
+    /// <summary>A register cap for ptxas (<c>.maxnreg</c>), chosen to fit more blocks per SM; 0 = no cap (<c>.minnctapersm 1</c>).</summary>
+    public int MaxRegisters { get; init; }
+
+    /// <summary>True: S of tile n+1 is computed while tile n's softmax runs (second score register set, 3-stage ring).</summary>
+    public bool OverlapScores { get; init; }
+
     /// <summary>Human-readable lines for the plan text.</summary>
     public string Describe()
     {
         var s = new StringBuilder();
         s.Append(Invariant($"  gpu kernel   sm_80 PTX (ISA 7.8), FlashAttention-2 forward: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads), 16 rows per warp, {Stages}-stage cp.async K/V ring\n"));
-        s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}\n"));
+        s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}{(OverlapScores ? "; S(n+1) overlapped with softmax(n)" : string.Empty)}{(MaxRegisters > 0 ? $"; registers capped at {MaxRegisters}" : string.Empty)}\n"));
         s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
         s.Append(Invariant($"  gpu regs     ~{EstimatedRegisters}/thread (estimate); blocks/SM sm_80 {Sm80.BlocksPerSm} ({Sm80.Limiter}), sm_90 {Sm90.BlocksPerSm} ({Sm90.Limiter})\n"));
         return s.ToString();

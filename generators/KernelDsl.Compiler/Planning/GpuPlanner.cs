@@ -31,7 +31,13 @@ public static class GpuPlanner
     /// <summary>Registers beyond accumulators and fragments: addresses, loop state, mask bounds, temporaries.</summary>
     public const int OverheadRegisters = 40;
 
-    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
+    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics) => Plan(spec, diagnostics, null);
+
+    /// <summary>
+    /// Plans with the given tile choices instead of the defaults (null fields keep the default); used by the
+    /// benchmark's variant sweeps (samples/PtxDump) to measure alternatives before changing the defaults.
+    /// </summary>
+    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics, GpuTuning? tuning)
     {
         if (spec.InputType == ElementType.FP32)
         {
@@ -44,10 +50,20 @@ public static class GpuPlanner
             return null;
         }
 
-        var (blockQ, blockKV, warps, qInRegisters) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
-        const int stages = 2;
+        var (blockQ, blockKV, warps, qInRegisters, overlap, maxRegisters) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
+        overlap = tuning?.OverlapScores ?? overlap;
+        maxRegisters = tuning?.MaxRegisters ?? maxRegisters;
+        int stages = tuning?.Stages ?? (overlap ? 3 : 2);
+        warps = tuning?.Warps ?? warps;
+        blockQ = 16 * warps;
+        blockKV = tuning?.BlockKV ?? blockKV;
+        qInRegisters = tuning?.QInRegisters ?? qInRegisters;
         var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
-        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters);
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters) + (overlap ? blockKV / 2 : 0);
+        if (maxRegisters > 0)
+        {
+            registers = Math.Min(registers, maxRegisters);
+        }
 
         if (smem.TotalBytes > Sm80.SmemPerBlock)
         {
@@ -69,18 +85,24 @@ public static class GpuPlanner
             Occupancy(Sm80, smem.TotalBytes, registers, threads),
             Occupancy(Sm90, smem.TotalBytes, registers, threads))
         {
-            EntryName = EntryNameFor(spec),
+            EntryName = EntryNameFor(spec) + (tuning?.NameSuffix ?? string.Empty),
+            MaxRegisters = maxRegisters,
+            OverlapScores = overlap,
         };
     }
 
     /// <summary>
-    /// 16 query rows per warp (one m16 slab). Up to D = 128: 8 warps share each K/V tile (BlockQ 128, BlockKV 64),
-    /// so a tile fetched once feeds 128 query rows. D = 256: 4 warps and 32-key tiles keep the block under
-    /// sm_80's 163 KiB and the O accumulator (128 fp32 registers) under the register limit, with Q re-read
-    /// from shared memory.
+    /// 16 query rows per warp (one m16 slab); 8 warps share each K/V tile (BlockQ 128, BlockKV 64), so a tile
+    /// fetched once feeds 128 query rows. Measured on the H100 (samples/Bench/NOTES.md):
+    /// D ≤ 64: Q re-read from shared memory and a 128-register cap give 2 blocks per SM (+18–30% over 1 block);
+    /// D ≤ 128: a second score set overlaps S(n+1) with softmax(n) (3-stage ring);
+    /// D = 256: 4 warps and 32-key tiles keep the block under sm_80's 163 KiB and the O accumulator (128 fp32
+    /// registers) under the register limit, with Q re-read from shared memory.
     /// </summary>
-    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters) ChooseTiles(int maxHeadDim) =>
-        maxHeadDim <= 128 ? (128, 64, 8, true) : (64, 32, 4, false);
+    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters, bool Overlap, int MaxRegisters) ChooseTiles(int maxHeadDim) =>
+        maxHeadDim <= 64 ? (128, 64, 8, false, false, 128)
+        : maxHeadDim <= 128 ? (128, 64, 8, true, true, 0)
+        : (64, 32, 4, false, false, 0);
 
     public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
     {
@@ -125,6 +147,9 @@ public static class GpuPlanner
         return name.Append("_fwd").ToString();
     }
 }
+
+/// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
+public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

@@ -33,8 +33,9 @@ internal sealed partial class FlashForwardPtx
             }
         }
 
-        w.Comment("wait for the Q group (the K/V groups after it may still be in flight)");
-        w.Ins("cp.async.wait_group " + I(_gpu.Stages - 1));
+        int pending = _gpu.OverlapScores ? _gpu.Stages - 2 : _gpu.Stages - 1;
+        w.Comment(_gpu.OverlapScores ? "wait for Q and the first K/V tile" : "wait for the Q group (the K/V groups after it may still be in flight)");
+        w.Ins("cp.async.wait_group " + I(pending));
         w.Ins("bar.sync 0");
         if (_gpu.QInRegisters)
         {
@@ -43,6 +44,13 @@ internal sealed partial class FlashForwardPtx
             {
                 w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + List("%qa", 4 * kc, 4) + ", [%q_ld+" + I(kc * 32) + "]");
             }
+        }
+
+        if (_gpu.OverlapScores)
+        {
+            w.Stage("Scores of the first tile (the loop computes each next tile's scores during the softmax)");
+            w.Ins("add.u32 %k_cur, %k_ring, %k_ld");
+            EmitScores("%s", "%k_cur");
         }
     }
 

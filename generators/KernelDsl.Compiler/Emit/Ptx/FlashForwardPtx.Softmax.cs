@@ -9,7 +9,7 @@ internal sealed partial class FlashForwardPtx
     /// fully kept; a block-uniform branch skips it everywhere else. Element (nt, e) of row r holds key
     /// kv0 + 8·nt + 2·t4 + e, so each comparison is against an immediate column offset.
     /// </summary>
-    private void EmitBoundaryMask()
+    private void EmitBoundaryMask(string acc = "%s", string tag = "")
     {
         var w = _w;
         bool hasLeft = _spec.Mask.BandLeft >= 0;
@@ -25,7 +25,7 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
             }
 
-            w.Ins("@!%partial bra MASK_DONE");
+            w.Ins("@!%partial bra MASK_DONE" + tag);
             w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
             w.Ins("mad.lo.u32 %jb, %t4, 2, %kv0");
             w.Ins("sub.s32 %rel_hi_a, %hi_a, %jb");
@@ -50,12 +50,12 @@ internal sealed partial class FlashForwardPtx
                             w.Ins("setp.gt.or.s32 %drop, %rel_lo_" + suffix + ", " + I(c) + ", %drop");
                         }
 
-                        w.Ins("@%drop mov.f32 %s" + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
+                        w.Ins("@%drop mov.f32 " + acc + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
                     }
                 }
             }
 
-            w.Label("MASK_DONE");
+            w.Label("MASK_DONE" + tag);
         }
     }
 
@@ -65,7 +65,7 @@ internal sealed partial class FlashForwardPtx
     /// and p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that
     /// −inf − (−inf) never appears; its p and alpha are then exactly 0.
     /// </summary>
-    private void EmitOnlineSoftmax()
+    private void EmitOnlineSoftmax(string acc = "%s")
     {
         var w = _w;
         w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
@@ -76,7 +76,7 @@ internal sealed partial class FlashForwardPtx
                 w.Comment("row " + (r == 0 ? "g" : "g+8"));
                 w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %alpha, %sum");
                 w.Ins(".reg .pred %none");
-                var scores = RowRegisters("%s", Bkv, r);
+                var scores = RowRegisters(acc, Bkv, r);
                 w.Ins("max.f32 %mx, " + scores[0] + ", " + scores[1]);
                 for (int i = 2; i < scores.Length; i++)
                 {
@@ -121,7 +121,7 @@ internal sealed partial class FlashForwardPtx
     /// Packs P into mma A fragments: the C layout of two adjacent 8-key tiles is exactly the A layout of one
     /// 16-key step (a0/a1 from tile 2k, a2/a3 from tile 2k+1), so no data moves between lanes.
     /// </summary>
-    private void EmitProbabilitiesToFragments()
+    private void EmitProbabilitiesToFragments(string acc = "%s")
     {
         var w = _w;
         w.Stage("P to " + In16 + " A-fragments, in registers (cvt packs hi, lo)");
@@ -130,10 +130,10 @@ internal sealed partial class FlashForwardPtx
         {
             int t0 = 4 * (2 * kc);
             int t1 = 4 * ((2 * kc) + 1);
-            w.Ins(cvt + "%pa" + I((4 * kc) + 0) + ", %s" + I(t0 + 1) + ", %s" + I(t0));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 1) + ", %s" + I(t0 + 3) + ", %s" + I(t0 + 2));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 2) + ", %s" + I(t1 + 1) + ", %s" + I(t1));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 3) + ", %s" + I(t1 + 3) + ", %s" + I(t1 + 2));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 0) + ", " + acc + I(t0 + 1) + ", " + acc + I(t0));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 1) + ", " + acc + I(t0 + 3) + ", " + acc + I(t0 + 2));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 2) + ", " + acc + I(t1 + 1) + ", " + acc + I(t1));
+            w.Ins(cvt + "%pa" + I((4 * kc) + 3) + ", " + acc + I(t1 + 3) + ", " + acc + I(t1 + 2));
         }
     }
 
