@@ -83,20 +83,20 @@ public sealed class GpuPlannerTests
     }
 
     [Fact]
-    public void Tiles_over_shared_memory_give_KDSL0019()
+    public void Tiles_over_shared_memory_give_KDSL0020()
     {
         // HeadDim 512 is outside what the validator accepts; the planner still must say why it cannot fit.
         var diagnostics = new List<SpecDiagnostic>();
         GpuPlanner.Plan(Specs.Make(512), diagnostics).ShouldBeNull();
-        diagnostics.ShouldHaveSingleItem().Descriptor.Id.ShouldBe("KDSL0019");
+        diagnostics.ShouldHaveSingleItem().Descriptor.Id.ShouldBe("KDSL0020");
     }
 
     [Fact]
-    public void Accumulators_over_the_register_file_give_KDSL0020()
+    public void Accumulators_over_the_register_file_give_KDSL0021()
     {
         var diagnostics = new List<SpecDiagnostic>();
         GpuPlanner.Plan(Specs.Make(16, 512), diagnostics).ShouldBeNull();
-        diagnostics.ShouldHaveSingleItem().Descriptor.Id.ShouldBe("KDSL0020");
+        diagnostics.ShouldHaveSingleItem().Descriptor.Id.ShouldBe("KDSL0021");
     }
 
     [Fact]

@@ -91,18 +91,23 @@ public static class DiagnosticCatalog
         "[{0}] on '{1}' has no effect without [Attention(HeadDim = ...)] on the same class",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptorInfo FileLocalSpecUnsupported = new(
+        "KDSL0018", "File-local spec classes are not supported",
+        "'{0}' is declared 'file', so the generated code (in another file) cannot extend the attention spec '{1}': remove 'file'",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptorInfo GpuHeadDimUnsupported = new(
-        "KDSL0018", "No GPU kernel for these head dimensions",
+        "KDSL0019", "No GPU kernel for these head dimensions",
         "HeadDim = {0} and ValueHeadDim = {1}: the GPU kernel needs multiples of 16 (tensor-core k16 steps); only the CPU kernel is generated. Use e.g. 64 or 128 for a GPU kernel",
         Severity.Warning);
 
     public static readonly DiagnosticDescriptorInfo GpuSharedMemoryExceeded = new(
-        "KDSL0019", "GPU tiles exceed shared memory",
+        "KDSL0020", "GPU tiles exceed shared memory",
         "The GPU kernel would need {0} bytes of shared memory per block for HeadDim = {1}, ValueHeadDim = {2}, over sm_80's {3}; only the CPU kernel is generated. Use smaller head dimensions",
         Severity.Warning);
 
     public static readonly DiagnosticDescriptorInfo GpuRegistersExceeded = new(
-        "KDSL0020", "GPU kernel exceeds the register budget",
+        "KDSL0021", "GPU kernel exceeds the register budget",
         "The GPU kernel would need about {0} registers per thread for HeadDim = {1}, ValueHeadDim = {2}, over the limit of {3}; only the CPU kernel is generated. Use smaller head dimensions",
         Severity.Warning);
 
@@ -112,7 +117,7 @@ public static class DiagnosticCatalog
         ClassNotPartial, HeadDimUnsupported, ValueHeadDimUnsupported, BlockSizeInvalid, ConflictingMasks,
         WindowWithoutWindowMask, WindowBoundsInvalid, AlignmentMissing, PrecisionCombinationUnsupported,
         InvalidArgument, HeadDimMissing, ScaleInvalid, GenericSpecUnsupported, ContainingTypeNotPartial,
-        AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, GpuHeadDimUnsupported, GpuSharedMemoryExceeded,
-        GpuRegistersExceeded,
+        AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, FileLocalSpecUnsupported,
+        GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded,
     };
 }

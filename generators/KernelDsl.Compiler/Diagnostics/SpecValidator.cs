@@ -23,7 +23,8 @@ public static class SpecValidator
             diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.HeadDimUnsupported, SpecPaths.HeadDim, spec.HeadDim));
         }
 
-        if (!IsSupportedHeadDim(spec.ValueHeadDim))
+        // ValueHeadDim defaults to HeadDim: only report it when the user wrote a different value.
+        if (spec.ValueHeadDim != spec.HeadDim && !IsSupportedHeadDim(spec.ValueHeadDim))
         {
             diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.ValueHeadDimUnsupported, SpecPaths.ValueHeadDim, spec.ValueHeadDim));
         }

@@ -32,6 +32,11 @@ public sealed class HostEmitter : IEmitter
             EmitTensorSpanForward(w, plan);
             w.Line();
             EmitSpanForward(w, plan);
+            if (plan.Gpu is not null)
+            {
+                w.Line();
+                EmitDeviceForward(w, plan);
+            }
         }
 
         return new GeneratedFile(spec.Target.FullName + ".g.cs", w.ToString());
@@ -124,6 +129,29 @@ public sealed class HostEmitter : IEmitter
                 w.Line("__CpuKernel.Run(in problem);");
             }
         }
+    }
+
+    private static void EmitDeviceForward(CodeWriter w, KernelPlan plan)
+    {
+        string tin = TypeNames.Element(plan.Spec.InputType);
+        string tout = TypeNames.Element(plan.OutputType);
+        bool lse = plan.Spec.Epilogue.WriteLse;
+        w.Line("/// <summary>");
+        w.Line("/// Launches the tensor-core GPU kernel on device tensors (" + plan.Spec.Layout + "), asynchronously on <paramref name=\"stream\"/>");
+        w.Line("/// (the default stream when null). Shapes, layouts, alignment and aliasing are checked as for the CPU entry points.");
+        w.Line("/// The PTX is JIT-compiled by the driver and cached on first use per context.");
+        w.Line("/// </summary>");
+        string lseParam = lse ? ", global::KernelDsl.DeviceBuffer<float> lse" : string.Empty;
+        using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
+                       + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + ", global::KernelDsl.Cuda.CudaStream? stream = null)"))
+        {
+            w.Line("global::KernelDsl.Cuda.AttentionLauncher.Launch(");
+            w.Line("    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream);");
+        }
+
+        w.Line();
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo __GpuLaunch = new global::KernelDsl.Cuda.GpuKernelInfo(");
+        w.Line("    __GpuKernel.Ptx, __GpuKernel.EntryName, __GpuKernel.ThreadsPerBlock, __GpuKernel.BlockQ, __GpuKernel.SharedMemoryBytes);");
     }
 
     private static void EmitSpanForward(CodeWriter w, KernelPlan plan)

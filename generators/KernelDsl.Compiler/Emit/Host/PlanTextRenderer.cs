@@ -21,8 +21,13 @@ public static class PlanTextRenderer
         var cpu = plan.Cpu;
         s.Append(System.FormattableString.Invariant($"  cpu kernel   tiles {cpu.BlockQ} query rows x {cpu.BlockKV} keys; FP32 working set {cpu.WorkingSetBytes / 1024.0:F1} KiB per thread (L1 {cpu.L1Bytes / 1024} KiB, L2 {cpu.L2Bytes / 1024} KiB assumed)\n"));
         s.Append("               grid: (batch, head, query block) work items over all cores; KV blocks outside the mask band skipped\n");
+        s.Append(plan.Gpu is null ? "  gpu kernel   none (" + NoGpuReason(plan) + ")\n" : plan.Gpu.Describe());
         return s.ToString();
     }
+
+    private static string NoGpuReason(KernelPlan plan) => plan.Spec.InputType == ElementType.FP32
+        ? "FP32 inputs have no tensor-core path; use FP16 or BF16"
+        : "head dims outside the GPU planner's limits, see the build warning";
 
     public static string SpecSummary(AttentionSpec spec, ElementType outputType)
     {

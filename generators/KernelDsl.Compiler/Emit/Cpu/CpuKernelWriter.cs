@@ -1,0 +1,291 @@
+using System.Globalization;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+
+namespace KernelDsl.Compiler.Emit.Cpu;
+
+/// <summary>
+/// Writes the members of <c>__CpuKernel</c>, one builder per part, so the generated file reads top to
+/// bottom as the algorithm: constants, SIMD width dispatch, the parallel schedule, then one query block —
+/// load Qᵀ, stream K/V blocks (scores, mask, online softmax, P·V), normalise and store.
+/// </summary>
+internal sealed class CpuKernelWriter
+{
+    private const string Rt = "global::KernelDsl.";
+    private const string Cpu = "global::KernelDsl.Cpu.";
+    private const string Constraints = "where TOps : struct, " + Cpu + "ISimdOps<TV> where TV : struct";
+
+    private readonly CodeWriter _w;
+    private readonly KernelPlan _plan;
+    private readonly CpuScratchLayout _scratch;
+    private readonly string _in;
+    private readonly string _out;
+    private readonly bool _masked;
+
+    public CpuKernelWriter(CodeWriter writer, KernelPlan plan)
+    {
+        _w = writer;
+        _plan = plan;
+        _scratch = plan.Cpu.Scratch;
+        _in = TypeNames.Element(plan.Spec.InputType);
+        _out = TypeNames.Element(plan.OutputType);
+        var mask = plan.Spec.Mask;
+        _masked = mask.IsMasked && (mask.BandLeft >= 0 || mask.BandRight >= 0);
+    }
+
+    private string Problem => Rt + "AttentionProblem<" + _in + ", " + _out + ">";
+
+    public void Constants()
+    {
+        var spec = _plan.Spec;
+        var s = _scratch;
+        _w.Line("private const int HeadDim = " + spec.HeadDim + ";");
+        _w.Line("private const int ValueHeadDim = " + spec.ValueHeadDim + ";");
+        _w.Line("/// <summary>V and O rows in scratch, padded to whole 512-bit vectors (zeros in the padding).</summary>");
+        _w.Line("private const int ValueHeadDimPadded = " + s.ValueHeadDimPadded + ";");
+        _w.Line("private const int BlockQ = " + _plan.Cpu.BlockQ + ";");
+        _w.Line("private const int BlockKV = " + _plan.Cpu.BlockKV + ";");
+        _w.Line("/// <summary>");
+        _w.Line("/// scale · log2(e), with scale = " + TypeNames.DoubleLiteral(spec.EffectiveScale).TrimEnd('d') + (spec.Scale is null ? " (1/sqrt(HeadDim))" : string.Empty) + ": Q is");
+        _w.Line("/// pre-multiplied by it, so every score is in base 2 and the softmax runs on exp2.");
+        _w.Line("/// </summary>");
+        _w.Line("private const float ScaleLog2E = " + TypeNames.FloatLiteral(spec.EffectiveScale * Model.Constants.Log2E) + ";");
+        if (_masked)
+        {
+            _w.Line();
+            _w.Line("// The mask, as a band around the aligned diagonal d = i + Offset (Offset = " + (spec.Mask.Alignment == MaskAlignment.BottomRight ? "Skv − Sq, bottom-right" : "0, top-left") + "):");
+            _w.Line("// query i keeps key j when d − BandLeft ≤ j ≤ d + BandRight; −1 means unbounded on that side.");
+            _w.Line("private const " + Rt + "MaskKind MaskKind = " + TypeNames.Mask(spec.Mask.Kind) + ";");
+            _w.Line("private const " + Rt + "MaskAlignment Alignment = " + TypeNames.Alignment(spec.Mask.Alignment) + ";");
+            _w.Line("private const int BandLeft = " + spec.Mask.BandLeft + ";");
+            _w.Line("private const int BandRight = " + spec.Mask.BandRight + ";");
+        }
+
+        _w.Line();
+        _w.Line("// One worker's fp32 scratch, in floats; each buffer starts on a 64-byte line. Sizes depend on the tiles only.");
+        _w.Line("private const int QueryTransposedAt = " + s.QueryTransposed + ";  // Qᵀ [HeadDim][BlockQ], pre-scaled");
+        if (!s.KeysInPlace)
+        {
+            _w.Line("private const int KeysAt = " + s.Keys + ";  // K [BlockKV][HeadDim], widened");
+        }
+
+        if (!s.ValuesInPlace)
+        {
+            _w.Line("private const int ValuesAt = " + s.Values + ";  // V [BlockKV][ValueHeadDimPadded], widened");
+        }
+
+        _w.Line("private const int ScoresAt = " + s.Scores + ";  // Sᵀ then Pᵀ [BlockKV][BlockQ]: keys as rows, queries as columns");
+        _w.Line("private const int OutputAt = " + s.Output + ";  // O accumulator [BlockQ][ValueHeadDimPadded]");
+        _w.Line("private const int RowMaxAt = " + s.RowMax + ";  // m [BlockQ], running max (base 2)");
+        _w.Line("private const int RowSumAt = " + s.RowSum + ";  // l [BlockQ], running sum of exp2");
+        _w.Line("private const int RescaleAt = " + s.Rescale + ";  // alpha [BlockQ] = exp2(m_old − m_new)");
+        _w.Line("private const int RowBufferAt = " + s.RowBuffer + ";  // one widened row");
+        _w.Line(Invariant($"private const int ScratchFloats = {s.TotalFloats};  // {s.TotalFloats * 4 / 1024.0:F1} KiB"));
+    }
+
+    public void Dispatch()
+    {
+        _w.Line("/// <summary>Runs the kernel with the widest SIMD vectors the machine executes natively.</summary>");
+        using (_w.Block("public static void Run(in " + Problem + " problem)"))
+        {
+            // Each width is a separate JIT-specialised copy of the same generic code.
+            using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
+            {
+                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem);");
+            }
+
+            using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
+            {
+                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem);");
+            }
+
+            using (_w.Block("else"))
+            {
+                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem);");
+            }
+        }
+    }
+
+    public void Schedule()
+    {
+        _w.Line("/// <summary>One work item per (batch, query head, query block), spread over all cores.</summary>");
+        using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem) " + Constraints))
+        {
+            _w.Line("var shape = problem.Shape;");
+            _w.Line("int queryBlocks = (shape.SeqQ + BlockQ - 1) / BlockQ;");
+            if (_masked)
+            {
+                _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, shape.SeqQ, shape.SeqKv);");
+                _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band, queryBlocks, item, scratch));");
+            }
+            else
+            {
+                _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, queryBlocks, item, scratch));");
+            }
+        }
+    }
+
+    public void QueryBlock()
+    {
+        string bandParam = _masked ? Rt + "MaskBand band, " : string.Empty;
+        _w.Line("/// <summary>One query block of one head: Qᵀ in, O (and LSE) out, K/V streamed block by block.</summary>");
+        using (_w.Block("private static void QueryBlock<TOps, TV>(in " + Problem + " problem, " + bandParam + "int queryBlocks, int item, float* scratch) " + Constraints))
+        {
+            WorkItem();
+            _w.Line();
+            LoadQuery();
+            _w.Line();
+            KeyValueLoop();
+            _w.Line();
+            Epilogue();
+        }
+    }
+
+    private void WorkItem()
+    {
+        _w.Line("// The work item: batch b, query head h (reading K/V head h / group), query rows [qStart, qStart + qCount).");
+        _w.Line("// Later query blocks are taken first: under a causal mask they are the longest, and the queue balances the rest.");
+        _w.Line("var shape = problem.Shape;");
+        _w.Line("int queryBlock = queryBlocks - 1 - (item % queryBlocks);");
+        _w.Line("int h = item / queryBlocks % shape.HeadsQ;");
+        _w.Line("int b = item / queryBlocks / shape.HeadsQ;");
+        _w.Line("int kvHead = h / shape.GroupSize;");
+        _w.Line("int qStart = queryBlock * BlockQ;");
+        _w.Line("int qCount = global::System.Math.Min(BlockQ, shape.SeqQ - qStart);");
+        _w.Line("int queryVectors = (qCount + TOps.Lanes - 1) / TOps.Lanes;   // Sᵀ columns in use, whole vectors");
+        _w.Line("int valueVectors = (ValueHeadDim + TOps.Lanes - 1) / TOps.Lanes;");
+        _w.Line("float* qT = scratch + QueryTransposedAt, sT = scratch + ScoresAt, o = scratch + OutputAt;");
+        _w.Line("float* m = scratch + RowMaxAt, l = scratch + RowSumAt, alpha = scratch + RescaleAt;");
+    }
+
+    private void LoadQuery()
+    {
+        _w.Line("// 1. Qᵀ: the query block widened to fp32, pre-multiplied by scale·log2(e) and transposed to [HeadDim][BlockQ]");
+        _w.Line("//    (once per work item; padding columns are zero). Then m = −∞, l = 0, O = 0.");
+        _w.Line(Cpu + "TileLoad.TransposeScaled<TOps, TV, " + _in + ">(problem.Q.Row(b, qStart, h), (nint)problem.Q.SeqStride, qCount, HeadDim,");
+        _w.Line("    qT, BlockQ, queryVectors * TOps.Lanes, ScaleLog2E, scratch + RowBufferAt);");
+        _w.Line(Cpu + "OnlineSoftmax.Reset(m, l, BlockQ);");
+        _w.Line("new global::System.Span<float>(o, BlockQ * ValueHeadDimPadded).Clear();");
+    }
+
+    private void KeyValueLoop()
+    {
+        string loop;
+        if (_masked)
+        {
+            _w.Line("// 2. Stream the KV blocks the mask can keep for these queries; blocks outside the band are never touched.");
+            _w.Line("var (keyFirst, keyEnd) = band.KeyRange(qStart, qStart + qCount, shape.SeqKv);");
+            _w.Line("int firstBlockStart = keyFirst < keyEnd ? keyFirst / BlockKV * BlockKV : keyEnd;");
+            loop = "for (int kStart = firstBlockStart; kStart < keyEnd; kStart += BlockKV)";
+        }
+        else
+        {
+            _w.Line("// 2. Stream every KV block (no mask).");
+            loop = "for (int kStart = 0; kStart < shape.SeqKv; kStart += BlockKV)";
+        }
+
+        using (_w.Block(loop))
+        {
+            _w.Line("int kvCount = global::System.Math.Min(BlockKV, shape.SeqKv - kStart);");
+            LoadKeysAndValues();
+            _w.Line();
+            _w.Line("// 2b. Sᵀ = K·Qᵀ: scores of this block, keys as rows, queries as columns (register-blocked broadcast-FMA).");
+            _w.Line(Cpu + "TileGemm.Scores<TOps, TV>(keys, ldk, kvCount, qT, BlockQ, HeadDim, queryVectors, sT, BlockQ);");
+            if (_masked)
+            {
+                _w.Line();
+                ElementMask();
+            }
+
+            _w.Line();
+            _w.Line("// 2" + (_masked ? "d" : "c") + ". Online softmax: m' = max(m, rowmax S), alpha = exp2(m − m'), P = exp2(S − m'), l = alpha·l + rowsum P.");
+            _w.Line(Cpu + "OnlineSoftmax.Step<TOps, TV>(sT, BlockQ, kvCount, queryVectors, m, l, alpha);");
+            _w.Line();
+            _w.Line("// 2" + (_masked ? "e" : "d") + ". O = diag(alpha)·O + P·V (the rescale is folded into the accumulator load).");
+            _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
+        }
+    }
+
+    private void LoadKeysAndValues()
+    {
+        var s = _scratch;
+        _w.Line();
+        if (s.KeysInPlace && s.ValuesInPlace)
+        {
+            _w.Line("// 2a. K and V rows of this block, read in place: fp32 inputs need no widening.");
+        }
+        else if (s.KeysInPlace)
+        {
+            _w.Line("// 2a. K rows read in place (fp32); V widened into scratch with its rows padded to whole vectors.");
+        }
+        else
+        {
+            _w.Line("// 2a. K [kvCount][HeadDim] and V [kvCount][ValueHeadDimPadded] of this block, widened to fp32.");
+        }
+
+        if (s.KeysInPlace)
+        {
+            _w.Line("float* keys = problem.K.Row(b, kStart, kvHead);");
+            _w.Line("nint ldk = (nint)problem.K.SeqStride;");
+        }
+        else
+        {
+            _w.Line("float* keys = scratch + KeysAt;");
+            _w.Line("nint ldk = HeadDim;");
+            _w.Line(Cpu + "TileLoad.Widen<TOps, TV, " + _in + ">(problem.K.Row(b, kStart, kvHead), (nint)problem.K.SeqStride, kvCount, HeadDim, keys, HeadDim, HeadDim);");
+        }
+
+        if (s.ValuesInPlace)
+        {
+            _w.Line("float* values = problem.V.Row(b, kStart, kvHead);");
+            _w.Line("nint ldv = (nint)problem.V.SeqStride;");
+        }
+        else
+        {
+            _w.Line("float* values = scratch + ValuesAt;");
+            _w.Line("nint ldv = ValueHeadDimPadded;");
+            _w.Line(Cpu + "TileLoad.Widen<TOps, TV, " + _in + ">(problem.V.Row(b, kStart, kvHead), (nint)problem.V.SeqStride, kvCount, ValueHeadDim, values, ValueHeadDimPadded, ValueHeadDimPadded);");
+        }
+    }
+
+    private void ElementMask()
+    {
+        var mask = _plan.Spec.Mask;
+        _w.Line("// 2c. Element mask, only on tiles that straddle the band's edge. Key j keeps the queries i with");
+        string first = mask.BandRight >= 0 ? "kStart + j - band.Offset - BandRight - qStart" : "int.MinValue";
+        string end = mask.BandLeft >= 0 ? "kStart + j - band.Offset + BandLeft + 1 - qStart" : "int.MaxValue";
+        string rule = (mask.BandRight >= 0 ? "i ≥ j − Offset − BandRight" : string.Empty)
+                      + (mask.BandRight >= 0 && mask.BandLeft >= 0 ? " and " : string.Empty)
+                      + (mask.BandLeft >= 0 ? "i ≤ j − Offset + BandLeft" : string.Empty);
+        _w.Line("//     " + rule + ": one contiguous run of Sᵀ's row j; the rest becomes −∞.");
+        using (_w.Block("if (!band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"))
+        {
+            using (_w.Block("for (int j = 0; j < kvCount; j++)"))
+            {
+                _w.Line(Cpu + "TileMask.KeepColumns(sT + (j * BlockQ), " + first + ", " + end + ", queryVectors * TOps.Lanes);");
+            }
+        }
+    }
+
+    private void Epilogue()
+    {
+        _w.Line("// 3. O /= l, narrowed to " + _plan.OutputType + (_plan.Spec.Epilogue.WriteLse ? "; LSE = (m + log2 l)·ln 2" : string.Empty) + ". Rows that kept no key (l = 0) get O = 0" + (_plan.Spec.Epilogue.WriteLse ? " and LSE = −∞." : "."));
+        if (_plan.Spec.Epilogue.WriteLse)
+        {
+            _w.Line("float* lse = problem.Lse + ((((long)b * shape.HeadsQ) + h) * shape.SeqQ) + qStart;");
+        }
+
+        using (_w.Block("for (int i = 0; i < qCount; i++)"))
+        {
+            _w.Line(Cpu + "TileStore.NormalizeAndWrite<TOps, TV, " + _out + ">(o + (i * ValueHeadDimPadded), l[i], problem.Output.Row(b, qStart + i, h), ValueHeadDim);");
+            if (_plan.Spec.Epilogue.WriteLse)
+            {
+                _w.Line("lse[i] = " + Cpu + "TileStore.LogSumExp(m[i], l[i]);");
+            }
+        }
+    }
+
+    private static string Invariant(System.FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

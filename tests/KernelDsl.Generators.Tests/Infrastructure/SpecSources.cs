@@ -1,0 +1,72 @@
+namespace KernelDsl.Generators.Tests.Infrastructure;
+
+/// <summary>The representative specs whose generated files are snapshotted (and reused by other tests).</summary>
+internal static class SpecSources
+{
+    public const string PlainBf16 = """
+        using KernelDsl;
+
+        namespace Demo;
+
+        [Attention(HeadDim = 128)]
+        [Precision(DType.BF16)]
+        public static partial class PlainBf16Attention;
+        """;
+
+    public const string CausalFp16BottomRight = """
+        using KernelDsl;
+
+        namespace Demo;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.FP16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+        public static partial class CausalFp16Attention;
+        """;
+
+    public const string SlidingWindowBhsdFp32Lse = """
+        using KernelDsl;
+
+        namespace Demo.Windows
+        {
+            [Attention(HeadDim = 64)]
+            [Precision(DType.FP32)]
+            [Layout(TensorLayout.BHSD)]
+            [Mask(MaskKind.SlidingWindow, Left = 256, Right = 0, Alignment = MaskAlignment.TopLeft)]
+            [Fusion(OutputType = DType.FP32, WriteLse = true)]
+            public static partial class SlidingWindowAttention;
+        }
+        """;
+
+    public const string NestedInNamespace = """
+        using KernelDsl;
+
+        namespace Demo.Models;
+
+        public partial class TransformerLayer
+        {
+            internal partial struct Blocks
+            {
+                [Attention(HeadDim = 32)]
+                private partial class SelfAttention
+                {
+                    public int Unrelated() => 42;
+                }
+            }
+        }
+        """;
+
+    /// <summary>Everything else a spec can say: fp16 in, fp32 out, own scale, a value head dim, fixed tiles, no namespace.</summary>
+    public const string MixedEverything = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 128, ValueHeadDim = 64, Scale = 0.0625)]
+        [Precision(DType.FP16)]
+        [Mask(MaskKind.SlidingWindow, Left = 1024, Right = 16, Alignment = MaskAlignment.BottomRight)]
+        [Tiling(BlockQ = 32, BlockKV = 128)]
+        [Fusion(OutputType = DType.FP32)]
+        public sealed partial class MixedAttention
+        {
+        }
+        """;
+}

@@ -1,0 +1,137 @@
+using System;
+using KernelDsl.Reference;
+
+namespace KernelDsl.Gpu.Tests;
+
+/// <summary>The device-tensor Forward of one spec (lse is null for specs that do not write it).</summary>
+internal delegate void DeviceForward<TIn, TOut>(DeviceTensor<TIn> q, DeviceTensor<TIn> k, DeviceTensor<TIn> v, DeviceTensor<TOut> output, DeviceBuffer<float>? lse)
+    where TIn : unmanaged
+    where TOut : unmanaged;
+
+/// <summary>What one GPU run measured against the float64 reference.</summary>
+internal sealed record GpuResult(double OutputError, double LseError, int EmptyRows, bool EmptyRowsExact);
+
+/// <summary>One compiled spec, type-erased so a theory can iterate them.</summary>
+internal abstract class GpuCase(string name, TensorLayout layout, MaskKind mask, MaskAlignment alignment, int left, int right, int headDim, bool writesLse)
+{
+    public string Name { get; } = name;
+
+    public TensorLayout Layout { get; } = layout;
+
+    public int HeadDim { get; } = headDim;
+
+    public bool WritesLse { get; } = writesLse;
+
+    public abstract bool OutputIsFp32 { get; }
+
+    public MaskBand BandFor(AttentionShape shape) => MaskBand.For(mask, alignment, left, right, shape.SeqQ, shape.SeqKv);
+
+    public abstract GpuResult Run(AttentionShape shape, int seed, float magnitude);
+
+    public override string ToString() => Name;
+}
+
+internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskKind mask, MaskAlignment alignment, int left, int right, int headDim, bool writesLse, DeviceForward<TIn, TOut> forward)
+    : GpuCase(name, layout, mask, alignment, left, right, headDim, writesLse)
+    where TIn : unmanaged
+    where TOut : unmanaged
+{
+    public override bool OutputIsFp32 => typeof(TOut) == typeof(float);
+
+    public override GpuResult Run(AttentionShape shape, int seed, float magnitude)
+    {
+        var random = new Random(seed);
+        var q = RandomTensor(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, magnitude);
+        var k = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, magnitude);
+        var v = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, magnitude);
+
+        using var dq = DeviceTensor<TIn>.Create(Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim);
+        using var dk = DeviceTensor<TIn>.Create(Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim);
+        using var dv = DeviceTensor<TIn>.Create(Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim);
+        using var dout = DeviceTensor<TOut>.Create(Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim);
+        using var dlse = WritesLse ? new DeviceBuffer<float>((long)shape.Batch * shape.HeadsQ * shape.SeqQ) : null;
+        dq.Upload(q);
+        dk.Upload(k);
+        dv.Upload(v);
+
+        // Poison: any element the kernel does not write stays NaN and fails the error check.
+        dout.Fill(Elements.FromFloat<TOut>(float.NaN));
+        dlse?.Fill(float.NaN);
+
+        forward(dq, dk, dv, dout, dlse);
+        var output = dout.ToArray();
+        var lse = dlse?.ToArray() ?? Array.Empty<float>();
+
+        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, 1 / Math.Sqrt(shape.HeadDim), BandFor(shape));
+        double outputError = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
+        double lseError = WritesLse ? ErrorMetrics.MaxLseError(lse, reference.Lse) : 0;
+        var (emptyRows, exact) = CheckEmptyRows(shape, output, lse, reference);
+        return new GpuResult(outputError, lseError, emptyRows, exact);
+    }
+
+    private (int Count, bool Exact) CheckEmptyRows(AttentionShape shape, TOut[] output, float[] lse, ReferenceResult reference)
+    {
+        int count = 0;
+        bool exact = true;
+        var index = new ContiguousIndex(Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim);
+        for (int b = 0; b < shape.Batch; b++)
+        {
+            for (int h = 0; h < shape.HeadsQ; h++)
+            {
+                for (int i = 0; i < shape.SeqQ; i++)
+                {
+                    long at = (((long)b * shape.HeadsQ) + h) * shape.SeqQ + i;
+                    if (!double.IsNegativeInfinity(reference.Lse[at]))
+                    {
+                        continue;
+                    }
+
+                    count++;
+                    exact &= !WritesLse || float.IsNegativeInfinity(lse[at]);
+                    for (int d = 0; d < shape.ValueHeadDim; d++)
+                    {
+                        exact &= AttentionReference.ToDouble(output[index.At(b, i, h, d)]) == 0;
+                    }
+                }
+            }
+        }
+
+        return (count, exact);
+    }
+
+    private static TIn[] RandomTensor(Random random, int count, float magnitude)
+    {
+        var data = new TIn[count];
+        for (int i = 0; i < count; i++)
+        {
+            data[i] = Elements.FromFloat<TIn>((float)((random.NextDouble() * 2) - 1) * magnitude);
+        }
+
+        return data;
+    }
+}
+
+/// <summary>float → element type (rounding to nearest even).</summary>
+internal static class Elements
+{
+    public static T FromFloat<T>(float value)
+        where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return (T)(object)value;
+        }
+
+        if (typeof(T) == typeof(Half))
+        {
+            return (T)(object)(Half)value;
+        }
+
+        if (typeof(T) == typeof(BFloat16))
+        {
+            return (T)(object)(BFloat16)value;
+        }
+
+        throw new NotSupportedException(typeof(T).Name);
+    }
+}
