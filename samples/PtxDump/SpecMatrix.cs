@@ -39,13 +39,12 @@ public static class SpecMatrix
         foreach (var mask in new[] { MaskSpec.None, Causal(MaskAlignment.BottomRight) })
         {
             var d64 = Spec(64, ElementType.BF16, mask, lse: false, output: null);
-            yield return (d64, new GpuTuning(Warps: 4, NameSuffix: "_w4"));
-            yield return (d64, new GpuTuning(QInRegisters: true, MaxRegisters: 0, NameSuffix: "_v1"));
-            yield return (d64, new GpuTuning(OverlapScores: true, MaxRegisters: 0, NameSuffix: "_overlap"));
+            yield return (d64, new GpuTuning(Warps: 4, Slabs: 2, QInRegisters: false, MaxRegisters: 0, NameSuffix: "_m2"));
+            yield return (d64, new GpuTuning(Warps: 4, Slabs: 2, QInRegisters: false, BlockKV: 32, MaxRegisters: 0, NameSuffix: "_m2kv32"));
             var d128 = Spec(128, ElementType.BF16, mask, lse: false, output: null);
-            yield return (d128, new GpuTuning(OverlapScores: false, NameSuffix: "_v1"));
-            yield return (d128, new GpuTuning(Warps: 4, NameSuffix: "_w4"));
-            yield return (d128, new GpuTuning(OverlapScores: false, Warps: 4, NameSuffix: "_v1w4"));
+            yield return (d128, new GpuTuning(Warps: 4, Slabs: 2, QInRegisters: false, BlockKV: 32, OverlapScores: false, NameSuffix: "_m2kv32"));
+            yield return (d128, new GpuTuning(Warps: 4, Slabs: 2, QInRegisters: false, BlockKV: 32, OverlapScores: true, NameSuffix: "_m2kv32ov"));
+            yield return (d128, new GpuTuning(Warps: 4, Slabs: 2, QInRegisters: false, BlockKV: 64, OverlapScores: false, NameSuffix: "_m2"));
         }
     }
 

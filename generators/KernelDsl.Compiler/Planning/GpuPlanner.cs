@@ -55,11 +55,12 @@ public static class GpuPlanner
         maxRegisters = tuning?.MaxRegisters ?? maxRegisters;
         int stages = tuning?.Stages ?? (overlap ? 3 : 2);
         warps = tuning?.Warps ?? warps;
-        blockQ = 16 * warps;
+        int slabs = tuning?.Slabs ?? 1;
+        blockQ = 16 * warps * slabs;
         blockKV = tuning?.BlockKV ?? blockKV;
         qInRegisters = tuning?.QInRegisters ?? qInRegisters;
         var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
-        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters) + (overlap ? blockKV / 2 : 0);
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters, slabs) + (overlap ? slabs * blockKV / 2 : 0);
         if (maxRegisters > 0)
         {
             registers = Math.Min(registers, maxRegisters);
@@ -88,6 +89,7 @@ public static class GpuPlanner
             EntryName = EntryNameFor(spec) + (tuning?.NameSuffix ?? string.Empty),
             MaxRegisters = maxRegisters,
             OverlapScores = overlap,
+            Slabs = slabs,
         };
     }
 
@@ -114,14 +116,14 @@ public static class GpuPlanner
         return new GpuSharedMemoryLayout(qPitch, kPitch, vPitch, blockQ * qPitch, blockKV * kPitch, blockKV * vPitch, stages, padding);
     }
 
-    /// <summary>fp32 O and S accumulators, 16-bit Q and P fragments (two per register), plus overhead.</summary>
-    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters)
+    /// <summary>Per slab: fp32 O and S accumulators, 16-bit Q and P fragments (two per register); plus overhead.</summary>
+    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters, int slabs = 1)
     {
-        int o = valueHeadDim / 2;          // 16 x Dv fp32 per warp / 32 lanes
-        int s = blockKV / 2;               // 16 x BlockKV fp32 per warp / 32 lanes
+        int o = valueHeadDim / 2;          // 16 x Dv fp32 per slab / 32 lanes
+        int s = blockKV / 2;               // 16 x BlockKV fp32 per slab / 32 lanes
         int q = qInRegisters ? headDim / 4 : 4;
         int p = blockKV / 4;
-        return o + s + q + p + OverheadRegisters;
+        return (slabs * (o + s + q + p + 4)) + OverheadRegisters - 4;
     }
 
     public static GpuOccupancy Occupancy(GpuTarget target, int smemBytes, int registers, int threads)
@@ -149,7 +151,7 @@ public static class GpuPlanner
 }
 
 /// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
-public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, string NameSuffix = "");
+public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

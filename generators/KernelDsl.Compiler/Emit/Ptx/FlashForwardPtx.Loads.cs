@@ -40,9 +40,12 @@ internal sealed partial class FlashForwardPtx
         if (_gpu.QInRegisters)
         {
             w.Comment("Q fragments for all head-dim steps, kept in registers for the whole KV loop");
-            for (int kc = 0; kc < D / 16; kc++)
+            for (int ms = 0; ms < Slabs; ms++)
             {
-                w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + List("%qa", 4 * kc, 4) + ", [%q_ld+" + I(kc * 32) + "]");
+                for (int kc = 0; kc < D / 16; kc++)
+                {
+                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + List(Slab("%qa", ms), 4 * kc, 4) + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
+                }
             }
         }
 

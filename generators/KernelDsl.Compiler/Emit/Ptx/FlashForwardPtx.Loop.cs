@@ -90,58 +90,74 @@ internal sealed partial class FlashForwardPtx
     private void EmitScores(string acc = "%s", string kStage = "%k_cur")
     {
         var w = _w;
-        w.Stage(System.FormattableString.Invariant($"S = Q * K^T: {D / 16} head-dim steps x {Bkv / 8} key tiles of mma.m16n8k16 per warp"));
-        for (int i = 0; i < Bkv / 2; i++)
+        w.Stage(System.FormattableString.Invariant($"S = Q * K^T: {D / 16} head-dim steps x {Bkv / 8} key tiles x {Slabs} slab(s) of mma.m16n8k16 per warp"));
+        for (int ms = 0; ms < Slabs; ms++)
         {
-            w.Ins("mov.f32 " + acc + I(i) + ", " + Zero);
+            for (int i = 0; i < Bkv / 2; i++)
+            {
+                w.Ins("mov.f32 " + Slab(acc, ms) + I(i) + ", " + Zero);
+            }
         }
 
         for (int kc = 0; kc < D / 16; kc++)
         {
             using (w.Scope())
             {
-                string a;
-                if (_gpu.QInRegisters)
+                var a = new string[Slabs];
+                if (!_gpu.QInRegisters)
                 {
-                    a = List("%qa", 4 * kc, 4);
+                    w.Ins(".reg .b32 %a<" + I(4 * Slabs) + ">");
                 }
-                else
+
+                for (int ms = 0; ms < Slabs; ms++)
                 {
-                    w.Ins(".reg .b32 %a<4>");
-                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%a0, %a1, %a2, %a3}, [%q_ld+" + I(kc * 32) + "]");
-                    a = "{%a0, %a1, %a2, %a3}";
+                    if (_gpu.QInRegisters)
+                    {
+                        a[ms] = List(Slab("%qa", ms), 4 * kc, 4);
+                    }
+                    else
+                    {
+                        a[ms] = List("%a", 4 * ms, 4);
+                        w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + a[ms] + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
+                    }
                 }
 
                 w.Ins(".reg .b32 %b<4>");
                 for (int np = 0; np < Bkv / 16; np++)
                 {
                     w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%b0, %b1, %b2, %b3}, [" + kStage + "+" + I((np * 16 * Smem.KPitchBytes) + (kc * 32)) + "]");
-                    Mma(List(acc, 4 * (2 * np), 4), a, "{%b0, %b1}");
-                    Mma(List(acc, 4 * ((2 * np) + 1), 4), a, "{%b2, %b3}");
+                    for (int ms = 0; ms < Slabs; ms++)
+                    {
+                        Mma(List(Slab(acc, ms), 4 * (2 * np), 4), a[ms], "{%b0, %b1}");
+                        Mma(List(Slab(acc, ms), 4 * ((2 * np) + 1), 4), a[ms], "{%b2, %b3}");
+                    }
                 }
             }
         }
     }
 
     /// <summary>
-    /// O (16 × Dv per warp) += P·V: P's A fragments come from registers; ldmatrix.x4.trans of V gives the B
-    /// fragments of two 8-column output tiles per 16-key step.
+    /// O (16 × Dv per slab) += P·V: P's A fragments come from registers; ldmatrix.x4.trans of V gives the B
+    /// fragments of two 8-column output tiles per 16-key step, shared by all slabs of the warp.
     /// </summary>
     private void EmitPv()
     {
         var w = _w;
-        w.Stage(System.FormattableString.Invariant($"O += P * V: {Bkv / 16} key steps x {Dv / 8} output tiles of mma.m16n8k16 per warp (V via ldmatrix.trans)"));
+        w.Stage(System.FormattableString.Invariant($"O += P * V: {Bkv / 16} key steps x {Dv / 8} output tiles x {Slabs} slab(s) of mma.m16n8k16 per warp (V via ldmatrix.trans)"));
         using (w.Scope())
         {
             w.Ins(".reg .b32 %b<4>");
             for (int kc = 0; kc < Bkv / 16; kc++)
             {
-                string a = List("%pa", 4 * kc, 4);
                 for (int dp = 0; dp < Dv / 16; dp++)
                 {
                     w.Ins("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%b0, %b1, %b2, %b3}, [%v_cur+" + I((kc * 16 * Smem.VPitchBytes) + (dp * 32)) + "]");
-                    Mma(List("%o", 4 * (2 * dp), 4), a, "{%b0, %b1}");
-                    Mma(List("%o", 4 * ((2 * dp) + 1), 4), a, "{%b2, %b3}");
+                    for (int ms = 0; ms < Slabs; ms++)
+                    {
+                        string a = List(Slab("%pa", ms), 4 * kc, 4);
+                        Mma(List(Slab("%o", ms), 4 * (2 * dp), 4), a, "{%b0, %b1}");
+                        Mma(List(Slab("%o", ms), 4 * ((2 * dp) + 1), 4), a, "{%b2, %b3}");
+                    }
                 }
             }
         }
