@@ -50,12 +50,12 @@ public static class GpuPlanner
             return null;
         }
 
-        var (blockQ, blockKV, warps, qInRegisters, overlap, maxRegisters) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
+        var (blockQ, blockKV, warps, qInRegisters, overlap, maxRegisters, slabs) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
         overlap = tuning?.OverlapScores ?? overlap;
         maxRegisters = tuning?.MaxRegisters ?? maxRegisters;
         int stages = tuning?.Stages ?? (overlap ? 3 : 2);
         warps = tuning?.Warps ?? warps;
-        int slabs = tuning?.Slabs ?? 1;
+        slabs = tuning?.Slabs ?? slabs;
         blockQ = 16 * warps * slabs;
         blockKV = tuning?.BlockKV ?? blockKV;
         qInRegisters = tuning?.QInRegisters ?? qInRegisters;
@@ -94,17 +94,17 @@ public static class GpuPlanner
     }
 
     /// <summary>
-    /// 16 query rows per warp (one m16 slab); 8 warps share each K/V tile (BlockQ 128, BlockKV 64), so a tile
-    /// fetched once feeds 128 query rows. Measured on the H100 (samples/Bench/NOTES.md):
-    /// D ≤ 64: Q re-read from shared memory and a 128-register cap give 2 blocks per SM (+18–30% over 1 block);
-    /// D ≤ 128: a second score set overlaps S(n+1) with softmax(n) (3-stage ring);
-    /// D = 256: 4 warps and 32-key tiles keep the block under sm_80's 163 KiB and the O accumulator (128 fp32
-    /// registers) under the register limit, with Q re-read from shared memory.
+    /// Tile choices per head dim, each measured on the H100 against the alternatives (samples/Bench/NOTES.md):
+    /// D ≤ 128: 4 warps × 2 m16 slabs = 128 query rows per block, so each K/V fragment read from shared memory
+    /// feeds two mma (half the shared-memory traffic of one slab per warp), Q re-read from shared memory, and two
+    /// blocks per SM; D ≤ 64 streams 64-key tiles, 64 < D ≤ 128 32-key tiles (to stay under 255 registers).
+    /// D = 256: 4 warps × 1 slab and 32-key tiles keep the block under sm_80's 163 KiB and the O accumulator
+    /// (128 fp32 registers) under the register limit.
     /// </summary>
-    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters, bool Overlap, int MaxRegisters) ChooseTiles(int maxHeadDim) =>
-        maxHeadDim <= 64 ? (128, 64, 8, false, false, 128)
-        : maxHeadDim <= 128 ? (128, 64, 8, true, true, 0)
-        : (64, 32, 4, false, false, 0);
+    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters, bool Overlap, int MaxRegisters, int Slabs) ChooseTiles(int maxHeadDim) =>
+        maxHeadDim <= 64 ? (128, 64, 4, false, false, 0, 2)
+        : maxHeadDim <= 128 ? (128, 32, 4, false, false, 0, 2)
+        : (64, 32, 4, false, false, 0, 1);
 
     public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
     {
