@@ -90,6 +90,7 @@ public static class GpuPlanner
             MaxRegisters = maxRegisters,
             OverlapScores = overlap,
             Slabs = slabs,
+            SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? true,
         };
     }
 
@@ -151,7 +152,7 @@ public static class GpuPlanner
 }
 
 /// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
-public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, string NameSuffix = "");
+public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

@@ -70,7 +70,7 @@ internal sealed partial class FlashForwardPtx
     /// and p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that
     /// −inf − (−inf) never appears; its p and alpha are then exactly 0.
     /// </summary>
-    private void EmitOnlineSoftmax(string acc = "%s")
+    private void EmitOnlineSoftmax(string acc = "%s", string tag = "")
     {
         var w = _w;
         w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
@@ -81,7 +81,7 @@ internal sealed partial class FlashForwardPtx
             using (w.Scope())
             {
                 w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
-                w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %alpha, %sum");
+                w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %sum");
                 w.Ins(".reg .pred %none");
                 var scores = RowRegisters(Slab(acc, ms), Bkv, r);
                 w.Ins("max.f32 %mx, " + scores[0] + ", " + scores[1]);
@@ -99,8 +99,9 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("selp.f32 %neg_mc, " + Zero + ", %m_new, %none");
                 w.Ins("mul.f32 %neg_mc, %neg_mc, %scale_log2");
                 w.Ins("neg.f32 %neg_mc, %neg_mc");
-                w.Ins("fma.rn.f32 %alpha, %m" + I(rr) + ", %scale_log2, %neg_mc");
-                w.Ins("ex2.approx.ftz.f32 %alpha, %alpha");
+                string alpha = "%alpha" + I(rr);
+                w.Ins("fma.rn.f32 " + alpha + ", %m" + I(rr) + ", %scale_log2, %neg_mc");
+                w.Ins("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
                 w.Ins("mov.f32 %m" + I(rr) + ", %m_new");
                 foreach (var s in scores)
                 {
@@ -115,12 +116,46 @@ internal sealed partial class FlashForwardPtx
                 }
 
                 w.Comment("l = alpha*l + sum (per-thread partial; the quad's partials are added once, at the end)");
-                w.Ins("fma.rn.f32 %l" + I(rr) + ", %l" + I(rr) + ", %alpha, %sum");
-                foreach (var o in RowRegisters(Slab("%o", ms), Dv, r))
+                w.Ins("fma.rn.f32 %l" + I(rr) + ", %l" + I(rr) + ", " + alpha + ", %sum");
+            }
+        }
+
+        EmitRescaleO(tag);
+    }
+
+    /// <summary>
+    /// O *= alpha per row. Skipped, exactly, when no row of the warp changed its max (every alpha is 1.0), which is
+    /// the common case once a row has seen its largest scores: a warp vote and one uniform branch instead of
+    /// Dv/4 multiplies per row and slab.
+    /// </summary>
+    private void EmitRescaleO(string tag)
+    {
+        var w = _w;
+        w.Comment("rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)");
+        using (w.Scope())
+        {
+            w.Ins(".reg .pred %changed, %any");
+            w.Ins("setp.neu.f32 %changed, %alpha0, 0f3F800000");
+            for (int rr = 1; rr < RowsPerThread; rr++)
+            {
+                w.Ins("setp.neu.or.f32 %changed, %alpha" + I(rr) + ", 0f3F800000, %changed");
+            }
+
+            if (_gpu.SkipUnchangedRescale)
+            {
+                w.Ins("vote.sync.any.pred %any, %changed, 0xffffffff");
+                w.Ins("@!%any bra RESCALE_DONE" + tag);
+            }
+
+            for (int rr = 0; rr < RowsPerThread; rr++)
+            {
+                foreach (var o in RowRegisters(Slab("%o", rr / 2), Dv, rr % 2))
                 {
-                    w.Ins("mul.f32 " + o + ", " + o + ", %alpha");
+                    w.Ins("mul.f32 " + o + ", " + o + ", %alpha" + I(rr));
                 }
             }
+
+            w.Label("RESCALE_DONE" + tag);
         }
     }
 

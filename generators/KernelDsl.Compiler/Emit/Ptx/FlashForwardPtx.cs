@@ -125,7 +125,7 @@ internal sealed partial class FlashForwardPtx
         w.Ins(".reg .b32 %n, %n_start, %n_end, %kv0, %read_stage, %write_stage");
         w.Ins(".reg .f32 %scale_log2");
         w.Comment("online-softmax state per row: running max (raw scores) and partial sum");
-        w.Ins(".reg .f32 %m<" + I(RowsPerThread) + ">, %l<" + I(RowsPerThread) + ">");
+        w.Ins(".reg .f32 %m<" + I(RowsPerThread) + ">, %l<" + I(RowsPerThread) + ">, %alpha<" + I(RowsPerThread) + ">");
         for (int ms = 0; ms < Slabs; ms++)
         {
             w.Comment(System.FormattableString.Invariant($"slab {ms}: accumulators O 16x{Dv} and S 16x{Bkv}, fp32, mma C-fragment order"));
