@@ -90,7 +90,7 @@ public static class GpuPlanner
             MaxRegisters = maxRegisters,
             OverlapScores = overlap,
             Slabs = slabs,
-            SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? true,
+            SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
         };
     }
 

@@ -124,25 +124,25 @@ internal sealed partial class FlashForwardPtx
     }
 
     /// <summary>
-    /// O *= alpha per row. Skipped, exactly, when no row of the warp changed its max (every alpha is 1.0), which is
-    /// the common case once a row has seen its largest scores: a warp vote and one uniform branch instead of
-    /// Dv/4 multiplies per row and slab.
+    /// O *= alpha per row, after all rows' softmax. With plan.SkipUnchangedRescale the multiplies are skipped,
+    /// exactly, when no row of the warp changed its max (every alpha is 1.0): a warp vote and one uniform branch
+    /// instead of Dv/4 multiplies per row and slab (measured slower on the H100, so off by default).
     /// </summary>
     private void EmitRescaleO(string tag)
     {
         var w = _w;
-        w.Comment("rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)");
+        w.Comment(_gpu.SkipUnchangedRescale ? "rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)" : "rescale O by alpha");
         using (w.Scope())
         {
-            w.Ins(".reg .pred %changed, %any");
-            w.Ins("setp.neu.f32 %changed, %alpha0, 0f3F800000");
-            for (int rr = 1; rr < RowsPerThread; rr++)
-            {
-                w.Ins("setp.neu.or.f32 %changed, %alpha" + I(rr) + ", 0f3F800000, %changed");
-            }
-
             if (_gpu.SkipUnchangedRescale)
             {
+                w.Ins(".reg .pred %changed, %any");
+                w.Ins("setp.neu.f32 %changed, %alpha0, 0f3F800000");
+                for (int rr = 1; rr < RowsPerThread; rr++)
+                {
+                    w.Ins("setp.neu.or.f32 %changed, %alpha" + I(rr) + ", 0f3F800000, %changed");
+                }
+
                 w.Ins("vote.sync.any.pred %any, %changed, 0xffffffff");
                 w.Ins("@!%any bra RESCALE_DONE" + tag);
             }
@@ -155,7 +155,10 @@ internal sealed partial class FlashForwardPtx
                 }
             }
 
-            w.Label("RESCALE_DONE" + tag);
+            if (_gpu.SkipUnchangedRescale)
+            {
+                w.Label("RESCALE_DONE" + tag);
+            }
         }
     }
 
