@@ -235,6 +235,29 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void KDSL0019_head_dim_without_a_gpu_kernel_is_a_warning_at_the_head_dim()
+    {
+        // 24 is a legal CPU head dim (multiple of 8) but not a tensor-core k16 multiple: CPU kernel only.
+        var diagnostics = DiagnosticAssert.Expect(Using + "[Attention([|HeadDim = 24|])]\n[Precision(DType.FP16)]\npublic static partial class S;", "KDSL0019");
+        diagnostics.ShouldAllBe(diagnostic => diagnostic.Severity == DiagnosticSeverity.Warning);
+    }
+
+    [Fact]
+    public void KDSL0020_shared_memory_limit_is_not_reached_by_the_largest_legal_head_dims()
+    {
+        // The GPU planner's shared-memory check (exercised directly in KernelDsl.Compiler.Tests.GpuPlannerTests)
+        // must leave every legal spec with a GPU kernel: the largest head dims compile without KDSL0020.
+        DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 256, ValueHeadDim = 256)]\n[Precision(DType.BF16)]\n[Fusion(WriteLse = true, OutputType = DType.FP32)]\npublic static partial class S;");
+    }
+
+    [Fact]
+    public void KDSL0021_register_limit_is_not_reached_by_the_largest_legal_head_dims()
+    {
+        // Same boundary for the register estimate (unit-tested in KernelDsl.Compiler.Tests.GpuPlannerTests).
+        DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 256)]\n[Precision(DType.FP16)]\n[Mask(MaskKind.Causal, Alignment = MaskAlignment.TopLeft)]\npublic static partial class S;");
+    }
+
+    [Fact]
     public void Every_catalog_id_has_a_test_here()
     {
         var tested = typeof(DiagnosticTests).GetMethods(BindingFlags.Public | BindingFlags.Instance)

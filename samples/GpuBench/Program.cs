@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using GpuBench;
+using KernelDsl;
+using KernelDsl.Cuda;
+
+// Times every generated kernel of the grid with CUDA events (warm-up, then the median of timed groups) on fresh
+// random inputs, and the first call of each spec (PTX JIT + module load + one run). Writes JSON for compare.py.
+// Usage: GpuBench [output.json] [--quick]
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+string outPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "kerneldsl-gpu.json";
+bool quick = args.Contains("--quick");
+if (!Cuda.IsAvailable)
+{
+    Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");
+    return 1;
+}
+
+var device = Cuda.GetDevice();
+Console.WriteLine($"KernelDsl GPU benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+int[] seqs = quick ? [1024, 8192] : [512, 1024, 2048, 4096, 8192, 16384];
+var results = new List<Dictionary<string, object>>();
+var specs = new (int D, string DType, bool Causal, Action<object, object, object, object> Forward)[]
+{
+    (64, "FP16", false, (q, k, v, o) => D64Fp16Dense.Forward((DeviceTensor<Half>)q, (DeviceTensor<Half>)k, (DeviceTensor<Half>)v, (DeviceTensor<Half>)o)),
+    (64, "FP16", true, (q, k, v, o) => D64Fp16Causal.Forward((DeviceTensor<Half>)q, (DeviceTensor<Half>)k, (DeviceTensor<Half>)v, (DeviceTensor<Half>)o)),
+    (64, "BF16", false, (q, k, v, o) => D64Bf16Dense.Forward((DeviceTensor<BFloat16>)q, (DeviceTensor<BFloat16>)k, (DeviceTensor<BFloat16>)v, (DeviceTensor<BFloat16>)o)),
+    (64, "BF16", true, (q, k, v, o) => D64Bf16Causal.Forward((DeviceTensor<BFloat16>)q, (DeviceTensor<BFloat16>)k, (DeviceTensor<BFloat16>)v, (DeviceTensor<BFloat16>)o)),
+    (128, "FP16", false, (q, k, v, o) => D128Fp16Dense.Forward((DeviceTensor<Half>)q, (DeviceTensor<Half>)k, (DeviceTensor<Half>)v, (DeviceTensor<Half>)o)),
+    (128, "FP16", true, (q, k, v, o) => D128Fp16Causal.Forward((DeviceTensor<Half>)q, (DeviceTensor<Half>)k, (DeviceTensor<Half>)v, (DeviceTensor<Half>)o)),
+    (128, "BF16", false, (q, k, v, o) => D128Bf16Dense.Forward((DeviceTensor<BFloat16>)q, (DeviceTensor<BFloat16>)k, (DeviceTensor<BFloat16>)v, (DeviceTensor<BFloat16>)o)),
+    (128, "BF16", true, (q, k, v, o) => D128Bf16Causal.Forward((DeviceTensor<BFloat16>)q, (DeviceTensor<BFloat16>)k, (DeviceTensor<BFloat16>)v, (DeviceTensor<BFloat16>)o)),
+};
+
+var random = new Random(Environment.TickCount);
+Console.WriteLine($"{"D",4} {"dtype",5} {"causal",6} {"S",6} {"B",3} {"H",3} {"ms",9} {"TFLOP/s",8} {"first call ms",14}");
+foreach (var (d, dtype, causal, forward) in specs)
+{
+    bool firstOfSpec = true;
+    foreach (int s in seqs)
+    {
+        int b = 16384 / s, h = 2048 / d;
+        var (q, k, v, o, dispose) = dtype == "FP16" ? Allocate<Half>(b, s, h, d, random) : Allocate<BFloat16>(b, s, h, d, random);
+        double firstMs = double.NaN;
+        if (firstOfSpec)
+        {
+            // First call of this spec in the process: PTX JIT + module load + one launch.
+            var first = Stopwatch.StartNew();
+            forward(q, k, v, o);
+            Cuda.Synchronize();
+            firstMs = first.Elapsed.TotalMilliseconds;
+            firstOfSpec = false;
+        }
+
+        double ms = Time(() => forward(q, k, v, o));
+        double flops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
+        double tflops = flops / (ms * 1e-3) / 1e12;
+        Console.WriteLine($"{d,4} {dtype,5} {causal,6} {s,6} {b,3} {h,3} {ms,9:F4} {tflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
+        var row = new Dictionary<string, object> { ["D"] = d, ["dtype"] = dtype, ["causal"] = causal, ["S"] = s, ["B"] = b, ["H"] = h, ["ms"] = ms, ["tflops"] = tflops };
+        if (!double.IsNaN(firstMs))
+        {
+            row["first_call_ms"] = firstMs;
+        }
+
+        results.Add(row);
+        dispose();
+    }
+}
+
+File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd"), results }, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"wrote {outPath}");
+return 0;
+
+// Median over groups of back-to-back launches, each group timed with CUDA events after a warm-up.
+static double Time(Action run)
+{
+    using var timer = new CudaTimer();
+    run();
+    Cuda.Synchronize();
+    timer.Start();
+    run();
+    timer.Stop();
+    int perGroup = Math.Clamp((int)(25 / Math.Max(timer.ElapsedMilliseconds(), 1e-3)), 1, 200);
+    var groups = new List<double>();
+    for (int g = 0; g < 7; g++)
+    {
+        timer.Start();
+        for (int i = 0; i < perGroup; i++)
+        {
+            run();
+        }
+
+        timer.Stop();
+        groups.Add(timer.ElapsedMilliseconds() / perGroup);
+    }
+
+    groups.Sort();
+    return groups[groups.Count / 2];
+}
+
+static (object Q, object K, object V, object O, Action Dispose) Allocate<T>(int b, int s, int h, int d, Random random)
+    where T : unmanaged
+{
+    var q = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
+    var k = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
+    var v = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
+    var o = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
+    var host = new T[q.Length];
+    foreach (var t in new[] { q, k, v })
+    {
+        for (int i = 0; i < host.Length; i++)
+        {
+            float x = (float)((random.NextDouble() * 2) - 1);
+            host[i] = typeof(T) == typeof(Half) ? (T)(object)(Half)x : (T)(object)(BFloat16)x;
+        }
+
+        t.Upload(host);
+    }
+
+    return (q, k, v, o, () => { q.Dispose(); k.Dispose(); v.Dispose(); o.Dispose(); });
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds what run-on-device.sh needs into .device-carry/ (git-ignored): the .NET runtime of this machine and
+# framework-dependent linux-x64 publishes of the GPU test projects and GpuBench (about 35 MB compressed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rm -rf /tmp/kdsl-pub && mkdir -p .device-carry
+for project in tests/KernelDsl.Cuda.Tests tests/KernelDsl.Gpu.Tests samples/GpuBench samples/Quickstart; do
+  dotnet publish "$project" -c Release -r linux-x64 --self-contained false -o "/tmp/kdsl-pub/$(basename "$project")"
+done
+# Test-platform extras that the tests do not load (coverage, other OSes).
+for dir in /tmp/kdsl-pub/KernelDsl.*.Tests; do
+  rm -rf "$dir"/{CodeCoverage,InstrumentationEngine,x86,x64,arm64,alpine,macos,ubuntu}
+done
+tar cJf .device-carry/apps.tar.xz -C /tmp/kdsl-pub .
+root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+[ -f .device-carry/dotnet.tar.xz ] || tar cJf .device-carry/dotnet.tar.xz -C "$root" dotnet host shared/Microsoft.NETCore.App
+ls -la .device-carry

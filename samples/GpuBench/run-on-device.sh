@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One device call: GPU driver tests, the GPU numeric matrix, the C# benchmark and the PyTorch anchors, all on the
+# same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
+# shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
+# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, Quickstart). Build them with samples/GpuBench/pack-for-device.sh.
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench]
+set -uo pipefail
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+CARRY=.device-carry
+mkdir -p /tmp/kdsl/dotnet /tmp/kdsl/apps
+tar xJf $CARRY/dotnet.tar.xz -C /tmp/kdsl/dotnet && tar xJf $CARRY/apps.tar.xz -C /tmp/kdsl/apps || exit 1
+export DOTNET_ROOT=/tmp/kdsl/dotnet
+APPS=/tmp/kdsl/apps
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/device.txt"
+QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
+
+if [[ " $* " != *" --no-tests "* ]]; then
+  echo "== CUDA driver tests"
+  $APPS/KernelDsl.Cuda.Tests/KernelDsl.Cuda.Tests -noLogo -noColor -parallel none -xml "$OUT/cuda-tests.xml" > "$OUT/cuda-tests.log" 2>&1
+  tail -n 3 "$OUT/cuda-tests.log"
+  echo "== GPU numeric matrix"
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
+  grep -E "\[FAIL\]" "$OUT/gpu-tests.log" | head -n 20
+  tail -n 3 "$OUT/gpu-tests.log"
+fi
+
+if [[ " $* " != *" --no-tests "* ]]; then
+  echo "== Quickstart sample (CPU + GPU)"
+  $APPS/Quickstart/Quickstart > "$OUT/quickstart.log" 2>&1; grep -E "^GPU|^==|error|first call" "$OUT/quickstart.log"
+fi
+
+if [[ " $* " != *" --no-bench "* ]]; then
+  echo "== KernelDsl GPU benchmark"
+  $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu.json" $QUICK | tee "$OUT/kerneldsl-gpu.log"
+  echo "== PyTorch anchors"
+  python3 samples/GpuBench/torch_anchors.py "$OUT/torch-anchors.json" $QUICK > "$OUT/torch-anchors.log" 2>&1
+  tail -n 2 "$OUT/torch-anchors.log"
+  python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu.json" "$OUT/torch-anchors.json" | tee "$OUT/table.md"
+fi
