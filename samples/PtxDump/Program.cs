@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using KernelDsl.Compiler.Emit.Ptx;
 using KernelDsl.Compiler.Planning;
+using System.Linq;
 using KernelDsl.PtxDump;
 
 // Usage: dotnet run --project samples/PtxDump -- <output folder>
@@ -13,10 +14,29 @@ string dir = args.Length > 0 ? args[0] : ".device-carry/ptx";
 Directory.CreateDirectory(dir);
 var manifest = new StringBuilder("[\n");
 bool first = true;
+var jobs = new System.Collections.Generic.List<(KernelDsl.Compiler.Model.AttentionSpec Spec, GpuTuning? Tuning)>();
 foreach (var spec in SpecMatrix.All())
+{
+    jobs.Add((spec, null));
+}
+
+if (args.Contains("--variants"))
+{
+    foreach (var variant in SpecMatrix.Variants())
+    {
+        jobs.Add(variant);
+    }
+}
+
+foreach (var (spec, tuning) in jobs)
 {
     var planning = Planner.Plan(spec);
     var plan = planning.Plan;
+    if (tuning is not null && plan is not null)
+    {
+        plan = plan with { Gpu = GpuPlanner.Plan(spec, new System.Collections.Generic.List<KernelDsl.Compiler.Diagnostics.SpecDiagnostic>(), tuning) };
+    }
+
     if (plan?.Gpu is null)
     {
         Console.WriteLine($"{spec.Target.Name}: no GPU kernel ({string.Join("; ", planning.Diagnostics)})");
@@ -32,11 +52,11 @@ foreach (var spec in SpecMatrix.All())
     manifest.Append(string.Format(CultureInfo.InvariantCulture,
         "  {{\"name\": \"{0}\", \"entry\": \"{1}\", \"file\": \"{2}\", \"head_dim\": {3}, \"value_head_dim\": {4}, \"dtype\": \"{5}\", \"out_dtype\": \"{6}\", " +
         "\"mask\": \"{7}\", \"alignment\": \"{8}\", \"left\": {9}, \"right\": {10}, \"lse\": {11}, \"scale\": {12}, " +
-        "\"threads\": {13}, \"block_q\": {14}, \"block_kv\": {15}, \"smem\": {16}, \"est_regs\": {17}}}",
-        spec.Target.Name, gpu.EntryName, file, spec.HeadDim, spec.ValueHeadDim, spec.InputType, plan.OutputType,
+        "\"threads\": {13}, \"block_q\": {14}, \"block_kv\": {15}, \"smem\": {16}, \"est_regs\": {17}, \"variant\": \"{18}\"}}",
+        spec.Target.Name + (tuning?.NameSuffix ?? string.Empty), gpu.EntryName, file, spec.HeadDim, spec.ValueHeadDim, spec.InputType, plan.OutputType,
         spec.Mask.Kind, spec.Mask.Alignment, spec.Mask.BandLeft, spec.Mask.BandRight, spec.Epilogue.WriteLse ? "true" : "false",
         spec.EffectiveScale.ToString("R", CultureInfo.InvariantCulture), gpu.ThreadsPerBlock, gpu.BlockQ, gpu.BlockKV,
-        gpu.Smem.TotalBytes, gpu.EstimatedRegisters));
+        gpu.Smem.TotalBytes, gpu.EstimatedRegisters, tuning?.NameSuffix ?? string.Empty));
     Console.WriteLine($"{spec.Target.Name}: {file} ({ptx.Length} chars, smem {gpu.Smem.TotalBytes}, ~{gpu.EstimatedRegisters} regs)");
 }
 

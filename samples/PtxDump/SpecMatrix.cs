@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
 
 namespace KernelDsl.PtxDump;
 
@@ -30,15 +31,29 @@ public static class SpecMatrix
         yield return Spec(96, ElementType.BF16, MaskSpec.None, lse: true, output: null);
         yield return Spec(256, ElementType.BF16, Causal(MaskAlignment.BottomRight), lse: true, output: null);
         yield return Spec(256, ElementType.FP16, MaskSpec.None, lse: false, output: null);
+        yield return Spec(64, ElementType.BF16, Causal(MaskAlignment.BottomRight), lse: true, output: null, valueHeadDim: 128);
+        yield return Spec(128, ElementType.FP16, new MaskSpec(MaskKind.SlidingWindow, MaskAlignment.BottomRight, 64, 16), lse: true, output: ElementType.FP32, valueHeadDim: 64);
+    }
+
+    /// <summary>Alternative tile choices for the same specs, timed side by side with the defaults on the device.</summary>
+    public static IEnumerable<(AttentionSpec Spec, GpuTuning Tuning)> Variants()
+    {
+        foreach (var mask in new[] { MaskSpec.None, Causal(MaskAlignment.BottomRight) })
+        {
+            var d64 = Spec(64, ElementType.BF16, mask, lse: false, output: null);
+            yield return (d64, new GpuTuning(SkipUnchangedRescale: true, NameSuffix: "_v4"));
+            var d128 = Spec(128, ElementType.BF16, mask, lse: false, output: null);
+            yield return (d128, new GpuTuning(SkipUnchangedRescale: true, NameSuffix: "_v4"));
+        }
     }
 
     public static MaskSpec Causal(MaskAlignment alignment) => new(MaskKind.Causal, alignment, null, null);
 
-    public static AttentionSpec Spec(int d, ElementType dtype, MaskSpec mask, bool lse, ElementType? output)
+    public static AttentionSpec Spec(int d, ElementType dtype, MaskSpec mask, bool lse, ElementType? output, int? valueHeadDim = null)
     {
-        string name = "D" + d + "_" + dtype + "_" + MaskName(mask) + (lse ? "_Lse" : string.Empty) + (output is { } o ? "_Out" + o : string.Empty);
+        string name = "D" + d + (valueHeadDim is { } dv ? "_Dv" + dv : string.Empty) + "_" + dtype + "_" + MaskName(mask) + (lse ? "_Lse" : string.Empty) + (output is { } o ? "_Out" + o : string.Empty);
         var target = new TargetType("Bench", EquatableArray<ContainingType>.Empty, name, "class", true);
-        return new AttentionSpec(target, d, d, null, dtype, TensorLayout.BSHD, mask, TilingSpec.Auto, new EpilogueSpec(output, lse));
+        return new AttentionSpec(target, d, valueHeadDim ?? d, null, dtype, TensorLayout.BSHD, mask, TilingSpec.Auto, new EpilogueSpec(output, lse));
     }
 
     private static string MaskName(MaskSpec mask) => mask.Kind switch

@@ -26,7 +26,7 @@ public sealed class GpuPlannerTests
         s.VOffset.ShouldBe(s.KOffset + (gpu.Stages * s.KStageBytes));
         s.PaddingBytes.ShouldBe(GpuSharedMemoryLayout.RowPaddingBytes * (gpu.BlockQ + (2 * gpu.Stages * gpu.BlockKV)));
         s.TotalBytes.ShouldBeLessThanOrEqualTo(GpuPlanner.Sm80.SmemPerBlock);
-        gpu.BlockQ.ShouldBe(16 * gpu.Warps);
+        gpu.BlockQ.ShouldBe(16 * gpu.Warps * gpu.Slabs);
         gpu.Sm80.BlocksPerSm.ShouldBeGreaterThanOrEqualTo(1);
         gpu.Sm90.BlocksPerSm.ShouldBeGreaterThanOrEqualTo(gpu.Sm80.BlocksPerSm);
     }

@@ -63,9 +63,9 @@ public sealed class PtxEmitterTests
     {
         string dense = PtxEmitter.PtxFor(Planner.Plan(Specs.Make(64)).Plan!)!;
         dense.ShouldContain("MASK_DONE");
-        dense.ShouldNotContain("%rel_lo_a, %lo_a");
+        dense.ShouldNotContain("sub.s32 %rel_lo0, %lo0, %jb");
         string window = PtxEmitter.PtxFor(Planner.Plan(Specs.Make(64, mask: Specs.WindowTopLeft)).Plan!)!;
-        window.ShouldContain("sub.s32 %rel_lo_a, %lo_a, %jb");
+        window.ShouldContain("sub.s32 %rel_lo0, %lo0, %jb");
     }
 
     [Fact]

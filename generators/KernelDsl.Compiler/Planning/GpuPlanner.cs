@@ -31,7 +31,13 @@ public static class GpuPlanner
     /// <summary>Registers beyond accumulators and fragments: addresses, loop state, mask bounds, temporaries.</summary>
     public const int OverheadRegisters = 40;
 
-    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
+    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics) => Plan(spec, diagnostics, null);
+
+    /// <summary>
+    /// Plans with the given tile choices instead of the defaults (null fields keep the default); used by the
+    /// benchmark's variant sweeps (samples/PtxDump) to measure alternatives before changing the defaults.
+    /// </summary>
+    public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics, GpuTuning? tuning)
     {
         if (spec.InputType == ElementType.FP32)
         {
@@ -44,10 +50,21 @@ public static class GpuPlanner
             return null;
         }
 
-        var (blockQ, blockKV, warps, qInRegisters) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
-        const int stages = 2;
+        var (blockQ, blockKV, warps, qInRegisters, overlap, maxRegisters, slabs) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
+        overlap = tuning?.OverlapScores ?? overlap;
+        maxRegisters = tuning?.MaxRegisters ?? maxRegisters;
+        int stages = tuning?.Stages ?? (overlap ? 3 : 2);
+        warps = tuning?.Warps ?? warps;
+        slabs = tuning?.Slabs ?? slabs;
+        blockQ = 16 * warps * slabs;
+        blockKV = tuning?.BlockKV ?? blockKV;
+        qInRegisters = tuning?.QInRegisters ?? qInRegisters;
         var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
-        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters);
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters, slabs) + (overlap ? slabs * blockKV / 2 : 0);
+        if (maxRegisters > 0)
+        {
+            registers = Math.Min(registers, maxRegisters);
+        }
 
         if (smem.TotalBytes > Sm80.SmemPerBlock)
         {
@@ -69,18 +86,26 @@ public static class GpuPlanner
             Occupancy(Sm80, smem.TotalBytes, registers, threads),
             Occupancy(Sm90, smem.TotalBytes, registers, threads))
         {
-            EntryName = EntryNameFor(spec),
+            EntryName = EntryNameFor(spec) + (tuning?.NameSuffix ?? string.Empty),
+            MaxRegisters = maxRegisters,
+            OverlapScores = overlap,
+            Slabs = slabs,
+            SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
         };
     }
 
     /// <summary>
-    /// 16 query rows per warp (one m16 slab). Up to D = 128: 8 warps share each K/V tile (BlockQ 128, BlockKV 64),
-    /// so a tile fetched once feeds 128 query rows. D = 256: 4 warps and 32-key tiles keep the block under
-    /// sm_80's 163 KiB and the O accumulator (128 fp32 registers) under the register limit, with Q re-read
-    /// from shared memory.
+    /// Tile choices per head dim, each measured on the H100 against the alternatives (samples/Bench/NOTES.md):
+    /// D ≤ 128: 4 warps × 2 m16 slabs = 128 query rows per block, so each K/V fragment read from shared memory
+    /// feeds two mma (half the shared-memory traffic of one slab per warp), Q re-read from shared memory, and two
+    /// blocks per SM; D ≤ 64 streams 64-key tiles, 64 < D ≤ 128 32-key tiles (to stay under 255 registers).
+    /// D = 256: 4 warps × 1 slab and 32-key tiles keep the block under sm_80's 163 KiB and the O accumulator
+    /// (128 fp32 registers) under the register limit.
     /// </summary>
-    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters) ChooseTiles(int maxHeadDim) =>
-        maxHeadDim <= 128 ? (128, 64, 8, true) : (64, 32, 4, false);
+    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters, bool Overlap, int MaxRegisters, int Slabs) ChooseTiles(int maxHeadDim) =>
+        maxHeadDim <= 64 ? (128, 64, 4, false, false, 0, 2)
+        : maxHeadDim <= 128 ? (128, 32, 4, false, false, 0, 2)
+        : (64, 32, 4, false, false, 0, 1);
 
     public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
     {
@@ -92,14 +117,14 @@ public static class GpuPlanner
         return new GpuSharedMemoryLayout(qPitch, kPitch, vPitch, blockQ * qPitch, blockKV * kPitch, blockKV * vPitch, stages, padding);
     }
 
-    /// <summary>fp32 O and S accumulators, 16-bit Q and P fragments (two per register), plus overhead.</summary>
-    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters)
+    /// <summary>Per slab: fp32 O and S accumulators, 16-bit Q and P fragments (two per register); plus overhead.</summary>
+    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters, int slabs = 1)
     {
-        int o = valueHeadDim / 2;          // 16 x Dv fp32 per warp / 32 lanes
-        int s = blockKV / 2;               // 16 x BlockKV fp32 per warp / 32 lanes
+        int o = valueHeadDim / 2;          // 16 x Dv fp32 per slab / 32 lanes
+        int s = blockKV / 2;               // 16 x BlockKV fp32 per slab / 32 lanes
         int q = qInRegisters ? headDim / 4 : 4;
         int p = blockKV / 4;
-        return o + s + q + p + OverheadRegisters;
+        return (slabs * (o + s + q + p + 4)) + OverheadRegisters - 4;
     }
 
     public static GpuOccupancy Occupancy(GpuTarget target, int smemBytes, int registers, int threads)
@@ -125,6 +150,9 @@ public static class GpuPlanner
         return name.Append("_fwd").ToString();
     }
 }
+
+/// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
+public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

@@ -244,6 +244,31 @@ def bench(kernels):
     return results, gm, flex_first
 
 
+def variants(kernels):
+    """Times each tile variant (manifest 'variant' != '') against its default kernel on a few grid shapes."""
+    by_name = {k.meta["name"]: k for k in kernels}
+    say("== variants (TFLOP/s; ratio variant/default)")
+    out = []
+    for kern in kernels:
+        suffix = kern.meta.get("variant", "")
+        if not suffix:
+            continue
+        base = by_name[kern.meta["name"][: -len(suffix)]]
+        m = kern.meta
+        causal = m["mask"] == "Causal"
+        for S in (1024, 4096, 16384):
+            D = m["head_dim"]; B, H = 16384 // S, 2048 // D
+            q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=DT[m["dtype"]]) for _ in range(3))
+            o = torch.empty_like(q)
+            qv, kv, vv, ov = (t.transpose(1, 2) for t in (q, k, v, o))
+            fl = 4 * B * H * S * S * D / (2 if causal else 1)
+            tv = time_fn(lambda: kern.launch(qv, kv, vv, ov, None))
+            tb = time_fn(lambda: base.launch(qv, kv, vv, ov, None))
+            say(f"{m['name']:36s} S={S:5d} regs {kern.regs:3d} vs {base.regs:3d}: {fl / tv / 1e9:6.1f} vs {fl / tb / 1e9:6.1f}  x{tb / tv:5.2f}")
+            out.append(dict(name=m["name"], S=S, variant_tflops=fl / tv / 1e9, default_tflops=fl / tb / 1e9))
+    return out
+
+
 def main():
     p = torch.cuda.get_device_properties(0)
     say(f"device: {p.name}, sm_{p.major}{p.minor}, {p.multi_processor_count} SMs; torch {torch.__version__}; {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
@@ -260,8 +285,10 @@ def main():
             say(f"LOAD FAIL {m['name']}: {ex}")
     first_call = kernels[0].load_s if kernels else None
     fails = correctness(kernels)
+    var_results = variants(kernels) if "--variants" in sys.argv else []
     results, gm, flex_first = bench(kernels) if "--no-bench" not in sys.argv else ([], None, None)
     say(f"first call: ours (PTX JIT + module load) {first_call * 1e3:.1f} ms; FlexAttention first compile {flex_first if flex_first is None else round(flex_first, 2)} s")
+    json.dump(var_results, open(os.path.join(OUT_DIR, "variants.json"), "w"), indent=1)
     json.dump(dict(device=p.name, date=time.strftime('%Y-%m-%d'), correctness_failures=fails, geomean_vs_flash=gm,
                    first_call_ms=first_call * 1e3 if first_call else None, flex_first_compile_s=flex_first,
                    kernels=[dict(name=k.meta["name"], regs=k.regs, local=k.local, load_ms=k.load_s * 1e3) for k in kernels],

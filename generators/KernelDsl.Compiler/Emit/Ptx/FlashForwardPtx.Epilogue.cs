@@ -16,23 +16,25 @@ internal sealed partial class FlashForwardPtx
         w.Label("EPILOGUE");
         w.Stage("Epilogue: O / l, store O (" + _output + ") and LSE");
         int esz = _output == ElementType.FP32 ? 4 : 2;
-        for (int r = 0; r < 2; r++)
+        for (int rr = 0; rr < RowsPerThread; rr++)
         {
-            string row = r == 0 ? "%row_a" : "%row_b";
-            string skip = "STORE_SKIP_" + I(r);
+            int ms = rr / 2;
+            int r = rr % 2;
+            string row = "%row" + I(rr);
+            string skip = "STORE_SKIP_" + I(rr);
             using (w.Scope())
             {
-                w.Comment("row " + (r == 0 ? "g" : "g+8"));
+                w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
                 w.Ins(".reg .f32 %other, %inv, %lse");
                 w.Ins(".reg .pred %has, %out, %lead");
                 w.Ins(".reg .b64 %ptr, %x");
                 w.Ins(".reg .b32 %h, %idx");
-                w.Ins("shfl.sync.bfly.b32 %other, %l" + I(r) + ", 1, 31, 0xffffffff");
-                w.Ins("add.f32 %l" + I(r) + ", %l" + I(r) + ", %other");
-                w.Ins("shfl.sync.bfly.b32 %other, %l" + I(r) + ", 2, 31, 0xffffffff");
-                w.Ins("add.f32 %l" + I(r) + ", %l" + I(r) + ", %other");
-                w.Ins("setp.gt.f32 %has, %l" + I(r) + ", " + Zero);
-                w.Ins("rcp.rn.f32 %inv, %l" + I(r));
+                w.Ins("shfl.sync.bfly.b32 %other, %l" + I(rr) + ", 1, 31, 0xffffffff");
+                w.Ins("add.f32 %l" + I(rr) + ", %l" + I(rr) + ", %other");
+                w.Ins("shfl.sync.bfly.b32 %other, %l" + I(rr) + ", 2, 31, 0xffffffff");
+                w.Ins("add.f32 %l" + I(rr) + ", %l" + I(rr) + ", %other");
+                w.Ins("setp.gt.f32 %has, %l" + I(rr) + ", " + Zero);
+                w.Ins("rcp.rn.f32 %inv, %l" + I(rr));
                 w.Ins("selp.f32 %inv, %inv, " + Zero + ", %has");
                 w.Ins("setp.ge.s32 %out, " + row + ", %seq_q");
                 w.Ins("@%out bra " + skip);
@@ -40,7 +42,7 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("mad.lo.u64 %ptr, %x, %o_ss, %o_base");
                 w.Ins("mul.wide.u32 %x, %t4, " + I(2 * esz));
                 w.Ins("add.u64 %ptr, %ptr, %x");
-                var outs = RowRegisters("%o", Dv, r);
+                var outs = RowRegisters(Slab("%o", ms), Dv, r);
                 for (int nt = 0; nt < Dv / 8; nt++)
                 {
                     string o0 = outs[2 * nt];
@@ -61,8 +63,8 @@ internal sealed partial class FlashForwardPtx
                 w.Comment("LSE (natural log), by the quad's first lane");
                 w.Ins("setp.eq.and.u32 %lead, %t4, 0, %p_lse");
                 w.Ins("@!%lead bra " + skip);
-                w.Ins("lg2.approx.f32 %lse, %l" + I(r));
-                w.Ins("fma.rn.f32 %lse, %m" + I(r) + ", %scale_log2, %lse");
+                w.Ins("lg2.approx.f32 %lse, %l" + I(rr));
+                w.Ins("fma.rn.f32 %lse, %m" + I(rr) + ", %scale_log2, %lse");
                 w.Ins("mul.f32 %lse, %lse, " + F32(Constants.Ln2));
                 w.Ins("selp.f32 %lse, %lse, " + NegInf + ", %has");
                 w.Ins("mad.lo.u32 %idx, %batch, %heads_q, %head");

@@ -11,6 +11,12 @@ internal sealed partial class FlashForwardPtx
     /// </summary>
     private void EmitMainLoop()
     {
+        if (_gpu.OverlapScores)
+        {
+            EmitOverlappedMainLoop();
+            return;
+        }
+
         var w = _w;
         int stages = _gpu.Stages;
         w.Stage("Main loop over the kept KV tiles");
@@ -21,22 +27,7 @@ internal sealed partial class FlashForwardPtx
         w.Comment("tile n has landed in shared memory (at most Stages-2 newer groups still in flight)");
         w.Ins("cp.async.wait_group " + I(stages - 2));
         w.Ins("bar.sync 0");
-        using (w.Scope())
-        {
-            w.Comment("prefetch tile n + " + I(stages - 1) + " into the stage tile n-1 used (an empty group when past the end)");
-            w.Ins(".reg .pred %skip");
-            w.Ins(".reg .b32 %tile, %k_dst, %v_dst");
-            w.Ins("add.s32 %tile, %n, " + I(stages - 1));
-            w.Ins("setp.ge.s32 %skip, %tile, %n_end");
-            w.Ins("@%skip bra PREFETCH_SKIP");
-            w.Ins("shl.b32 %kv0, %tile, " + I(Log2(Bkv)));
-            w.Ins("mad.lo.u32 %k_dst, %write_stage, " + I(Smem.KStageBytes) + ", %k_ring");
-            w.Ins("mad.lo.u32 %v_dst, %write_stage, " + I(Smem.VStageBytes) + ", %v_ring");
-            LoadKvTile("%k_dst", "%v_dst");
-            w.Label("PREFETCH_SKIP");
-            w.Ins("cp.async.commit_group");
-        }
-
+        EmitPrefetch(stages - 1, string.Empty);
         w.Ins("shl.b32 %kv0, %n, " + I(Log2(Bkv)));
         w.Ins("mad.lo.u32 %k_cur, %read_stage, " + I(Smem.KStageBytes) + ", %k_ring");
         w.Ins("add.u32 %k_cur, %k_cur, %k_ld");
@@ -47,7 +38,37 @@ internal sealed partial class FlashForwardPtx
         EmitOnlineSoftmax();
         EmitProbabilitiesToFragments();
         EmitPv();
+        EmitAdvance();
+        w.Ins("setp.lt.s32 %p_more, %n, %n_end");
+        w.Ins("@%p_more bra KV_LOOP");
+    }
 
+    /// <summary>Prefetches tile n + <paramref name="distance"/> into the write stage; always commits a group (empty past the end).</summary>
+    private void EmitPrefetch(int distance, string tag)
+    {
+        var w = _w;
+        using (w.Scope())
+        {
+            w.Comment("prefetch tile n + " + I(distance) + " into the stage freed by the barrier (an empty group when past the end)");
+            w.Ins(".reg .pred %skip");
+            w.Ins(".reg .b32 %tile, %k_dst, %v_dst");
+            w.Ins("add.s32 %tile, %n, " + I(distance));
+            w.Ins("setp.ge.s32 %skip, %tile, %n_end");
+            w.Ins("@%skip bra PREFETCH_SKIP" + tag);
+            w.Ins("shl.b32 %kv0, %tile, " + I(Log2(Bkv)));
+            w.Ins("mad.lo.u32 %k_dst, %write_stage, " + I(Smem.KStageBytes) + ", %k_ring");
+            w.Ins("mad.lo.u32 %v_dst, %write_stage, " + I(Smem.VStageBytes) + ", %v_ring");
+            LoadKvTile("%k_dst", "%v_dst");
+            w.Label("PREFETCH_SKIP" + tag);
+            w.Ins("cp.async.commit_group");
+        }
+    }
+
+    /// <summary>n += 1; read and write stages advance around the ring.</summary>
+    private void EmitAdvance()
+    {
+        var w = _w;
+        int stages = _gpu.Stages;
         w.Stage("Next tile: advance n and the ring stages");
         using (w.Scope())
         {
@@ -60,70 +81,83 @@ internal sealed partial class FlashForwardPtx
             w.Ins("setp.eq.u32 %wrap, %write_stage, " + I(stages));
             w.Ins("selp.b32 %write_stage, 0, %write_stage, %wrap");
         }
-
-        w.Ins("setp.lt.s32 %p_more, %n, %n_end");
-        w.Ins("@%p_more bra KV_LOOP");
     }
 
     /// <summary>
     /// S (16 × BlockKV per warp) = Q·Kᵀ with mma m16n8k16: for each 16-wide head-dim step, one ldmatrix.x4 of K
     /// gives the B fragments of two 8-key column tiles.
     /// </summary>
-    private void EmitScores()
+    private void EmitScores(string acc = "%s", string kStage = "%k_cur")
     {
         var w = _w;
-        w.Stage(System.FormattableString.Invariant($"S = Q * K^T: {D / 16} head-dim steps x {Bkv / 8} key tiles of mma.m16n8k16 per warp"));
-        for (int i = 0; i < Bkv / 2; i++)
+        w.Stage(System.FormattableString.Invariant($"S = Q * K^T: {D / 16} head-dim steps x {Bkv / 8} key tiles x {Slabs} slab(s) of mma.m16n8k16 per warp"));
+        for (int ms = 0; ms < Slabs; ms++)
         {
-            w.Ins("mov.f32 %s" + I(i) + ", " + Zero);
+            for (int i = 0; i < Bkv / 2; i++)
+            {
+                w.Ins("mov.f32 " + Slab(acc, ms) + I(i) + ", " + Zero);
+            }
         }
 
         for (int kc = 0; kc < D / 16; kc++)
         {
             using (w.Scope())
             {
-                string a;
-                if (_gpu.QInRegisters)
+                var a = new string[Slabs];
+                if (!_gpu.QInRegisters)
                 {
-                    a = List("%qa", 4 * kc, 4);
+                    w.Ins(".reg .b32 %a<" + I(4 * Slabs) + ">");
                 }
-                else
+
+                for (int ms = 0; ms < Slabs; ms++)
                 {
-                    w.Ins(".reg .b32 %a<4>");
-                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%a0, %a1, %a2, %a3}, [%q_ld+" + I(kc * 32) + "]");
-                    a = "{%a0, %a1, %a2, %a3}";
+                    if (_gpu.QInRegisters)
+                    {
+                        a[ms] = List(Slab("%qa", ms), 4 * kc, 4);
+                    }
+                    else
+                    {
+                        a[ms] = List("%a", 4 * ms, 4);
+                        w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + a[ms] + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
+                    }
                 }
 
                 w.Ins(".reg .b32 %b<4>");
                 for (int np = 0; np < Bkv / 16; np++)
                 {
-                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%b0, %b1, %b2, %b3}, [%k_cur+" + I((np * 16 * Smem.KPitchBytes) + (kc * 32)) + "]");
-                    Mma(List("%s", 4 * (2 * np), 4), a, "{%b0, %b1}");
-                    Mma(List("%s", 4 * ((2 * np) + 1), 4), a, "{%b2, %b3}");
+                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%b0, %b1, %b2, %b3}, [" + kStage + "+" + I((np * 16 * Smem.KPitchBytes) + (kc * 32)) + "]");
+                    for (int ms = 0; ms < Slabs; ms++)
+                    {
+                        Mma(List(Slab(acc, ms), 4 * (2 * np), 4), a[ms], "{%b0, %b1}");
+                        Mma(List(Slab(acc, ms), 4 * ((2 * np) + 1), 4), a[ms], "{%b2, %b3}");
+                    }
                 }
             }
         }
     }
 
     /// <summary>
-    /// O (16 × Dv per warp) += P·V: P's A fragments come from registers; ldmatrix.x4.trans of V gives the B
-    /// fragments of two 8-column output tiles per 16-key step.
+    /// O (16 × Dv per slab) += P·V: P's A fragments come from registers; ldmatrix.x4.trans of V gives the B
+    /// fragments of two 8-column output tiles per 16-key step, shared by all slabs of the warp.
     /// </summary>
     private void EmitPv()
     {
         var w = _w;
-        w.Stage(System.FormattableString.Invariant($"O += P * V: {Bkv / 16} key steps x {Dv / 8} output tiles of mma.m16n8k16 per warp (V via ldmatrix.trans)"));
+        w.Stage(System.FormattableString.Invariant($"O += P * V: {Bkv / 16} key steps x {Dv / 8} output tiles x {Slabs} slab(s) of mma.m16n8k16 per warp (V via ldmatrix.trans)"));
         using (w.Scope())
         {
             w.Ins(".reg .b32 %b<4>");
             for (int kc = 0; kc < Bkv / 16; kc++)
             {
-                string a = List("%pa", 4 * kc, 4);
                 for (int dp = 0; dp < Dv / 16; dp++)
                 {
                     w.Ins("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%b0, %b1, %b2, %b3}, [%v_cur+" + I((kc * 16 * Smem.VPitchBytes) + (dp * 32)) + "]");
-                    Mma(List("%o", 4 * (2 * dp), 4), a, "{%b0, %b1}");
-                    Mma(List("%o", 4 * ((2 * dp) + 1), 4), a, "{%b2, %b3}");
+                    for (int ms = 0; ms < Slabs; ms++)
+                    {
+                        string a = List(Slab("%pa", ms), 4 * kc, 4);
+                        Mma(List(Slab("%o", ms), 4 * (2 * dp), 4), a, "{%b0, %b1}");
+                        Mma(List(Slab("%o", ms), 4 * ((2 * dp) + 1), 4), a, "{%b2, %b3}");
+                    }
                 }
             }
         }

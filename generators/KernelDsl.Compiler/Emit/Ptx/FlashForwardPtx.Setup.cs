@@ -33,11 +33,14 @@ internal sealed partial class FlashForwardPtx
 
         w.Comment(System.FormattableString.Invariant($"softmax scale * log2(e) = {_gpu.ScaleLog2:R}: p = exp2(s*c - m*c)"));
         w.Ins("mov.f32 %scale_log2, " + F32(_gpu.ScaleLog2));
-        w.Comment("this thread's query rows: q0 + 16*warp + g and + 8");
+        w.Comment("this thread's query rows: q0 + " + I(16 * Slabs) + "*warp + 16*slab + g, and + 8");
         w.Ins("mul.lo.u32 %q0, %qblk, " + I(_gpu.BlockQ));
-        w.Ins("mad.lo.u32 %row_a, %warp, 16, %q0");
-        w.Ins("add.u32 %row_a, %row_a, %g");
-        w.Ins("add.u32 %row_b, %row_a, 8");
+        w.Ins("mad.lo.u32 %row0, %warp, " + I(16 * Slabs) + ", %q0");
+        w.Ins("add.u32 %row0, %row0, %g");
+        for (int rr = 1; rr < RowsPerThread; rr++)
+        {
+            w.Ins("add.u32 %row" + I(rr) + ", %row0, " + I((16 * (rr / 2)) + (8 * (rr % 2))));
+        }
 
         w.Stage("Setup: global base pointers of this (batch, head); strides are in elements, converted to bytes");
         BasePointer("q", "%head", 2, "%q_base", "%q_ss");
@@ -60,9 +63,9 @@ internal sealed partial class FlashForwardPtx
             w.Ins("and.b32 %r8, %lane, 7");
             w.Ins("shr.u32 %hi, %lane, 4");
             w.Ins("bfe.u32 %mid, %lane, 3, 1");
-            w.Comment("Q as A (row-major 16x16): row = 16*warp + r8 + 8*mid, column block = 8*hi");
+            w.Comment("Q as A (row-major 16x16): row = " + I(16 * Slabs) + "*warp + r8 + 8*mid, column block = 8*hi (slab s at +16 rows)");
             w.Ins("mad.lo.u32 %x, %mid, 8, %r8");
-            w.Ins("mad.lo.u32 %x, %warp, 16, %x");
+            w.Ins("mad.lo.u32 %x, %warp, " + I(16 * Slabs) + ", %x");
             w.Ins("mad.lo.u32 %x, %x, " + I(Smem.QPitchBytes) + ", %q_tile");
             w.Ins("mad.lo.u32 %q_ld, %hi, 16, %x");
             w.Comment("K as B of Q*K^T (keys are columns, head dim contiguous = 'col'): key = r8 + 8*hi, column block = 8*mid");
@@ -158,8 +161,10 @@ internal sealed partial class FlashForwardPtx
             w.Ins("shr.s32 %n_end, %x, " + I(Log2(Bkv)));
             w.Ins("selp.b32 %n_end, %n_start, %n_end, %p_empty");
             w.Comment("per-row bounds for boundary blocks: lo = d - Left, hi = min(d + Right, Skv - 1)");
-            RowBounds("%row_a", "%lo_a", "%hi_a", left, right);
-            RowBounds("%row_b", "%lo_b", "%hi_b", left, right);
+            for (int rr = 0; rr < RowsPerThread; rr++)
+            {
+                RowBounds("%row" + I(rr), "%lo" + I(rr), "%hi" + I(rr), left, right);
+            }
             w.Comment("a block [kv0, kv0 + BlockKV) is fully kept when kv0 >= full_lo and kv0 + BlockKV <= full_hi");
             w.Ins(left >= 0 ? "sub.s32 %full_lo, %d_max, " + I(left) : "mov.u32 %full_lo, 0");
             if (right >= 0)
@@ -174,15 +179,19 @@ internal sealed partial class FlashForwardPtx
         }
 
         w.Comment("empty accumulators: O = 0, m = -inf, l = 0 (a row that keeps no key ends as O = 0, LSE = -inf)");
-        for (int i = 0; i < Dv / 2; i++)
+        for (int ms = 0; ms < Slabs; ms++)
         {
-            w.Ins("mov.f32 %o" + I(i) + ", " + Zero);
+            for (int i = 0; i < Dv / 2; i++)
+            {
+                w.Ins("mov.f32 " + Slab("%o", ms) + I(i) + ", " + Zero);
+            }
         }
 
-        w.Ins("mov.f32 %m0, " + NegInf);
-        w.Ins("mov.f32 %m1, " + NegInf);
-        w.Ins("mov.f32 %l0, " + Zero);
-        w.Ins("mov.f32 %l1, " + Zero);
+        for (int rr = 0; rr < RowsPerThread; rr++)
+        {
+            w.Ins("mov.f32 %m" + I(rr) + ", " + NegInf);
+            w.Ins("mov.f32 %l" + I(rr) + ", " + Zero);
+        }
         w.Ins("setp.le.s32 %p_empty, %n_end, %n_start");
         w.Ins("@%p_empty bra EPILOGUE");
     }

@@ -9,7 +9,7 @@ internal sealed partial class FlashForwardPtx
     /// fully kept; a block-uniform branch skips it everywhere else. Element (nt, e) of row r holds key
     /// kv0 + 8·nt + 2·t4 + e, so each comparison is against an immediate column offset.
     /// </summary>
-    private void EmitBoundaryMask()
+    private void EmitBoundaryMask(string acc = "%s", string tag = "")
     {
         var w = _w;
         bool hasLeft = _spec.Mask.BandLeft >= 0;
@@ -17,7 +17,8 @@ internal sealed partial class FlashForwardPtx
         using (w.Scope())
         {
             w.Ins(".reg .pred %partial, %drop");
-            w.Ins(".reg .b32 %kv_end, %jb, %rel_hi_a, %rel_hi_b, %rel_lo_a, %rel_lo_b");
+            w.Ins(".reg .b32 %kv_end, %jb");
+            w.Ins(".reg .b32 %rel_hi<" + I(RowsPerThread) + ">, %rel_lo<" + I(RowsPerThread) + ">");
             w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
             w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
             if (hasLeft)
@@ -25,37 +26,41 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
             }
 
-            w.Ins("@!%partial bra MASK_DONE");
+            w.Ins("@!%partial bra MASK_DONE" + tag);
             w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
             w.Ins("mad.lo.u32 %jb, %t4, 2, %kv0");
-            w.Ins("sub.s32 %rel_hi_a, %hi_a, %jb");
-            w.Ins("sub.s32 %rel_hi_b, %hi_b, %jb");
-            if (hasLeft)
+            for (int rr = 0; rr < RowsPerThread; rr++)
             {
-                w.Ins("sub.s32 %rel_lo_a, %lo_a, %jb");
-                w.Ins("sub.s32 %rel_lo_b, %lo_b, %jb");
+                w.Ins("sub.s32 %rel_hi" + I(rr) + ", %hi" + I(rr) + ", %jb");
+                if (hasLeft)
+                {
+                    w.Ins("sub.s32 %rel_lo" + I(rr) + ", %lo" + I(rr) + ", %jb");
+                }
             }
 
-            for (int nt = 0; nt < Bkv / 8; nt++)
+            for (int ms = 0; ms < Slabs; ms++)
             {
-                for (int r = 0; r < 2; r++)
+                for (int nt = 0; nt < Bkv / 8; nt++)
                 {
-                    string suffix = r == 0 ? "a" : "b";
-                    for (int e = 0; e < 2; e++)
+                    for (int r = 0; r < 2; r++)
                     {
-                        int c = (8 * nt) + e;
-                        w.Ins("setp.lt.s32 %drop, %rel_hi_" + suffix + ", " + I(c));
-                        if (hasLeft)
+                        string rr = I((2 * ms) + r);
+                        for (int e = 0; e < 2; e++)
                         {
-                            w.Ins("setp.gt.or.s32 %drop, %rel_lo_" + suffix + ", " + I(c) + ", %drop");
-                        }
+                            int c = (8 * nt) + e;
+                            w.Ins("setp.lt.s32 %drop, %rel_hi" + rr + ", " + I(c));
+                            if (hasLeft)
+                            {
+                                w.Ins("setp.gt.or.s32 %drop, %rel_lo" + rr + ", " + I(c) + ", %drop");
+                            }
 
-                        w.Ins("@%drop mov.f32 %s" + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
+                            w.Ins("@%drop mov.f32 " + Slab(acc, ms) + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
+                        }
                     }
                 }
             }
 
-            w.Label("MASK_DONE");
+            w.Label("MASK_DONE" + tag);
         }
     }
 
@@ -65,18 +70,20 @@ internal sealed partial class FlashForwardPtx
     /// and p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that
     /// −inf − (−inf) never appears; its p and alpha are then exactly 0.
     /// </summary>
-    private void EmitOnlineSoftmax()
+    private void EmitOnlineSoftmax(string acc = "%s", string tag = "")
     {
         var w = _w;
         w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
-        for (int r = 0; r < 2; r++)
+        for (int rr = 0; rr < RowsPerThread; rr++)
         {
+            int ms = rr / 2;
+            int r = rr % 2;
             using (w.Scope())
             {
-                w.Comment("row " + (r == 0 ? "g" : "g+8"));
-                w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %alpha, %sum");
+                w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
+                w.Ins(".reg .f32 %mx, %other, %m_new, %neg_mc, %sum");
                 w.Ins(".reg .pred %none");
-                var scores = RowRegisters("%s", Bkv, r);
+                var scores = RowRegisters(Slab(acc, ms), Bkv, r);
                 w.Ins("max.f32 %mx, " + scores[0] + ", " + scores[1]);
                 for (int i = 2; i < scores.Length; i++)
                 {
@@ -87,14 +94,15 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("max.f32 %mx, %mx, %other");
                 w.Ins("shfl.sync.bfly.b32 %other, %mx, 2, 31, 0xffffffff");
                 w.Ins("max.f32 %mx, %mx, %other");
-                w.Ins("max.f32 %m_new, %m" + I(r) + ", %mx");
+                w.Ins("max.f32 %m_new, %m" + I(rr) + ", %mx");
                 w.Ins("setp.eq.f32 %none, %m_new, " + NegInf);
                 w.Ins("selp.f32 %neg_mc, " + Zero + ", %m_new, %none");
                 w.Ins("mul.f32 %neg_mc, %neg_mc, %scale_log2");
                 w.Ins("neg.f32 %neg_mc, %neg_mc");
-                w.Ins("fma.rn.f32 %alpha, %m" + I(r) + ", %scale_log2, %neg_mc");
-                w.Ins("ex2.approx.ftz.f32 %alpha, %alpha");
-                w.Ins("mov.f32 %m" + I(r) + ", %m_new");
+                string alpha = "%alpha" + I(rr);
+                w.Ins("fma.rn.f32 " + alpha + ", %m" + I(rr) + ", %scale_log2, %neg_mc");
+                w.Ins("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
+                w.Ins("mov.f32 %m" + I(rr) + ", %m_new");
                 foreach (var s in scores)
                 {
                     w.Ins("fma.rn.f32 " + s + ", " + s + ", %scale_log2, %neg_mc");
@@ -108,11 +116,48 @@ internal sealed partial class FlashForwardPtx
                 }
 
                 w.Comment("l = alpha*l + sum (per-thread partial; the quad's partials are added once, at the end)");
-                w.Ins("fma.rn.f32 %l" + I(r) + ", %l" + I(r) + ", %alpha, %sum");
-                foreach (var o in RowRegisters("%o", Dv, r))
+                w.Ins("fma.rn.f32 %l" + I(rr) + ", %l" + I(rr) + ", " + alpha + ", %sum");
+            }
+        }
+
+        EmitRescaleO(tag);
+    }
+
+    /// <summary>
+    /// O *= alpha per row, after all rows' softmax. With plan.SkipUnchangedRescale the multiplies are skipped,
+    /// exactly, when no row of the warp changed its max (every alpha is 1.0): a warp vote and one uniform branch
+    /// instead of Dv/4 multiplies per row and slab (measured slower on the H100, so off by default).
+    /// </summary>
+    private void EmitRescaleO(string tag)
+    {
+        var w = _w;
+        w.Comment(_gpu.SkipUnchangedRescale ? "rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)" : "rescale O by alpha");
+        using (w.Scope())
+        {
+            if (_gpu.SkipUnchangedRescale)
+            {
+                w.Ins(".reg .pred %changed, %any");
+                w.Ins("setp.neu.f32 %changed, %alpha0, 0f3F800000");
+                for (int rr = 1; rr < RowsPerThread; rr++)
                 {
-                    w.Ins("mul.f32 " + o + ", " + o + ", %alpha");
+                    w.Ins("setp.neu.or.f32 %changed, %alpha" + I(rr) + ", 0f3F800000, %changed");
                 }
+
+                w.Ins("vote.sync.any.pred %any, %changed, 0xffffffff");
+                w.Ins("@!%any bra RESCALE_DONE" + tag);
+            }
+
+            for (int rr = 0; rr < RowsPerThread; rr++)
+            {
+                foreach (var o in RowRegisters(Slab("%o", rr / 2), Dv, rr % 2))
+                {
+                    w.Ins("mul.f32 " + o + ", " + o + ", %alpha" + I(rr));
+                }
+            }
+
+            if (_gpu.SkipUnchangedRescale)
+            {
+                w.Label("RESCALE_DONE" + tag);
             }
         }
     }
@@ -121,19 +166,24 @@ internal sealed partial class FlashForwardPtx
     /// Packs P into mma A fragments: the C layout of two adjacent 8-key tiles is exactly the A layout of one
     /// 16-key step (a0/a1 from tile 2k, a2/a3 from tile 2k+1), so no data moves between lanes.
     /// </summary>
-    private void EmitProbabilitiesToFragments()
+    private void EmitProbabilitiesToFragments(string acc = "%s")
     {
         var w = _w;
         w.Stage("P to " + In16 + " A-fragments, in registers (cvt packs hi, lo)");
         string cvt = "cvt.rn." + In16 + "x2.f32 ";
-        for (int kc = 0; kc < Bkv / 16; kc++)
+        for (int ms = 0; ms < Slabs; ms++)
         {
-            int t0 = 4 * (2 * kc);
-            int t1 = 4 * ((2 * kc) + 1);
-            w.Ins(cvt + "%pa" + I((4 * kc) + 0) + ", %s" + I(t0 + 1) + ", %s" + I(t0));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 1) + ", %s" + I(t0 + 3) + ", %s" + I(t0 + 2));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 2) + ", %s" + I(t1 + 1) + ", %s" + I(t1));
-            w.Ins(cvt + "%pa" + I((4 * kc) + 3) + ", %s" + I(t1 + 3) + ", %s" + I(t1 + 2));
+            string s = Slab(acc, ms);
+            string pa = Slab("%pa", ms);
+            for (int kc = 0; kc < Bkv / 16; kc++)
+            {
+                int t0 = 4 * (2 * kc);
+                int t1 = 4 * ((2 * kc) + 1);
+                w.Ins(cvt + pa + I((4 * kc) + 0) + ", " + s + I(t0 + 1) + ", " + s + I(t0));
+                w.Ins(cvt + pa + I((4 * kc) + 1) + ", " + s + I(t0 + 3) + ", " + s + I(t0 + 2));
+                w.Ins(cvt + pa + I((4 * kc) + 2) + ", " + s + I(t1 + 1) + ", " + s + I(t1));
+                w.Ins(cvt + pa + I((4 * kc) + 3) + ", " + s + I(t1 + 3) + ", " + s + I(t1 + 2));
+            }
         }
     }
 

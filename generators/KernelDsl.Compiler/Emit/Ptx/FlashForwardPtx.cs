@@ -36,6 +36,15 @@ internal sealed partial class FlashForwardPtx
 
     private GpuSharedMemoryLayout Smem => _gpu.Smem;
 
+    /// <summary>m16 row slabs per warp: each K/V fragment loaded from shared memory feeds this many mma.</summary>
+    private int Slabs => _gpu.Slabs;
+
+    /// <summary>Query rows per thread: g and g+8 of each slab.</summary>
+    private int RowsPerThread => 2 * Slabs;
+
+    /// <summary>The register prefix of slab ms: slab 0 uses the base name, slab 1 appends 'b' (%o → %ob).</summary>
+    private static string Slab(string prefix, int ms) => ms == 0 ? prefix : prefix + "b";
+
     /// <summary>PTX type suffix of the 16-bit input for mma/cvt: f16 or bf16.</summary>
     private string In16 => _spec.InputType == ElementType.BF16 ? "bf16" : "f16";
 
@@ -65,8 +74,16 @@ internal sealed partial class FlashForwardPtx
 
         w.Raw(")");
         w.Raw(".maxntid " + I(Threads) + ", 1, 1");
-        w.Raw("// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)");
-        w.Raw(".minnctapersm 1");
+        if (_gpu.MaxRegisters > 0)
+        {
+            w.Raw("// register cap so that more blocks fit on an SM (the plan's occupancy)");
+            w.Raw(".maxnreg " + I(_gpu.MaxRegisters));
+        }
+        else
+        {
+            w.Raw("// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)");
+            w.Raw(".minnctapersm 1");
+        }
         w.Raw("{");
         DeclareKernelRegisters();
         EmitSetup();
@@ -102,23 +119,34 @@ internal sealed partial class FlashForwardPtx
         w.Ins(".reg .b64 %q_base, %k_base, %v_base, %o_base, %lse_ptr, %q_ss, %k_ss, %v_ss, %o_ss");
         w.Comment("shared-memory addresses: tiles, and each lane's ldmatrix row address within a tile");
         w.Ins(".reg .b32 %smem, %q_tile, %k_ring, %v_ring, %q_ld, %k_ld, %v_ld, %k_cur, %v_cur");
-        w.Comment("rows and the mask band: this thread's rows, per-row key bounds, the KV block range");
-        w.Ins(".reg .b32 %q0, %row_a, %row_b, %align, %d_min, %d_max, %lo_a, %lo_b, %hi_a, %hi_b, %full_lo, %full_hi");
+        w.Comment("rows and the mask band: this thread's rows (g, g+8 of each of its m16 slabs), per-row key bounds, the KV block range");
+        w.Ins(".reg .b32 %q0, %align, %d_min, %d_max, %full_lo, %full_hi");
+        w.Ins(".reg .b32 %row<" + I(RowsPerThread) + ">, %lo<" + I(RowsPerThread) + ">, %hi<" + I(RowsPerThread) + ">");
         w.Ins(".reg .b32 %n, %n_start, %n_end, %kv0, %read_stage, %write_stage");
         w.Ins(".reg .f32 %scale_log2");
-        w.Comment("online-softmax state of rows g and g+8: running max (raw scores) and partial sum");
-        w.Ins(".reg .f32 %m<2>, %l<2>");
-        w.Comment(System.FormattableString.Invariant($"accumulators: O 16x{Dv} and S 16x{Bkv} per warp, fp32, mma C-fragment order"));
-        w.Ins(".reg .f32 %o<" + I(Dv / 2) + ">");
-        w.Ins(".reg .f32 %s<" + I(Bkv / 2) + ">");
-        if (_gpu.QInRegisters)
+        w.Comment("online-softmax state per row: running max (raw scores) and partial sum");
+        w.Ins(".reg .f32 %m<" + I(RowsPerThread) + ">, %l<" + I(RowsPerThread) + ">, %alpha<" + I(RowsPerThread) + ">");
+        for (int ms = 0; ms < Slabs; ms++)
         {
-            w.Comment("Q A-fragments (two 16-bit values per register), loaded once");
-            w.Ins(".reg .b32 %qa<" + I(D / 4) + ">");
+            w.Comment(System.FormattableString.Invariant($"slab {ms}: accumulators O 16x{Dv} and S 16x{Bkv}, fp32, mma C-fragment order"));
+            w.Ins(".reg .f32 " + Slab("%o", ms) + "<" + I(Dv / 2) + ">");
+            w.Ins(".reg .f32 " + Slab("%s", ms) + "<" + I(Bkv / 2) + ">");
+            if (_gpu.OverlapScores)
+            {
+                w.Comment("second score set: the next tile's S while this tile's softmax runs");
+                w.Ins(".reg .f32 " + Slab("%sx", ms) + "<" + I(Bkv / 2) + ">");
+            }
+
+            if (_gpu.QInRegisters)
+            {
+                w.Comment("Q A-fragments (two 16-bit values per register), loaded once");
+                w.Ins(".reg .b32 " + Slab("%qa", ms) + "<" + I(D / 4) + ">");
+            }
+
+            w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P*V");
+            w.Ins(".reg .b32 " + Slab("%pa", ms) + "<" + I(Bkv / 4) + ">");
         }
 
-        w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P*V");
-        w.Ins(".reg .b32 %pa<" + I(Bkv / 4) + ">");
         w.Ins(".reg .pred %p_empty, %p_more, %p_lse");
     }
 }
