@@ -16,6 +16,12 @@ public sealed record AttentionSpec(
     TilingSpec Tiling,
     EpilogueSpec Epilogue)
 {
+    /// <summary>The translated [ScoreMod] method, applied to each scaled score (issue 4); null when absent.</summary>
+    public Expressions.ModifierSpec? ScoreModifier { get; init; }
+
+    /// <summary>The translated [MaskMod] method, and-ed with the built-in mask (issue 4); null when absent.</summary>
+    public Expressions.ModifierSpec? MaskModifier { get; init; }
+
     /// <summary>The softmax scale: the user's, or 1/sqrt(HeadDim).</summary>
     public double EffectiveScale => Scale ?? 1.0 / System.Math.Sqrt(HeadDim);
 }

@@ -92,3 +92,24 @@ public sealed class FusionAttribute : Attribute
     /// <summary>Also write the natural-log log-sum-exp of each query row, shape [B, Hq, Sq], FP32 (−∞ for fully masked rows).</summary>
     public bool WriteLse { get; set; }
 }
+
+/// <summary>
+/// Marks a static method of a spec class as its score modifier, FlexAttention-style:
+/// <c>static float M(float score, int b, int h, int q, int kv)</c> (parameters optional, matched by name).
+/// It is applied to each scaled score s = scale·(q·k) before the softmax. Its body (an expression, or locals and a
+/// return) is compiled into the kernels; unsupported constructs are build errors.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class ScoreModAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Marks a static method of a spec class as its mask modifier: <c>static bool M(int b, int h, int q, int kv)</c>
+/// (parameters optional, matched by name). Key kv is kept for query q only when it returns true and the built-in
+/// mask keeps it too.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class MaskModAttribute : Attribute
+{
+}
