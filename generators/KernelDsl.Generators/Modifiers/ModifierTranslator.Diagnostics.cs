@@ -17,13 +17,14 @@ internal sealed partial class ModifierTranslator
 
     private void Unsupported(IOperation operation)
     {
-        var (construct, instead) = Describe(operation);
-        Report(operation.Syntax, construct, instead);
+        // An expression statement ('x = 1;') is reported at its expression.
+        var at = operation is IExpressionStatementOperation statement ? statement.Operation : operation;
+        var (construct, instead) = Describe(at);
+        Report(at.Syntax, construct, instead);
     }
 
     private static (string Construct, string Instead) Describe(IOperation operation) => operation switch
     {
-        IExpressionStatementOperation statement => Describe(statement.Operation),
         ILoopOperation => ("A loop", "a modifier is evaluated once per (query, key) pair; write a closed form with arithmetic, ?: and Math functions"),
         IConditionalOperation { WhenFalse: null } or IConditionalOperation { Type: null } => ("An 'if' statement", "use the conditional operator 'condition ? a : b', or && and ||, in the return expression"),
         ISwitchOperation or ISwitchExpressionOperation => ("A 'switch'", "use nested conditional operators 'c1 ? a : c2 ? b : c'"),

@@ -26,6 +26,9 @@ internal sealed partial class ModifierTranslator
     private readonly List<LocatedDiagnostic> _diagnostics;
     private readonly Dictionary<ILocalSymbol, ExprType> _locals = new(SymbolEqualityComparer.Default);
 
+    /// <summary>Locals whose declaration was reported: reads of them report nothing more.</summary>
+    private readonly HashSet<ILocalSymbol> _failed = new(SymbolEqualityComparer.Default);
+
     public ModifierTranslator(SemanticModel model, string method, IReadOnlyDictionary<IParameterSymbol, ModifierInput> inputs, List<LocatedDiagnostic> diagnostics)
     {
         _model = model;
@@ -82,7 +85,8 @@ internal sealed partial class ModifierTranslator
                     continue; // every read of a const local is folded to its value
                 }
 
-                if (local.IsRef || local.IsUsing || local.Type.SpecialType == SpecialType.None && local.Type.TypeKind == TypeKind.Dynamic)
+                _failed.Add(local);
+                if (local.IsRef || local.IsUsing || local.Type.TypeKind == TypeKind.Dynamic)
                 {
                     Unsupported(group);
                     continue;
@@ -95,10 +99,12 @@ internal sealed partial class ModifierTranslator
                     continue;
                 }
 
-                if (TypeOf(local.Type, declarator.Syntax) is not { } type || Translate(value) is not { } expr)
+                if (Translate(value) is not { } expr || TypeOf(local.Type, declarator.Syntax) is not { } type)
                 {
                     continue;
                 }
+
+                _failed.Remove(local);
 
                 _locals[local] = type;
                 locals.Add(new LocalBinding(local.Name, expr));
@@ -122,7 +128,9 @@ internal sealed partial class ModifierTranslator
             case ILocalReferenceOperation local when _locals.TryGetValue(local.Local, out var localType):
                 return new LocalExpr(local.Local.Name, localType);
             case IBinaryOperation binary when Binary(binary.OperatorKind) is { } op && binary.OperatorMethod is null && !binary.IsChecked:
-                return Both(binary.LeftOperand, binary.RightOperand, (left, right) => Typed(binary, type => new BinaryExpr(op, left, right, type)));
+                return TypeOf(binary.Type, binary.Syntax) is { } binaryType
+                    ? Both(binary.LeftOperand, binary.RightOperand, (left, right) => new BinaryExpr(op, left, right, binaryType))
+                    : null;
             case IUnaryOperation { OperatorKind: UnaryOperatorKind.Plus, OperatorMethod: null } plus:
                 return Translate(plus.Operand);
             case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus or UnaryOperatorKind.Not, OperatorMethod: null, IsChecked: false } unary:
@@ -130,12 +138,18 @@ internal sealed partial class ModifierTranslator
                     ? Typed(unary, type => new UnaryExpr(unary.OperatorKind == UnaryOperatorKind.Minus ? UnaryOperator.Negate : UnaryOperator.Not, operand, type))
                     : null;
             case IConditionalOperation { WhenFalse: { } whenFalse, IsRef: false } conditional when conditional.Type is not null:
+                if (TypeOf(conditional.Type, conditional.Syntax) is not { } conditionalType)
+                {
+                    return null;
+                }
+
                 var condition = Translate(conditional.Condition);
-                return Both(conditional.WhenTrue, whenFalse, (a, b) => condition is null ? null : Typed(conditional, type => new ConditionalExpr(condition, a, b, type)));
+                return Both(conditional.WhenTrue, whenFalse, (a, b) => condition is null ? null : new ConditionalExpr(condition, a, b, conditionalType));
             case IInvocationOperation invocation when MathMappings.Find(invocation.TargetMethod) is { } function:
                 return Call(invocation, function);
+            case ILocalReferenceOperation local when _failed.Contains(local.Local):
             case IInvalidOperation:
-                return null; // C# reports it
+                return null; // already reported (by C#, or at the local's declaration)
             default:
                 Unsupported(operation);
                 return null;
@@ -173,21 +187,16 @@ internal sealed partial class ModifierTranslator
 
     private Expr? Convert(IConversionOperation conversion)
     {
-        if (conversion.OperatorMethod is not null || conversion.IsTryCast || conversion.IsChecked
-            || !(conversion.Conversion.IsIdentity || conversion.Conversion.IsNumeric))
+        // The operand and the target type report first (a boxing or dynamic conversion is best named by its type).
+        if (Translate(conversion.Operand) is not { } operand || TypeOf(conversion.Type, conversion.Syntax) is not { } target)
         {
-            // A user-defined, boxing, nullable or checked conversion; the types report most of these better.
-            if (TypeOf(conversion.Type, conversion.Syntax) is null || TypeOf(conversion.Operand.Type, conversion.Operand.Syntax) is null)
-            {
-                return null;
-            }
-
-            Unsupported(conversion);
             return null;
         }
 
-        if (Translate(conversion.Operand) is not { } operand || TypeOf(conversion.Type, conversion.Syntax) is not { } target)
+        if (conversion.OperatorMethod is not null || conversion.IsTryCast || conversion.IsChecked
+            || !(conversion.Conversion.IsIdentity || conversion.Conversion.IsNumeric))
         {
+            Unsupported(conversion);
             return null;
         }
 
