@@ -4,6 +4,7 @@ using System.Threading;
 using KernelDsl.Compiler.Diagnostics;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Generators.Model;
+using KernelDsl.Generators.Modifiers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -78,6 +79,12 @@ internal static class SpecParser
         }
 
         var spec = SpecBuilder.Build(target, parsed[ArgumentRules.Attention], parsed, diagnostics);
+        var (scoreModifier, maskModifier) = ModifierReader.Read(symbol, ModelFor, diagnostics, cancellationToken);
+        if (spec is not null)
+        {
+            spec = spec with { ScoreModifier = scoreModifier, MaskModifier = maskModifier };
+        }
+
         bool canEmit = spec is not null && !diagnostics.Any(diagnostic => diagnostic.Descriptor.Severity == Severity.Error);
         return new SpecModel(spec, canEmit, locations.Build(), diagnostics.ToEquatableArray());
     }

@@ -38,6 +38,12 @@ internal abstract class MatrixCase(string name, DType precision, TensorLayout la
     /// <summary>The spec's softmax scale when it sets one; 1/sqrt(HeadDim) otherwise.</summary>
     public double? Scale { get; init; }
 
+    /// <summary>The spec's score modifier in double precision (its generated ScoreModifierReference), if any.</summary>
+    public Func<double, int, int, int, int, double>? ScoreMod { get; init; }
+
+    /// <summary>The spec's mask modifier (its generated MaskModifierReference), if any.</summary>
+    public Func<int, int, int, int, bool>? MaskMod { get; init; }
+
     public MaskBand BandFor(AttentionShape shape) => MaskBand.For(Mask, Alignment, bandLeft, bandRight, shape.SeqQ, shape.SeqKv);
 
     /// <summary>Runs the kernel once on fresh inputs, uniform in [−magnitude, magnitude), from <paramref name="seed"/>.</summary>
@@ -69,7 +75,7 @@ internal sealed class MatrixCase<TIn, TOut>(string name, DType precision, Tensor
 
         forward(q, k, v, output, lse, shape);
 
-        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, Scale ?? (1 / Math.Sqrt(shape.HeadDim)), BandFor(shape));
+        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, Scale ?? (1 / Math.Sqrt(shape.HeadDim)), BandFor(shape), ScoreMod, MaskMod);
         double outputError = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
         double lseError = WritesLse ? ErrorMetrics.MaxLseError(lse, reference.Lse) : 0;
         var (emptyRows, exact) = EmptyRows.Check<TOut>(shape, Layout, output, lse, WritesLse, reference);
