@@ -136,6 +136,11 @@ public static class DiagnosticCatalog
         "{0} in the modifier '{1}' needs a constant exponent or a constant positive base: make one of them a literal or a const, or write the power with Exp and Log",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo ModifierWithoutGpuKernel = new(
+        "KDSL0027", "Modifiers have no GPU kernel yet",
+        "The {0} modifier '{1}' runs only in the CPU kernel for now; no GPU kernel (and no device-tensor Forward) is generated for this spec",
+        Severity.Warning);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -145,5 +150,6 @@ public static class DiagnosticCatalog
         AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, FileLocalSpecUnsupported,
         GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded, ModifierDuplicate,
         ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
+        ModifierWithoutGpuKernel,
     };
 }
