@@ -46,6 +46,16 @@ public static class PlanTextRenderer
             s.Append(", writes LSE");
         }
 
+        if (spec.ScoreModifier is not null)
+        {
+            s.Append(", score modifier ").Append(spec.ScoreModifier.MethodName);
+        }
+
+        if (spec.MaskModifier is not null)
+        {
+            s.Append(", mask modifier ").Append(spec.MaskModifier.MethodName).Append(" (FLOP counts below use the built-in mask only)");
+        }
+
         return s.ToString();
     }
 
