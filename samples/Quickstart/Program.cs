@@ -82,14 +82,13 @@ Run("SoftcapPrefixLmAttention", SoftcapPrefixLmAttention.Plan, new AttentionShap
 
 if (KernelDsl.Cuda.Cuda.IsAvailable)
 {
-    RunOnGpu("PlainBf16Attention", new AttentionShape(4, 1024, 1024, 16, 16, 128, 128), TensorLayout.BSHD, 1 / Math.Sqrt(128), MaskBand.None,
+    RunOnGpu("PlainBf16Attention", PlainBf16Attention.Plan, new AttentionShape(4, 1024, 1024, 16, 16, 128, 128), TensorLayout.BSHD, 1 / Math.Sqrt(128),
         (q, k, v, o, lse) => PlainBf16Attention.Forward(q, k, v, o), ToBf16);
-    RunOnGpu("CausalFp16Attention", new AttentionShape(2, 300, 700, 8, 8, 64, 64), TensorLayout.BSHD, 1 / Math.Sqrt(64),
-        CausalFp16Attention.Plan.Parameters.BandFor(new AttentionShape(2, 300, 700, 8, 8, 64, 64)),
+    RunOnGpu("CausalFp16Attention", CausalFp16Attention.Plan, new AttentionShape(2, 300, 700, 8, 8, 64, 64), TensorLayout.BSHD, 1 / Math.Sqrt(64),
         (q, k, v, o, lse) => CausalFp16Attention.Forward(q, k, v, o, lse!), x => (Half)x);
 }
 
-void RunOnGpu<T>(string name, AttentionShape shape, TensorLayout layout, double scale, MaskBand band, DeviceForward<T> forward, Func<float, T> fromFloat)
+void RunOnGpu<T>(string name, AttentionPlan plan, AttentionShape shape, TensorLayout layout, double scale, DeviceForward<T> forward, Func<float, T> fromFloat)
     where T : unmanaged
 {
     var q = Random(shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, fromFloat);
@@ -115,24 +114,12 @@ void RunOnGpu<T>(string name, AttentionShape shape, TensorLayout layout, double 
     timer.Stop();
     double ms = timer.ElapsedMilliseconds();
 
-    var reference = AttentionReference.Compute<T>(q, k, v, shape, layout, scale, band);
+    var reference = AttentionReference.Compute<T>(q, k, v, shape, layout, scale, plan.Parameters.BandFor(shape));
     double error = ErrorMetrics.RelativeError<T>(dout.ToArray(), reference.Output);
-    double kept = 2.0 * (shape.HeadDim + shape.ValueHeadDim) * shape.Batch * shape.HeadsQ * CountKept(band, shape);
+    double kept = plan.For(shape).KeptFlops;
     Console.WriteLine($"== {name} on the GPU: {shape}");
     Console.WriteLine($"   first call {firstMs:F1} ms (JIT + load + run), then {ms:F3} ms = {kept / (ms * 1e-3) / 1e12:F1} TFLOP/s (kept pairs), relative error {error:E2}");
     Console.WriteLine();
-}
-
-static long CountKept(MaskBand band, AttentionShape shape)
-{
-    long kept = 0;
-    for (int i = 0; i < shape.SeqQ; i++)
-    {
-        var (first, end) = band.KeyRange(i, i + 1, shape.SeqKv);
-        kept += Math.Max(0, end - first);
-    }
-
-    return kept;
 }
 
 T[] Random<T>(int count, Func<float, T> fromFloat)

@@ -2,15 +2,14 @@
 """Writes GpuSpecs.cs: one spec per 16-bit precision x layout x mask x head dim (the GPU has no FP32 path),
 and the table GpuMatrixTests iterates. Run from this folder: python3 generate_gpu_specs.py"""
 
-PRECISIONS = [("Fp16", "FP16", "global::System.Half"), ("Bf16", "BF16", "global::KernelDsl.BFloat16")]
-LAYOUTS = [("Bshd", "BSHD"), ("Bhsd", "BHSD")]
-MASKS = [
-    ("NoMask", None, "None", "Unspecified", -1, -1),
-    ("CausalTopLeft", "[Mask(MaskKind.Causal, Alignment = MaskAlignment.TopLeft)]", "Causal", "TopLeft", -1, 0),
-    ("CausalBottomRight", "[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]", "Causal", "BottomRight", -1, 0),
-    ("Window", "[Mask(MaskKind.SlidingWindow, Left = 19, Right = 4, Alignment = MaskAlignment.BottomRight)]", "SlidingWindow", "BottomRight", 19, 4),
-]
-HEAD_DIMS = [32, 64, 80, 128, 256]
+import os
+import sys
+
+# Layouts, masks and head dims are the CPU matrix's (one definition); the GPU has no FP32 path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "KernelDsl.Tests", "Numerics"))
+from generate_matrix_specs import PRECISIONS as CPU_PRECISIONS, LAYOUTS, MASKS, HEAD_DIMS  # noqa: E402
+
+PRECISIONS = [p for p in CPU_PRECISIONS if p[1] != "FP32"]
 
 out = []
 w = out.append
