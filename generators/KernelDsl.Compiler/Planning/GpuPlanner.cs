@@ -91,6 +91,7 @@ public static class GpuPlanner
             OverlapScores = overlap,
             Slabs = slabs,
             SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
+            ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
 
