@@ -63,11 +63,27 @@ internal static class Modifiers
     public static ModifierSpec WindowGlobal { get; } = MaskMod("WindowGlobal",
         Bin(BinaryOperator.Or, Bin(BinaryOperator.Less, Kv, Int(4)), Bin(BinaryOperator.LessOrEqual, Call(MathFunction.Abs, Bin(BinaryOperator.Subtract, Q, Kv)), Int(32))));
 
+    /// <summary><c>static bool SparseRows(int q, int kv) => q % 5 != 2 &amp;&amp; kv % 3 != 1;</c> (every fifth row keeps no key)</summary>
+    public static ModifierSpec SparseRows { get; } = MaskMod("SparseRows",
+        Bin(BinaryOperator.And, Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Q, Int(5)), Int(2)), Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Kv, Int(3)), Int(1))));
+
     public static AttentionSpec With(AttentionSpec spec, ModifierSpec? score = null, ModifierSpec? mask = null) =>
         spec with { ScoreModifier = score, MaskModifier = mask };
 
-    /// <summary>The modifier kernels the ptxas gate assembles: each library modifier x {fp16, bf16} x D {64, 128}, plus score+mask with a band.</summary>
+    /// <summary>
+    /// The modifier kernels the ptxas gate assembles (and samples/PtxDump --mods writes for the device check): each
+    /// library modifier x {fp16, bf16} x D {64, 128}, plus score+mask combinations with and without a band.
+    /// </summary>
     public static IEnumerable<AttentionSpec> PtxMatrix()
+    {
+        foreach (var (spec, _) in PtxMatrixNamed())
+        {
+            yield return spec;
+        }
+    }
+
+    /// <summary>The matrix with each kernel's modifier-set name (what the device harness keys its reference on).</summary>
+    public static IEnumerable<(AttentionSpec Spec, string Set)> PtxMatrixNamed()
     {
         var mods = new (string Name, ModifierSpec? Score, ModifierSpec? Mask, MaskSpec Band)[]
         {
@@ -76,6 +92,7 @@ internal static class Modifiers
             ("PrefixLm", null, PrefixLm, MaskSpec.None),
             ("WindowGlobal", null, WindowGlobal, MaskSpec.None),
             ("SoftcapWindowGlobalCausal", Softcap, WindowGlobal, Specs.CausalTopLeft),
+            ("AlibiSparseRows", Alibi, SparseRows, MaskSpec.None),
         };
         int i = 0;
         foreach (int d in new[] { 64, 128 })
@@ -85,7 +102,7 @@ internal static class Modifiers
                 foreach (var (name, score, mask, band) in mods)
                 {
                     bool lse = i++ % 2 == 0;
-                    yield return With(Specs.Make(d, null, dtype, band, lse, name: $"Mod_{name}_D{d}_{dtype}{(lse ? "_Lse" : string.Empty)}"), score, mask);
+                    yield return (With(Specs.Make(d, null, dtype, band, lse, name: $"Mod_{name}_D{d}_{dtype}{(lse ? "_Lse" : string.Empty)}"), score, mask), name);
                 }
             }
         }
