@@ -11,9 +11,10 @@ using KernelDsl.Reference;
 
 // The CPU benchmark of NOTES.md: fused generated kernel vs unfused TensorPrimitives baseline, one process,
 // same inputs. GFLOP/s = 4·B·H·Sq·Skv·D / median time (and / best time, which a busy machine disturbs least).
-// Pass --quick for S ≤ 1024 only.
+// Pass --quick for S ≤ 1024 only; --fp32 or --bf16 to run one input type.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
+bool[] inputTypes = args.Contains("--fp32") ? [false] : args.Contains("--bf16") ? [true] : [false, true];
 int[] seqs = quick ? [512, 1024] : [512, 1024, 2048, 4096];
 const int Heads = 16;
 int seed = Environment.TickCount;
@@ -36,7 +37,7 @@ Console.WriteLine(header);
 Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 foreach (int dim in new[] { 64, 128 })
 {
-    foreach (bool bf16 in new[] { false, true })
+    foreach (bool bf16 in inputTypes)
     {
         foreach (int seq in seqs)
         {

@@ -32,7 +32,9 @@ void Run<TIn, TOut>(
     double scale,
     ForwardCall<TIn, TOut> forward,
     Func<float, TIn> fromFloat,
-    Func<float, TOut> poisonFrom)
+    Func<float, TOut> poisonFrom,
+    Func<double, int, int, int, int, double>? scoreMod = null,
+    Func<int, int, int, int, bool>? maskMod = null)
     where TIn : unmanaged
     where TOut : unmanaged
 {
@@ -57,7 +59,7 @@ void Run<TIn, TOut>(
     double seconds = times[1]; // median of three
 
     var band = plan.Parameters.BandFor(shape);
-    var reference = AttentionReference.Compute<TIn>(q, k, v, shape, layout, scale, band);
+    var reference = AttentionReference.Compute<TIn>(q, k, v, shape, layout, scale, band, scoreMod, maskMod);
     double error = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
     var estimate = plan.For(shape);
 
@@ -72,6 +74,11 @@ void Run<TIn, TOut>(
     Console.Write(plan.Describe(shape));
     Console.WriteLine();
 }
+
+// The causal mask and the prefix-LM modifier are both applied; the reference evaluates the same modifiers in double.
+Run("SoftcapPrefixLmAttention", SoftcapPrefixLmAttention.Plan, new AttentionShape(1, 700, 700, 4, 4, 64, 64), TensorLayout.BSHD,
+    1 / Math.Sqrt(64), (q, k, v, o, lse, shape) => SoftcapPrefixLmAttention.Forward(q, k, v, o, shape), x => x, x => x,
+    SoftcapPrefixLmAttention.ScoreModifierReference, SoftcapPrefixLmAttention.MaskModifierReference);
 
 if (KernelDsl.Cuda.Cuda.IsAvailable)
 {

@@ -1,3 +1,4 @@
+using System;
 using KernelDsl;
 
 namespace Quickstart;
@@ -23,3 +24,20 @@ public static partial class CausalFp16Attention;
 [Mask(MaskKind.SlidingWindow, Left = 256, Right = 0, Alignment = MaskAlignment.BottomRight)]
 [Tiling(BlockQ = 32, BlockKV = 64)]
 public static partial class SlidingWindowGqaAttention;
+
+/// <summary>
+/// Causal attention with FlexAttention-style modifiers in plain C#: tanh soft-capping of the scores (Gemma 2) and
+/// a prefix-LM mask (the first 64 keys are visible to every query). Compiled into the CPU kernel.
+/// </summary>
+[Attention(HeadDim = 64)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+public static partial class SoftcapPrefixLmAttention
+{
+    private const float Cap = 30f;
+
+    [ScoreMod]
+    private static float Softcap(float score) => Cap * MathF.Tanh(score / Cap);
+
+    [MaskMod]
+    private static bool PrefixLm(int q, int kv) => kv < 64 || q >= kv;
+}

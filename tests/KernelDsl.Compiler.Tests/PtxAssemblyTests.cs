@@ -31,6 +31,8 @@ public sealed class PtxAssemblyTests
     {
         if (PtxTools.Ptxas is null || PtxTools.Cuobjdump is null)
         {
+            // CI sets KDSL_REQUIRE_PTXAS=1: there a missing assembler is a failure, never a silent skip.
+            Assert.NotEqual("1", Environment.GetEnvironmentVariable("KDSL_REQUIRE_PTXAS"));
             Assert.Skip(PtxTools.MissingReason);
         }
 

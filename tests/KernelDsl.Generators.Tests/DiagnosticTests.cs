@@ -14,7 +14,7 @@ namespace KernelDsl.Generators.Tests;
 /// exact span: the [| |] markers enclose the text the diagnostic must point at. Test names start with the ID; the
 /// last test checks that every catalog entry has one.
 /// </summary>
-public sealed class DiagnosticTests
+public sealed partial class DiagnosticTests
 {
     private const string Using = "using KernelDsl;\n";
 

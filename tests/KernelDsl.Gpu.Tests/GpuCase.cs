@@ -41,9 +41,9 @@ internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskK
     public override GpuResult Run(AttentionShape shape, int seed, float magnitude)
     {
         var random = new Random(seed);
-        var q = RandomTensor(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, magnitude);
-        var k = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, magnitude);
-        var v = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, magnitude);
+        var q = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, magnitude);
+        var k = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, magnitude);
+        var v = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, magnitude);
 
         using var dq = DeviceTensor<TIn>.Create(Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim);
         using var dk = DeviceTensor<TIn>.Create(Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim);
@@ -55,7 +55,7 @@ internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskK
         dv.Upload(v);
 
         // Poison: any element the kernel does not write stays NaN and fails the error check.
-        dout.Fill(Elements.FromFloat<TOut>(float.NaN));
+        dout.Fill(RandomTensors.FromFloat<TOut>(float.NaN));
         dlse?.Fill(float.NaN);
 
         forward(dq, dk, dv, dout, dlse);
@@ -65,73 +65,7 @@ internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskK
         var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, 1 / Math.Sqrt(shape.HeadDim), BandFor(shape));
         double outputError = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
         double lseError = WritesLse ? ErrorMetrics.MaxLseError(lse, reference.Lse) : 0;
-        var (emptyRows, exact) = CheckEmptyRows(shape, output, lse, reference);
+        var (emptyRows, exact) = EmptyRows.Check<TOut>(shape, Layout, output, lse, WritesLse, reference);
         return new GpuResult(outputError, lseError, emptyRows, exact);
-    }
-
-    private (int Count, bool Exact) CheckEmptyRows(AttentionShape shape, TOut[] output, float[] lse, ReferenceResult reference)
-    {
-        int count = 0;
-        bool exact = true;
-        var index = new ContiguousIndex(Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim);
-        for (int b = 0; b < shape.Batch; b++)
-        {
-            for (int h = 0; h < shape.HeadsQ; h++)
-            {
-                for (int i = 0; i < shape.SeqQ; i++)
-                {
-                    long at = (((long)b * shape.HeadsQ) + h) * shape.SeqQ + i;
-                    if (!double.IsNegativeInfinity(reference.Lse[at]))
-                    {
-                        continue;
-                    }
-
-                    count++;
-                    exact &= !WritesLse || float.IsNegativeInfinity(lse[at]);
-                    for (int d = 0; d < shape.ValueHeadDim; d++)
-                    {
-                        exact &= AttentionReference.ToDouble(output[index.At(b, i, h, d)]) == 0;
-                    }
-                }
-            }
-        }
-
-        return (count, exact);
-    }
-
-    private static TIn[] RandomTensor(Random random, int count, float magnitude)
-    {
-        var data = new TIn[count];
-        for (int i = 0; i < count; i++)
-        {
-            data[i] = Elements.FromFloat<TIn>((float)((random.NextDouble() * 2) - 1) * magnitude);
-        }
-
-        return data;
-    }
-}
-
-/// <summary>float → element type (rounding to nearest even).</summary>
-internal static class Elements
-{
-    public static T FromFloat<T>(float value)
-        where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-        {
-            return (T)(object)value;
-        }
-
-        if (typeof(T) == typeof(Half))
-        {
-            return (T)(object)(Half)value;
-        }
-
-        if (typeof(T) == typeof(BFloat16))
-        {
-            return (T)(object)(BFloat16)value;
-        }
-
-        throw new NotSupportedException(typeof(T).Name);
     }
 }

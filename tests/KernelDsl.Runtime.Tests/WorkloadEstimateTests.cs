@@ -39,4 +39,32 @@ public class WorkloadEstimateTests
         var long_ = WorkloadEstimate.Compute(Parameters(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 128, 0), new AttentionShape(1, 8192, 8192, 1, 1, 64, 64));
         (long_.ComputedFlops / short_.ComputedFlops).ShouldBe(2.0, 0.03);
     }
+
+    [Fact]
+    public void GpuTilesGiveTheirOwnBlockSkippingAndAnH100Roofline()
+    {
+        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuBlockQ = 128, GpuBlockKV = 32 };
+        var shape = new AttentionShape(1, 4096, 4096, 16, 16, 128, 128);
+        var estimate = WorkloadEstimate.Compute(parameters, shape);
+
+        // 32 query blocks of 128 rows; block r visits 4(r + 1) KV blocks of 32 keys: 128·32·4·(r+1) pairs.
+        long pairs = 0;
+        for (int r = 0; r < 32; r++)
+        {
+            pairs += 128L * 32 * 4 * (r + 1);
+        }
+
+        estimate.GpuComputedFlops.ShouldBe(16.0 * pairs * 2 * (128 + 128));
+        double computeMs = estimate.GpuComputedFlops!.Value / DeviceCeilings.H100.TensorFlops * 1e3;
+        estimate.H100FloorMilliseconds!.Value.ShouldBe(computeMs, 1e-12); // compute-bound at this size
+        estimate.ToString().ShouldContain("H100 roofline");
+    }
+
+    [Fact]
+    public void SpecsWithoutAGpuKernelHaveNoGpuEstimate()
+    {
+        var estimate = WorkloadEstimate.Compute(Parameters(MaskKind.None), new AttentionShape(1, 256, 256, 1, 1, 64, 64));
+        estimate.GpuComputedFlops.ShouldBeNull();
+        estimate.H100FloorMilliseconds.ShouldBeNull();
+    }
 }

@@ -111,6 +111,36 @@ public static class DiagnosticCatalog
         "The GPU kernel would need about {0} registers per thread for HeadDim = {1}, ValueHeadDim = {2}, over the limit of {3}; only the CPU kernel is generated. Use smaller head dimensions",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptorInfo ModifierDuplicate = new(
+        "KDSL0022", "More than one modifier of a kind",
+        "The spec '{0}' has more than one [{1}] method ('{2}' and '{3}'): combine them into one method",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierSignatureInvalid = new(
+        "KDSL0023", "Invalid modifier signature",
+        "The [{0}] method '{1}' {2}: declare it as '{3}' (any subset of the parameters, in any order, matched by name)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierConstructUnsupported = new(
+        "KDSL0024", "Unsupported construct in a modifier",
+        "{0} is not supported in the modifier '{1}': {2}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierTypeUnsupported = new(
+        "KDSL0025", "Unsupported type in a modifier",
+        "The type '{0}' is not supported in the modifier '{1}': use int, float, double or bool (convert with a cast such as (int) or (float))",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierPowExponentNotConstant = new(
+        "KDSL0026", "Pow needs a constant exponent",
+        "{0} in the modifier '{1}' needs a constant exponent or a constant positive base: make one of them a literal or a const, or write the power with Exp and Log",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierWithoutGpuKernel = new(
+        "KDSL0027", "Modifiers have no GPU kernel yet",
+        "The {0} modifier '{1}' runs only in the CPU kernel for now; no GPU kernel (and no device-tensor Forward) is generated for this spec",
+        Severity.Warning);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -118,6 +148,8 @@ public static class DiagnosticCatalog
         WindowWithoutWindowMask, WindowBoundsInvalid, AlignmentMissing, PrecisionCombinationUnsupported,
         InvalidArgument, HeadDimMissing, ScaleInvalid, GenericSpecUnsupported, ContainingTypeNotPartial,
         AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, FileLocalSpecUnsupported,
-        GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded,
+        GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded, ModifierDuplicate,
+        ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
+        ModifierWithoutGpuKernel,
     };
 }

@@ -27,6 +27,8 @@ public static class SpecPaths
     public const string Fusion = "Fusion";
     public const string OutputType = "Fusion.OutputType";
     public const string WriteLse = "Fusion.WriteLse";
+    public const string ScoreModifier = "ScoreMod";
+    public const string MaskModifier = "MaskMod";
 
     /// <summary>The attribute part of a path: "Mask.Left" → "Mask".</summary>
     public static string AttributeOf(string path)

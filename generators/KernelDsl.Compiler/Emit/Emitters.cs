@@ -12,5 +12,6 @@ public static class Emitters
         new HostEmitter(),
         new CpuEmitter(),
         new Ptx.PtxEmitter(),
+        new ModifierReferenceEmitter(),
     };
 }

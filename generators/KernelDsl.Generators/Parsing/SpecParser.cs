@@ -4,6 +4,7 @@ using System.Threading;
 using KernelDsl.Compiler.Diagnostics;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Generators.Model;
+using KernelDsl.Generators.Modifiers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -78,6 +79,14 @@ internal static class SpecParser
         }
 
         var spec = SpecBuilder.Build(target, parsed[ArgumentRules.Attention], parsed, diagnostics);
+        var (scoreModifier, maskModifier) = ModifierReader.Read(symbol, ModelFor, diagnostics, cancellationToken);
+        AddModifierLocation(locations, symbol, scoreModifier, SpecPaths.ScoreModifier);
+        AddModifierLocation(locations, symbol, maskModifier, SpecPaths.MaskModifier);
+        if (spec is not null)
+        {
+            spec = spec with { ScoreModifier = scoreModifier, MaskModifier = maskModifier };
+        }
+
         bool canEmit = spec is not null && !diagnostics.Any(diagnostic => diagnostic.Descriptor.Severity == Severity.Error);
         return new SpecModel(spec, canEmit, locations.Build(), diagnostics.ToEquatableArray());
     }
@@ -99,5 +108,23 @@ internal static class SpecParser
         }
 
         return null;
+    }
+
+    /// <summary>Lets compiler diagnostics about a modifier (e.g. no GPU kernel) point at the method's name.</summary>
+    private static void AddModifierLocation(LocationMap.Builder locations, INamedTypeSymbol symbol, Compiler.Model.Expressions.ModifierSpec? modifier, string path)
+    {
+        if (modifier is null)
+        {
+            return;
+        }
+
+        foreach (var method in symbol.GetMembers(modifier.MethodName).OfType<IMethodSymbol>())
+        {
+            if (ModifierReader.Identifier(method) is { } location)
+            {
+                locations.Add(path, location);
+                return;
+            }
+        }
     }
 }

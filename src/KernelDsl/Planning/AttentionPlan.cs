@@ -45,8 +45,13 @@ public readonly record struct PlanParameters(
     bool WritesLse,
     int CpuBlockQ,
     int CpuBlockKV,
-    int CpuWorkingSetBytes)
+    int CpuWorkingSetBytes,
+    int GpuBlockQ = 0,
+    int GpuBlockKV = 0)
 {
+    /// <summary>True when the spec has a GPU kernel (its tiles are then known).</summary>
+    public bool HasGpuKernel => GpuBlockQ > 0 && GpuBlockKV > 0;
+
     public MaskBand BandFor(AttentionShape shape) =>
         MaskBand.For(Mask, Alignment, WindowLeft, WindowRight, shape.SeqQ, shape.SeqKv);
 

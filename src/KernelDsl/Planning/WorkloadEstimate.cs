@@ -27,6 +27,17 @@ public sealed record WorkloadEstimate(
     long StreamedKvBytes,
     long CpuWorkingSetBytesPerThread)
 {
+    /// <summary>FLOPs in the KV blocks the GPU kernel visits with its own tiles; null without a GPU kernel.</summary>
+    public double? GpuComputedFlops { get; init; }
+
+    /// <summary>
+    /// The H100 roofline for this call's GPU kernel: max(FLOPs computed / dense 16-bit tensor-core rate,
+    /// minimum bytes / HBM bandwidth), with the ceilings measured on the H100 (<see cref="DeviceCeilings.H100"/>).
+    /// </summary>
+    public double? H100FloorMilliseconds => GpuComputedFlops is double flops
+        ? Math.Max(flops / DeviceCeilings.H100.TensorFlops, (BytesRead + BytesWritten) / DeviceCeilings.H100.BytesPerSecond) * 1e3
+        : null;
+
     /// <summary>Fraction of (query block, KV block) tiles the CPU kernel visits.</summary>
     public double BlockDensity => TotalBlocks == 0 ? 0 : (double)VisitedBlocks / TotalBlocks;
 
@@ -40,29 +51,13 @@ public sealed record WorkloadEstimate(
         long headsTimesBatch = (long)shape.Batch * shape.HeadsQ;
         double flopsPerPair = 2.0 * (shape.HeadDim + shape.ValueHeadDim);
 
-        long visitedPairs = 0, visitedKvRows = 0, keptPairs = 0, visitedBlocks = 0, totalBlocks = 0;
-        int kvBlocks = (shape.SeqKv + p.CpuBlockKV - 1) / p.CpuBlockKV;
-        for (int q0 = 0; q0 < shape.SeqQ; q0 += p.CpuBlockQ)
+        var cpu = BlockSkipping.Count(band, shape, p.CpuBlockQ, p.CpuBlockKV);
+        var gpu = p.HasGpuKernel ? BlockSkipping.Count(band, shape, p.GpuBlockQ, p.GpuBlockKV) : default;
+        long keptPairs = 0;
+        for (int i = 0; i < shape.SeqQ; i++)
         {
-            int q1 = Math.Min(shape.SeqQ, q0 + p.CpuBlockQ);
-            totalBlocks += kvBlocks;
-            var (first, end) = band.KeyRange(q0, q1, shape.SeqKv);
-            if (end > first)
-            {
-                int firstBlock = first / p.CpuBlockKV;
-                int endBlock = (end + p.CpuBlockKV - 1) / p.CpuBlockKV;
-                visitedBlocks += endBlock - firstBlock;
-                int kStart = firstBlock * p.CpuBlockKV;
-                int kEnd = Math.Min(shape.SeqKv, endBlock * p.CpuBlockKV);
-                visitedPairs += (long)(q1 - q0) * (kEnd - kStart);
-                visitedKvRows += kEnd - kStart;
-            }
-
-            for (int i = q0; i < q1; i++)
-            {
-                var (rowFirst, rowEnd) = band.KeyRange(i, i + 1, shape.SeqKv);
-                keptPairs += Math.Max(0, rowEnd - rowFirst);
-            }
+            var (rowFirst, rowEnd) = band.KeyRange(i, i + 1, shape.SeqKv);
+            keptPairs += Math.Max(0, rowEnd - rowFirst);
         }
 
         int inSize = PlanParameters.SizeOf(p.InputType);
@@ -73,20 +68,23 @@ public sealed record WorkloadEstimate(
         long lseBytes = p.WritesLse ? headsTimesBatch * shape.SeqQ * 4 : 0;
 
         // Each query block of each query head streams the K/V rows of the blocks it visits.
-        long streamed = headsTimesBatch * visitedKvRows * (shape.HeadDim + shape.ValueHeadDim) * inSize;
+        long streamed = headsTimesBatch * cpu.VisitedKvRows * (shape.HeadDim + shape.ValueHeadDim) * inSize;
 
         return new WorkloadEstimate(
             shape,
             DenseFlops: headsTimesBatch * (double)shape.SeqQ * shape.SeqKv * flopsPerPair,
-            ComputedFlops: headsTimesBatch * (double)visitedPairs * flopsPerPair,
+            ComputedFlops: headsTimesBatch * (double)cpu.VisitedPairs * flopsPerPair,
             KeptFlops: headsTimesBatch * (double)keptPairs * flopsPerPair,
             KeptPairs: headsTimesBatch * keptPairs,
-            VisitedBlocks: headsTimesBatch * visitedBlocks,
-            TotalBlocks: headsTimesBatch * totalBlocks,
+            VisitedBlocks: headsTimesBatch * cpu.VisitedBlocks,
+            TotalBlocks: headsTimesBatch * cpu.TotalBlocks,
             BytesRead: qBytes + kvBytes,
             BytesWritten: oBytes + lseBytes,
             StreamedKvBytes: streamed,
-            CpuWorkingSetBytesPerThread: p.CpuWorkingSetBytes);
+            CpuWorkingSetBytesPerThread: p.CpuWorkingSetBytes)
+        {
+            GpuComputedFlops = p.HasGpuKernel ? headsTimesBatch * (double)gpu.VisitedPairs * flopsPerPair : null,
+        };
     }
 
     public override string ToString()
@@ -99,6 +97,11 @@ public sealed record WorkloadEstimate(
         s.Append(c, $"  memory       reads {Mega(BytesRead)}, writes {Mega(BytesWritten)} (minimum); K/V streamed by the CPU kernel {Mega(StreamedKvBytes)}\n");
         s.Append(c, $"  intensity    {ArithmeticIntensity:F1} FLOP/byte (kept FLOPs / minimum bytes)\n");
         s.Append(c, $"  extra memory {CpuWorkingSetBytesPerThread / 1024.0:F0} KiB per CPU worker thread, independent of sequence length\n");
+        if (GpuComputedFlops is double gpuFlops && H100FloorMilliseconds is double floor)
+        {
+            bool computeBound = gpuFlops / DeviceCeilings.H100.TensorFlops >= (BytesRead + BytesWritten) / DeviceCeilings.H100.BytesPerSecond;
+            s.Append(c, $"  gpu          computed after block skipping {Giga(gpuFlops)}; H100 roofline {floor:F3} ms ({(computeBound ? "compute" : "memory")}-bound at {DeviceCeilings.H100.TensorFlops / 1e12:F0} TFLOP/s, {DeviceCeilings.H100.BytesPerSecond / 1e12:F1} TB/s)\n");
+        }
         return s.ToString();
     }
 

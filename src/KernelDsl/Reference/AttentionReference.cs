@@ -21,6 +21,24 @@ public static class AttentionReference
         TensorLayout layout,
         double scale,
         MaskBand mask)
+        where T : unmanaged =>
+        Compute(q, k, v, shape, layout, scale, mask, null, null);
+
+    /// <summary>
+    /// As above, with modifiers (DESIGN.md): s_ij = scoreMod(scale·(q_i·k_j), b, h, i, j) and
+    /// keep = mask.Keeps(i, j) &amp;&amp; maskMod(b, h, i, j). Pass the spec's generated <c>ScoreModifierReference</c> and
+    /// <c>MaskModifierReference</c> (the modifiers in double precision), or null for none.
+    /// </summary>
+    public static ReferenceResult Compute<T>(
+        ReadOnlySpan<T> q,
+        ReadOnlySpan<T> k,
+        ReadOnlySpan<T> v,
+        AttentionShape shape,
+        TensorLayout layout,
+        double scale,
+        MaskBand mask,
+        Func<double, int, int, int, int, double>? scoreMod,
+        Func<int, int, int, int, bool>? maskMod)
         where T : unmanaged
     {
         shape.Validate();
@@ -48,7 +66,7 @@ public static class AttentionReference
                     double max = double.NegativeInfinity;
                     for (int j = 0; j < shape.SeqKv; j++)
                     {
-                        kept[j] = mask.Keeps(i, j);
+                        kept[j] = mask.Keeps(i, j) && (maskMod is null || maskMod(b, h, i, j));
                         if (!kept[j])
                         {
                             continue;
@@ -60,7 +78,7 @@ public static class AttentionReference
                             dot += ToDouble(q[(int)qIndex.At(b, i, h, d)]) * ToDouble(k[(int)kIndex.At(b, j, kvHead, d)]);
                         }
 
-                        scores[j] = scale * dot;
+                        scores[j] = scoreMod is null ? scale * dot : scoreMod(scale * dot, b, h, i, j);
                         max = Math.Max(max, scores[j]);
                     }
 

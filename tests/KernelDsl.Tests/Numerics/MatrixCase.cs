@@ -38,6 +38,12 @@ internal abstract class MatrixCase(string name, DType precision, TensorLayout la
     /// <summary>The spec's softmax scale when it sets one; 1/sqrt(HeadDim) otherwise.</summary>
     public double? Scale { get; init; }
 
+    /// <summary>The spec's score modifier in double precision (its generated ScoreModifierReference), if any.</summary>
+    public Func<double, int, int, int, int, double>? ScoreMod { get; init; }
+
+    /// <summary>The spec's mask modifier (its generated MaskModifierReference), if any.</summary>
+    public Func<int, int, int, int, bool>? MaskMod { get; init; }
+
     public MaskBand BandFor(AttentionShape shape) => MaskBand.For(Mask, Alignment, bandLeft, bandRight, shape.SeqQ, shape.SeqKv);
 
     /// <summary>Runs the kernel once on fresh inputs, uniform in [−magnitude, magnitude), from <paramref name="seed"/>.</summary>
@@ -57,90 +63,22 @@ internal sealed class MatrixCase<TIn, TOut>(string name, DType precision, Tensor
     public override CaseResult Run(AttentionShape shape, int seed, float magnitude)
     {
         var random = new Random(seed);
-        var q = RandomTensor(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, magnitude);
-        var k = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, magnitude);
-        var v = RandomTensor(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, magnitude);
+        var q = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, magnitude);
+        var k = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, magnitude);
+        var v = RandomTensors.Uniform<TIn>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.ValueHeadDim, magnitude);
 
         // Poison: any element the kernel does not write stays NaN and fails the error check.
         var output = new TOut[shape.Batch * shape.SeqQ * shape.HeadsQ * shape.ValueHeadDim];
-        Array.Fill(output, Elements.FromFloat<TOut>(float.NaN));
+        Array.Fill(output, RandomTensors.FromFloat<TOut>(float.NaN));
         var lse = new float[shape.Batch * shape.HeadsQ * shape.SeqQ];
         Array.Fill(lse, float.NaN);
 
         forward(q, k, v, output, lse, shape);
 
-        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, Scale ?? (1 / Math.Sqrt(shape.HeadDim)), BandFor(shape));
+        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, Scale ?? (1 / Math.Sqrt(shape.HeadDim)), BandFor(shape), ScoreMod, MaskMod);
         double outputError = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
         double lseError = WritesLse ? ErrorMetrics.MaxLseError(lse, reference.Lse) : 0;
-        var (emptyRows, exact) = CheckEmptyRows(shape, output, lse, reference);
+        var (emptyRows, exact) = EmptyRows.Check<TOut>(shape, Layout, output, lse, WritesLse, reference);
         return new CaseResult(outputError, lseError, emptyRows, exact);
-    }
-
-    private (int Count, bool Exact) CheckEmptyRows(AttentionShape shape, TOut[] output, float[] lse, ReferenceResult reference)
-    {
-        int count = 0;
-        bool exact = true;
-        for (int b = 0; b < shape.Batch; b++)
-        {
-            for (int h = 0; h < shape.HeadsQ; h++)
-            {
-                for (int i = 0; i < shape.SeqQ; i++)
-                {
-                    long at = (((long)b * shape.HeadsQ) + h) * shape.SeqQ + i;
-                    if (!double.IsNegativeInfinity(reference.Lse[at]))
-                    {
-                        continue;
-                    }
-
-                    count++;
-                    exact &= !WritesLse || float.IsNegativeInfinity(lse[at]);
-                    for (int d = 0; d < shape.ValueHeadDim; d++)
-                    {
-                        long o = Layout == TensorLayout.BSHD
-                            ? ((((long)b * shape.SeqQ + i) * shape.HeadsQ) + h) * shape.ValueHeadDim + d
-                            : ((((long)b * shape.HeadsQ + h) * shape.SeqQ) + i) * shape.ValueHeadDim + d;
-                        exact &= AttentionReference.ToDouble(output[o]) == 0;
-                    }
-                }
-            }
-        }
-
-        return (count, exact);
-    }
-
-    private static TIn[] RandomTensor(Random random, int count, float magnitude)
-    {
-        var data = new TIn[count];
-        for (int i = 0; i < count; i++)
-        {
-            data[i] = Elements.FromFloat<TIn>((float)((random.NextDouble() * 2) - 1) * magnitude);
-        }
-
-        return data;
-    }
-}
-
-/// <summary>float → element type (rounding to nearest even).</summary>
-internal static class Elements
-{
-    public static T FromFloat<T>(float value)
-        where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-        {
-            return (T)(object)value;
-        }
-
-        if (typeof(T) == typeof(Half))
-        {
-            return (T)(object)(Half)value;
-        }
-
-        if (typeof(T) == typeof(BFloat16))
-        {
-            return (T)(object)(BFloat16)value;
-        }
-
-        throw new NotSupportedException(typeof(T).Name);
     }
 }

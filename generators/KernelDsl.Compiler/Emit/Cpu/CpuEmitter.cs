@@ -40,6 +40,7 @@ public sealed class CpuEmitter : IEmitter
                 kernel.Schedule();
                 w.Line();
                 kernel.QueryBlock();
+                kernel.Modifiers();
             }
         }
 

@@ -21,6 +21,9 @@ internal sealed class CpuKernelWriter
     private readonly string _in;
     private readonly string _out;
     private readonly bool _masked;
+    private readonly Model.Expressions.ModifierSpec? _scoreModifier;
+    private readonly Model.Expressions.ModifierSpec? _maskModifier;
+    private char _step;
 
     public CpuKernelWriter(CodeWriter writer, KernelPlan plan)
     {
@@ -31,6 +34,8 @@ internal sealed class CpuKernelWriter
         _out = TypeNames.Element(plan.OutputType);
         var mask = plan.Spec.Mask;
         _masked = mask.IsMasked && (mask.BandLeft >= 0 || mask.BandRight >= 0);
+        _scoreModifier = plan.Spec.ScoreModifier;
+        _maskModifier = plan.Spec.MaskModifier;
     }
 
     private string Problem => Rt + "AttentionProblem<" + _in + ", " + _out + ">";
@@ -45,11 +50,23 @@ internal sealed class CpuKernelWriter
         _w.Line("private const int ValueHeadDimPadded = " + s.ValueHeadDimPadded + ";");
         _w.Line("private const int BlockQ = " + _plan.Cpu.BlockQ + ";");
         _w.Line("private const int BlockKV = " + _plan.Cpu.BlockKV + ";");
-        _w.Line("/// <summary>");
-        _w.Line("/// scale · log2(e), with scale = " + TypeNames.DoubleLiteral(spec.EffectiveScale).TrimEnd('d') + (spec.Scale is null ? " (1/sqrt(HeadDim))" : string.Empty) + ": Q is");
-        _w.Line("/// pre-multiplied by it, so every score is in base 2 and the softmax runs on exp2.");
-        _w.Line("/// </summary>");
-        _w.Line("private const float ScaleLog2E = " + TypeNames.FloatLiteral(spec.EffectiveScale * Model.Constants.Log2E) + ";");
+        if (_scoreModifier is null)
+        {
+            _w.Line("/// <summary>");
+            _w.Line("/// scale · log2(e), with scale = " + TypeNames.DoubleLiteral(spec.EffectiveScale).TrimEnd('d') + (spec.Scale is null ? " (1/sqrt(HeadDim))" : string.Empty) + ": Q is");
+            _w.Line("/// pre-multiplied by it, so every score is in base 2 and the softmax runs on exp2.");
+            _w.Line("/// </summary>");
+            _w.Line("private const float ScaleLog2E = " + TypeNames.FloatLiteral(spec.EffectiveScale * Model.Constants.Log2E) + ";");
+        }
+        else
+        {
+            _w.Line("/// <summary>");
+            _w.Line("/// The softmax scale" + (spec.Scale is null ? " (1/sqrt(HeadDim))" : string.Empty) + ". Q is pre-multiplied by it alone: the score modifier " + _scoreModifier.MethodName + " reads the");
+            _w.Line("/// natural scaled score s = scale·(q·k), and its result is taken to base 2 (× Log2E) for the exp2 softmax.");
+            _w.Line("/// </summary>");
+            _w.Line("private const float QueryScale = " + TypeNames.FloatLiteral(spec.EffectiveScale) + ";");
+            _w.Line("private const float Log2E = " + TypeNames.FloatLiteral(Model.Constants.Log2E) + ";");
+        }
         if (_masked)
         {
             _w.Line();
@@ -162,10 +179,10 @@ internal sealed class CpuKernelWriter
 
     private void LoadQuery()
     {
-        _w.Line("// 1. Qᵀ: the query block widened to fp32, pre-multiplied by scale·log2(e) and transposed to [HeadDim][BlockQ]");
+        _w.Line("// 1. Qᵀ: the query block widened to fp32, pre-multiplied by " + (_scoreModifier is null ? "scale·log2(e)" : "scale") + " and transposed to [HeadDim][BlockQ]");
         _w.Line("//    (once per work item; padding columns are zero). Then m = −∞, l = 0, O = 0.");
         _w.Line(Cpu + "TileLoad.TransposeScaled<TOps, TV, " + _in + ">(problem.Q.Row(b, qStart, h), (nint)problem.Q.SeqStride, qCount, HeadDim,");
-        _w.Line("    qT, BlockQ, queryVectors * TOps.Lanes, ScaleLog2E, scratch + RowBufferAt);");
+        _w.Line("    qT, BlockQ, queryVectors * TOps.Lanes, " + (_scoreModifier is null ? "ScaleLog2E" : "QueryScale") + ", scratch + RowBufferAt);");
         _w.Line(Cpu + "OnlineSoftmax.Reset(m, l, BlockQ);");
         _w.Line("new global::System.Span<float>(o, BlockQ * ValueHeadDimPadded).Clear();");
     }
@@ -191,8 +208,15 @@ internal sealed class CpuKernelWriter
             _w.Line("int kvCount = global::System.Math.Min(BlockKV, shape.SeqKv - kStart);");
             LoadKeysAndValues();
             _w.Line();
-            _w.Line("// 2b. Sᵀ = K·Qᵀ: scores of this block, keys as rows, queries as columns (register-blocked broadcast-FMA).");
+            _step = 'b';
+            _w.Line("// 2" + _step++ + ". Sᵀ = K·Qᵀ: scores of this block, keys as rows, queries as columns (register-blocked broadcast-FMA).");
             _w.Line(Cpu + "TileGemm.Scores<TOps, TV>(keys, ldk, kvCount, qT, BlockQ, HeadDim, queryVectors, sT, BlockQ);");
+            if (_scoreModifier is not null || _maskModifier is not null)
+            {
+                _w.Line();
+                ElementModifiers();
+            }
+
             if (_masked)
             {
                 _w.Line();
@@ -200,10 +224,10 @@ internal sealed class CpuKernelWriter
             }
 
             _w.Line();
-            _w.Line("// 2" + (_masked ? "d" : "c") + ". Online softmax: m' = max(m, rowmax S), alpha = exp2(m − m'), P = exp2(S − m'), l = alpha·l + rowsum P.");
+            _w.Line("// 2" + _step++ + ". Online softmax: m' = max(m, rowmax S), alpha = exp2(m − m'), P = exp2(S − m'), l = alpha·l + rowsum P.");
             _w.Line(Cpu + "OnlineSoftmax.Step<TOps, TV>(sT, BlockQ, kvCount, queryVectors, m, l, alpha);");
             _w.Line();
-            _w.Line("// 2" + (_masked ? "e" : "d") + ". O = diag(alpha)·O + P·V (the rescale is folded into the accumulator load).");
+            _w.Line("// 2" + _step++ + ". O = diag(alpha)·O + P·V (the rescale is folded into the accumulator load).");
             _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
         }
     }
@@ -253,7 +277,7 @@ internal sealed class CpuKernelWriter
     private void ElementMask()
     {
         var mask = _plan.Spec.Mask;
-        _w.Line("// 2c. Element mask, only on tiles that straddle the band's edge. Key j keeps the queries i with");
+        _w.Line("// 2" + _step++ + ". Element mask, only on tiles that straddle the band's edge. Key j keeps the queries i with");
         string first = mask.BandRight >= 0 ? "kStart + j - band.Offset - BandRight - qStart" : "int.MinValue";
         string end = mask.BandLeft >= 0 ? "kStart + j - band.Offset + BandLeft + 1 - qStart" : "int.MaxValue";
         string rule = (mask.BandRight >= 0 ? "i ≥ j − Offset − BandRight" : string.Empty)
@@ -266,6 +290,82 @@ internal sealed class CpuKernelWriter
             {
                 _w.Line(Cpu + "TileMask.KeepColumns(sT + (j * BlockQ), " + first + ", " + end + ", queryVectors * TOps.Lanes);");
             }
+        }
+    }
+
+    /// <summary>
+    /// The modifiers, element by element over the query rows in use (scalar: they are arbitrary expressions).
+    /// Runs before the band mask, which overwrites what it drops with −∞ anyway.
+    /// </summary>
+    private void ElementModifiers()
+    {
+        var score = _scoreModifier;
+        var mask = _maskModifier;
+        string scoreCall = score is null ? string.Empty : "ScoreModifier(row[i], b, h, qStart + i, key) * Log2E";
+        if (score is not null)
+        {
+            _w.Line("// 2" + _step++ + ". Modifiers: S = " + score.MethodName + "(s, b, h, q, kv)·log2(e), s = scale·(q·k) the natural score" + (mask is null ? "." : ";"));
+        }
+        else
+        {
+            _w.Line("// 2" + _step++ + ". Mask modifier:");
+        }
+
+        if (mask is not null)
+        {
+            _w.Line("//     keys that " + mask.MethodName + "(b, h, q, kv) drops get −∞. A tile it drops whole skips the softmax and P·V.");
+            _w.Line("bool keptAny = false;");
+        }
+
+        using (_w.Block("for (int j = 0; j < kvCount; j++)"))
+        {
+            _w.Line("float* row = sT + (j * BlockQ);");
+            _w.Line("int key = kStart + j;");
+            using (_w.Block("for (int i = 0; i < qCount; i++)"))
+            {
+                if (mask is null)
+                {
+                    _w.Line("row[i] = " + scoreCall + ";");
+                }
+                else
+                {
+                    _w.Line("bool keep = MaskModifier(b, h, qStart + i, key);");
+                    _w.Line("keptAny |= keep;");
+                    _w.Line("row[i] = keep ? " + (score is null ? "row[i]" : scoreCall) + " : float.NegativeInfinity;");
+                }
+            }
+        }
+
+        if (mask is not null)
+        {
+            using (_w.Block("if (!keptAny)"))
+            {
+                _w.Line("continue;");
+            }
+        }
+    }
+
+    /// <summary>The modifier methods, compiled from the IR with C# float semantics and inlined into the tile loop.</summary>
+    public void Modifiers()
+    {
+        Modifier(_scoreModifier, "float ScoreModifier");
+        Modifier(_maskModifier, "bool MaskModifier");
+    }
+
+    private void Modifier(Model.Expressions.ModifierSpec? modifier, string signature)
+    {
+        if (modifier is null)
+        {
+            return;
+        }
+
+        var writer = ExprCSharpWriter.Kernel;
+        _w.Line();
+        _w.Line("/// <summary>The [" + (modifier.Kind == Model.Expressions.ModifierKind.Score ? "ScoreMod" : "MaskMod") + "] method " + modifier.MethodName + ", compiled from its body.</summary>");
+        _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        using (_w.Block("private static " + signature + "(" + writer.Parameters(modifier.Kind) + ")"))
+        {
+            writer.Body(_w, modifier.Body);
         }
     }
 

@@ -80,7 +80,10 @@ public sealed class HostEmitter : IEmitter
         w.Line("    \"\"\" + \"\\n\",");
         w.Line("    new global::KernelDsl.PlanParameters(");
         w.Line("        __Spec.InputType, __Spec.OutputType, __Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, __Spec.WritesLse,");
-        w.Line(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes));
+        string gpuTiles = plan.Gpu is null
+            ? string.Empty
+            : string.Format(CultureInfo.InvariantCulture, ", GpuBlockQ: {0}, GpuBlockKV: {1}", plan.Gpu.BlockQ, plan.Gpu.BlockKV);
+        w.Line(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}{3}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes, gpuTiles));
     }
 
     private static void EmitTensorSpanForward(CodeWriter w, KernelPlan plan)

@@ -25,8 +25,9 @@ public static class PlanTextRenderer
         return s.ToString();
     }
 
-    private static string NoGpuReason(KernelPlan plan) => plan.Spec.InputType == ElementType.FP32
-        ? "FP32 inputs have no tensor-core path; use FP16 or BF16"
+    private static string NoGpuReason(KernelPlan plan) =>
+        plan.Spec.InputType == ElementType.FP32 ? "FP32 inputs have no tensor-core path; use FP16 or BF16"
+        : plan.Spec.ScoreModifier is not null || plan.Spec.MaskModifier is not null ? "modifiers run on the CPU only for now (KDSL0027)"
         : "head dims outside the GPU planner's limits, see the build warning";
 
     public static string SpecSummary(AttentionSpec spec, ElementType outputType)
@@ -43,6 +44,16 @@ public static class PlanTextRenderer
         if (spec.Epilogue.WriteLse)
         {
             s.Append(", writes LSE");
+        }
+
+        if (spec.ScoreModifier is not null)
+        {
+            s.Append(", score modifier ").Append(spec.ScoreModifier.MethodName);
+        }
+
+        if (spec.MaskModifier is not null)
+        {
+            s.Append(", mask modifier ").Append(spec.MaskModifier.MethodName).Append(" (FLOP counts below use the built-in mask only)");
         }
 
         return s.ToString();

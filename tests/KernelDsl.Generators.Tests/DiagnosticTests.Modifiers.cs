@@ -1,0 +1,148 @@
+using System.Linq;
+using KernelDsl.Generators.Tests.Infrastructure;
+using Shouldly;
+using Xunit;
+
+namespace KernelDsl.Generators.Tests;
+
+/// <summary>The modifier diagnostics (KDSL0022–KDSL0027), each at its exact span.</summary>
+public sealed partial class DiagnosticTests
+{
+    private const string ModifierSpec = "using System;\nusing KernelDsl;\n[Attention(HeadDim = 64)]\npublic static partial class S\n{\n";
+
+    private static string Score(string body, string parameters = "float score, int b, int h, int q, int kv") =>
+        ModifierSpec + "    [ScoreMod] static float M(" + parameters + ")\n    " + body + "\n}\n";
+
+    private static string Mask(string body) =>
+        ModifierSpec + "    [MaskMod] static bool K(int b, int h, int q, int kv)\n    " + body + "\n}\n";
+
+    [Fact]
+    public void KDSL0022_second_score_modifier_is_reported_at_its_name()
+    {
+        var diagnostic = DiagnosticAssert.Expect(
+            ModifierSpec + "    [ScoreMod] static float A(float score) => score;\n    [ScoreMod] static float [|B|](float score) => score;\n}\n",
+            "KDSL0022").Single();
+        diagnostic.GetMessage().ShouldContain("more than one [ScoreMod] method ('A' and 'B')");
+    }
+
+    [Fact]
+    public void KDSL0022_second_mask_modifier_is_reported_at_its_name() =>
+        DiagnosticAssert.Expect(ModifierSpec + "    [MaskMod] static bool A(int q) => q > 0;\n    [MaskMod] static bool [|B|](int kv) => kv > 0;\n}\n", "KDSL0022");
+
+    [Fact]
+    public void KDSL0023_instance_modifier_is_reported_at_its_name()
+    {
+        var diagnostic = DiagnosticAssert.Expect(
+            "using KernelDsl;\n[Attention(HeadDim = 64)]\npublic partial class S\n{\n    [ScoreMod] float [|M|](float score) => score;\n}\n", "KDSL0023").Single();
+        diagnostic.GetMessage().ShouldContain("must be static");
+    }
+
+    [Fact]
+    public void KDSL0023_wrong_return_type_is_reported_at_the_return_type()
+    {
+        var diagnostic = DiagnosticAssert.Expect(ModifierSpec + "    [MaskMod] static [|int|] K(int q) => q;\n}\n", "KDSL0023").Single();
+        diagnostic.GetMessage().ShouldContain("must return bool");
+        diagnostic.GetMessage().ShouldContain("static bool K(int b, int h, int q, int kv)");
+    }
+
+    [Fact]
+    public void KDSL0023_unknown_parameter_is_reported_at_the_parameter() =>
+        DiagnosticAssert.Expect(Score("=> score;", "float score, [|int row|]"), "KDSL0023");
+
+    [Fact]
+    public void KDSL0023_score_parameter_on_a_mask_modifier_is_reported_at_the_parameter() =>
+        DiagnosticAssert.Expect(ModifierSpec + "    [MaskMod] static bool K([|float score|]) => score > 0;\n}\n", "KDSL0023");
+
+    [Fact]
+    public void KDSL0023_parameter_of_the_wrong_type_is_reported_at_the_parameter()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [|double q|]"), "KDSL0023").Single();
+        diagnostic.GetMessage().ShouldContain("not as a plain int");
+    }
+
+    [Fact]
+    public void KDSL0023_ref_parameter_is_reported_at_the_parameter() =>
+        DiagnosticAssert.Expect(Score("=> score;", "[|in float score|]"), "KDSL0023");
+
+    [Theory]
+    [InlineData("{ float s = score; [|for (int i = 0; i < 3; i++) { s = s * 0.5f; }|] return s; }", "A loop")]
+    [InlineData("{ float s = score; [|while (s > 1f) { s = s * 0.5f; }|] return s; }", "A loop")]
+    [InlineData("=> [|Helper(score)|];\n    static float Helper(float x) => x", "The call to 'Helper'")]
+    [InlineData("=> score + [|Math.Round(score)|];", "'Math.Round' with 1 argument(s)")]
+    [InlineData("=> score + [|MathF.Log(score, 2f)|];", "'MathF.Log' with 2 argument(s)")]
+    [InlineData("{ var values = [|new float[4]|]; return score; }", "Allocation")]
+    [InlineData("=> score * [|Factor|];\n    static float Factor = 2f", "The non-const field 'Factor'")]
+    [InlineData("=> score * [|Bias|];\n    static readonly float Bias = 2f", "The non-const field 'Bias'")]
+    [InlineData("=> score * [|Environment.ProcessorCount|];", "The property 'ProcessorCount'")]
+    [InlineData("{ float s = score; [|s = s * 2f|]; return s; }", "Assignment")]
+    [InlineData("{ float s = score; [|s *= 2f|]; return s; }", "Assignment")]
+    [InlineData("{ int t = q; [|t++|]; return score + t; }", "'++' and '--'")]
+    [InlineData("=> q < 0 ? [|throw new InvalidOperationException()|] : score;", "Throwing an exception")]
+    [InlineData("{ [|if (q > kv) return float.NegativeInfinity;|] return score; }", "An 'if' statement")]
+    [InlineData("{ [|dynamic d = score;|] return (float)d; }", "A ref, using or dynamic local")]
+    [InlineData("=> score + ([|q & 1|]);", "The operator '&'")]
+    [InlineData("=> score + ([|q << 1|]);", "The operator '<<'")]
+    [InlineData("=> score + [|~q|];", "The operator '~'")]
+    [InlineData("=> checked([|q * kv|]) + score;", "Checked arithmetic")]
+    [InlineData("=> [|q is > 3 and < 9|] ? score : 0f;", "Pattern matching")]
+    [InlineData("=> [|q switch { 0 => 1f, _ => score }|];", "A 'switch'")]
+    public void KDSL0024_unsupported_construct_is_reported_at_its_syntax(string body, string construct)
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score(body), "KDSL0024").Single();
+        diagnostic.GetMessage().ShouldStartWith(construct + " is not supported in the modifier 'M'");
+    }
+
+    [Fact]
+    public void KDSL0024_every_unsupported_construct_in_one_body_is_reported()
+    {
+        // Translation goes on after an error, so one build shows them all.
+        DiagnosticAssert.Expect(Mask("=> [|Other(q)|] && kv < [|Limit|];\n    static bool Other(int x) => x > 0;\n    static int Limit = 3;"), "KDSL0024", "KDSL0024");
+    }
+
+    [Fact]
+    public void KDSL0024_local_without_initializer_and_its_assignment_are_both_reported()
+    {
+        var diagnostics = DiagnosticAssert.Expect(Score("{ float [|s|]; [|s = score|]; return s; }"), "KDSL0024", "KDSL0024");
+        diagnostics.Select(d => d.GetMessage()).ShouldContain(message => message.StartsWith("A local without an initializer"));
+    }
+
+    [Fact]
+    public void KDSL0025_long_arithmetic_is_reported_at_the_expression()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score + [|(long)q * kv|];"), "KDSL0025").Single();
+        diagnostic.GetMessage().ShouldContain("The type 'long' is not supported in the modifier 'M'");
+    }
+
+    [Fact]
+    public void KDSL0025_string_local_is_reported_at_its_value() =>
+        DiagnosticAssert.Expect(Score("{ var name = [|\"x\"|]; return score; }"), "KDSL0025");
+
+    [Fact]
+    public void KDSL0026_pow_with_a_variable_exponent_and_base_is_reported_at_the_call()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> [|MathF.Pow(score, q)|];"), "KDSL0026").Single();
+        diagnostic.GetMessage().ShouldStartWith("MathF.Pow(score, q) in the modifier 'M' needs a constant exponent");
+    }
+
+    [Fact]
+    public void KDSL0026_pow_with_a_constant_base_or_exponent_is_accepted() =>
+        DiagnosticAssert.Expect(Score("=> MathF.Pow(2f, -q) * MathF.Pow(score, 2f) + (float)Math.Pow(score, 0.5);"));
+
+    [Fact]
+    public void Modifier_errors_keep_the_spec_from_emitting() =>
+        GeneratorHarness.Run(Score("{ float s = score; s = 1f; return s; }")).GeneratedTrees.ShouldBeEmpty();
+
+    [Fact]
+    public void KDSL0027_16_bit_spec_with_a_modifier_warns_at_the_modifier_that_it_has_no_gpu_kernel()
+    {
+        var diagnostic = DiagnosticAssert.Expect(
+            "using System;\nusing KernelDsl;\n[Attention(HeadDim = 64)]\n[Precision(DType.BF16)]\npublic static partial class S\n{\n    [ScoreMod] static float [|Softcap|](float score) => 30f * MathF.Tanh(score / 30f);\n}\n",
+            "KDSL0027").Single();
+        diagnostic.Severity.ShouldBe(Microsoft.CodeAnalysis.DiagnosticSeverity.Warning);
+        diagnostic.GetMessage().ShouldContain("runs only in the CPU kernel");
+    }
+
+    [Fact]
+    public void KDSL0027_is_not_reported_for_fp32_specs_which_have_no_gpu_kernel_anyway() =>
+        DiagnosticAssert.Expect(Mask("=> q >= kv;"));
+}
