@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Device check of KernelDsl's score/mask modifier kernels (correctness only).
 
-Loads each kernel of <dir>/mods.json (written by `PtxDump <dir> --mods`) through the CUDA driver (ctypes), runs it
+Loads each kernel of <dir>/mods.json (written by `PtxDump <dir> --mods`) and <dir>/gen.json (extract_generated.py:
+the kernels the source generator emitted for tests/KernelDsl.Tests' modifier library) through the CUDA driver (ctypes), runs it
 on fresh random torch tensors (seed printed; output and LSE poisoned with NaN first) and compares with a float64
 torch reference that evaluates the same modifiers (softcap 30*tanh(s/30); ALiBi s - 2^(-8(h+1)/16)*|q-kv|;
 prefix-LM kv < 64 || q >= kv; window + global kv < 4 || |q-kv| <= 32; sparse rows q%5 != 2 && kv%3 != 1) on top
@@ -12,6 +13,8 @@ import ctypes, json, os, sys, time
 import torch
 
 DIR, OUT = sys.argv[1], sys.argv[2]
+# mods.json: PtxDump --mods (hand-built IR); gen.json: extract_generated.py (the source generator's kernels)
+MANIFESTS = [f for f in ("mods.json", "gen.json") if os.path.exists(os.path.join(DIR, f))]
 os.makedirs(OUT, exist_ok=True)
 LOG = open(os.path.join(OUT, "mods-log.txt"), "w")
 
@@ -68,23 +71,30 @@ class Kernel:
 DT = {"FP16": torch.float16, "BF16": torch.bfloat16, "FP32": torch.float32}
 
 
-def keep_mask(m, Sq, Skv, H, dev):
-    i = torch.arange(Sq, device=dev)[:, None]
-    j = torch.arange(Skv, device=dev)[None, :]
-    keep = torch.ones(Sq, Skv, dtype=torch.bool, device=dev)
+def keep_mask(m, B, H, Sq, Skv, dev):
+    """Built-in band and the mask modifier, as a bool tensor broadcastable to [B, H, Sq, Skv]."""
+    b = torch.arange(B, device=dev)[:, None, None, None]
+    h = torch.arange(H, device=dev)[None, :, None, None]
+    i = torch.arange(Sq, device=dev)[None, None, :, None]
+    j = torch.arange(Skv, device=dev)[None, None, None, :]
+    keep = torch.ones(1, 1, Sq, Skv, dtype=torch.bool, device=dev)
     if m["mask"] != "None":
         d = i + (Skv - Sq if m["alignment"] == "BottomRight" else 0)
         if m["left"] >= 0:
-            keep &= j >= d - m["left"]
+            keep = keep & (j >= d - m["left"])
         if m["right"] >= 0:
-            keep &= j <= d + m["right"]
+            keep = keep & (j <= d + m["right"])
     s = m["set"]
     if s == "PrefixLm":
-        keep &= (j < 64) | (i >= j)
+        keep = keep & ((j < 64) | (i >= j))
     if s in ("WindowGlobal", "SoftcapWindowGlobalCausal"):
-        keep &= (j < 4) | ((i - j).abs() <= 32)
+        keep = keep & ((j < 4) | ((i - j).abs() <= 32))
     if s == "AlibiSparseRows":
-        keep &= (i % 5 != 2) & (j % 3 != 1)
+        keep = keep & (i % 5 != 2) & (j % 3 != 1)
+    if s == "Gen_Dilated":
+        keep = keep & ((j % 4 == i % 4) | (i >= j))
+    if s == "Gen_EmptyRowsSoftcap20":
+        keep = keep & (i % 4 != 1) & ((i - j < 40) | ((b + h) % 2 == 0))
     return keep
 
 
@@ -93,15 +103,19 @@ def reference(m, q, k, v):
     g = q.shape[2] // k.shape[2]
     k = k.repeat_interleave(g, dim=2); v = v.repeat_interleave(g, dim=2)
     s = torch.einsum("bqhd,bkhd->bhqk", q, k) * m["scale"]
-    Sq, Skv, H = q.shape[1], k.shape[1], q.shape[2]
-    if m["set"].startswith("Softcap"):
-        s = 30.0 * torch.tanh(s / 30.0)
-    if m["set"].startswith("Alibi"):
-        h = torch.arange(H, device=q.device, dtype=torch.float64)
-        slope = torch.pow(2.0, -8.0 * (h + 1) / 16.0)[None, :, None, None]
-        dist = (torch.arange(Sq, device=q.device)[:, None] - torch.arange(Skv, device=q.device)[None, :]).abs().double()
-        s = s - slope * dist
-    s = s.masked_fill(~keep_mask(m, Sq, Skv, H, q.device), float("-inf"))
+    B, Sq, Skv, H = q.shape[0], q.shape[1], k.shape[1], q.shape[2]
+    dev = q.device
+    h = torch.arange(H, device=dev, dtype=torch.float64)[None, :, None, None]
+    qi = torch.arange(Sq, device=dev)[:, None]
+    kj = torch.arange(Skv, device=dev)[None, :]
+    cap = {"Softcap": 30.0, "SoftcapWindowGlobalCausal": 30.0, "Gen_Softcap30": 30.0, "Gen_EmptyRowsSoftcap20": 20.0}.get(m["set"])
+    if cap is not None:
+        s = cap * torch.tanh(s / cap)
+    if m["set"] in ("Alibi", "AlibiSparseRows"):
+        s = s - torch.pow(2.0, -8.0 * (h + 1) / 16.0) * (qi - kj).abs().double()
+    if m["set"] == "Gen_AlibiHeads4":
+        s = s - torch.pow(2.0, -8.0 * (h + 1) / 4.0) * (qi - kj).double()
+    s = s.masked_fill(~keep_mask(m, B, H, Sq, Skv, dev), float("-inf"))
     lse = torch.logsumexp(s, dim=-1)
     p = torch.exp(s - lse[..., None]).nan_to_num(0.0)
     return torch.einsum("bhqk,bkhd->bqhd", p, v), lse
@@ -114,7 +128,9 @@ def make(B, S, H, D, dtype, layout, scale=1.0):
 
 
 def main():
-    metas = json.load(open(os.path.join(DIR, "mods.json")))
+    metas = []
+    for manifest in MANIFESTS:
+        metas += json.load(open(os.path.join(DIR, manifest)))
     seed = int(time.time()) % 100000
     torch.manual_seed(seed)
     say(f"== modifier kernels, correctness (seed {seed}), device {torch.cuda.get_device_name()}")
