@@ -76,7 +76,7 @@ public static class ModifierMathNotes
             lines.Add("double Exp/Log/Tanh/Pow are evaluated in f32 (no f64 approximations in PTX): ~2^-22 relative on top of the f32 bounds");
         }
 
-        lines.Add("exact: + - * / (.rn, no fma contraction), int / % (div/rem.s32), casts (cvt.rzi: truncation, saturating, NaN -> 0 as .NET 9), Floor/Ceiling/Abs");
+        lines.Add("exact: + - * / (.rn, no fma contraction), int / % (div/rem.s32; no exception on division by zero), casts (cvt.rzi: truncation, saturating, NaN -> 0 as .NET 9), Floor/Ceiling/Abs");
         return lines.ToEquatableArray();
     }
 

@@ -21,15 +21,15 @@ internal sealed partial class FlashForwardPtx
             w.Ins(".reg .pred %partial, %drop");
             w.Ins(".reg .b32 %kv_end, %jb");
             w.Ins(".reg .b32 %rel_hi<" + I(RowsPerThread) + ">, %rel_lo<" + I(RowsPerThread) + ">");
-            w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
-            w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
-            if (hasLeft)
-            {
-                w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
-            }
-
             if (MaskMod is null)
             {
+                w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
+                w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
+                if (hasLeft)
+                {
+                    w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
+                }
+
                 w.Ins("@!%partial bra MASK_DONE" + tag);
             }
 
