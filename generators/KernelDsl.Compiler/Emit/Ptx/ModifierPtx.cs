@@ -63,9 +63,16 @@ public static class ModifierPtx
             w.Ins("selp.u32 %keep, 1, 0, " + result);
             w.Ins("st.global.u32 [%ptr], %keep");
         }
+        else if (modifier.Body.Result.Type == ExprType.Double)
+        {
+            // 4-byte slots: a double result is stored rounded to float, as a score modifier's return would be
+            w.Ins(".reg .f32 %single");
+            w.Ins("cvt.rn.f32.f64 %single, " + result);
+            w.Ins("st.global.f32 [%ptr], %single");
+        }
         else
         {
-            w.Ins("st.global." + ExprPtxWriter.RegType(modifier.Body.Result.Type).Replace("s32", "u32") + " [%ptr], " + result);
+            w.Ins("st.global." + (modifier.Body.Result.Type == ExprType.Int ? "u32" : "f32") + " [%ptr], " + result);
         }
 
         w.Ins("ret");
