@@ -14,6 +14,12 @@ string dir = args.Length > 0 ? args[0] : ".device-carry/ptx";
 Directory.CreateDirectory(dir);
 var manifest = new StringBuilder("[\n");
 bool first = true;
+if (args.Contains("--mods"))
+{
+    ModifierDump.Write(dir);
+    return;
+}
+
 var jobs = new System.Collections.Generic.List<(KernelDsl.Compiler.Model.AttentionSpec Spec, GpuTuning? Tuning)>();
 foreach (var spec in SpecMatrix.All())
 {

@@ -21,7 +21,13 @@ public sealed class PtxAssemblyTests
     private const int EstimateTolerance = 48;
 
     [Fact]
-    public void Every_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA()
+    public void Every_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA() => AssembleAll(Specs.PtxMatrix(), "kdsl-ptx-");
+
+    /// <summary>Score/mask modifier kernels (softcap, ALiBi, prefix-LM, sliding window + global tokens; fp16/bf16; D 64/128).</summary>
+    [Fact]
+    public void Every_modifier_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA() => AssembleAll(Modifiers.PtxMatrix(), "kdsl-ptx-mods-");
+
+    private static void AssembleAll(System.Collections.Generic.IEnumerable<Model.AttentionSpec> matrix, string tempPrefix)
     {
         if (PtxTools.Ptxas is null || PtxTools.Cuobjdump is null)
         {
@@ -30,9 +36,9 @@ public sealed class PtxAssemblyTests
             Assert.Skip(PtxTools.MissingReason);
         }
 
-        string dir = Path.Combine(Path.GetTempPath(), "kdsl-ptx-" + Environment.ProcessId);
+        string dir = Path.Combine(Path.GetTempPath(), tempPrefix + Environment.ProcessId);
         Directory.CreateDirectory(dir);
-        var specs = Specs.PtxMatrix().ToList();
+        var specs = matrix.ToList();
         var lines = new ConcurrentBag<string>();
         var failures = new ConcurrentBag<string>();
         Parallel.ForEach(specs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, spec =>

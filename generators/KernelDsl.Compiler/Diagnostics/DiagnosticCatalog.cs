@@ -136,8 +136,9 @@ public static class DiagnosticCatalog
         "{0} in the modifier '{1}' needs a constant exponent or a constant positive base: make one of them a literal or a const, or write the power with Exp and Log",
         Severity.Error);
 
+    /// <summary>Retired: no longer reported since the PTX emitter evaluates modifiers (the ID stays reserved, never reused).</summary>
     public static readonly DiagnosticDescriptorInfo ModifierWithoutGpuKernel = new(
-        "KDSL0027", "Modifiers have no GPU kernel yet",
+        "KDSL0027", "Modifiers have no GPU kernel yet (retired, no longer reported)",
         "The {0} modifier '{1}' runs only in the CPU kernel for now; no GPU kernel (and no device-tensor Forward) is generated for this spec",
         Severity.Warning);
 

@@ -52,6 +52,9 @@ public sealed record GpuKernelPlan(
     /// <summary>True: S of tile n+1 is computed while tile n's softmax runs (second score register set, 3-stage ring).</summary>
     public bool OverlapScores { get; init; }
 
+    /// <summary>How the spec's score/mask modifiers are lowered and their PTX approximations' error bounds (empty without modifiers).</summary>
+    public Model.EquatableArray<string> ModifierNotes { get; init; } = Model.EquatableArray<string>.Empty;
+
     /// <summary>Human-readable lines for the plan text.</summary>
     public string Describe()
     {
@@ -60,6 +63,11 @@ public sealed record GpuKernelPlan(
         s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}{(OverlapScores ? "; S(n+1) overlapped with softmax(n)" : string.Empty)}{(MaxRegisters > 0 ? $"; registers capped at {MaxRegisters}" : string.Empty)}\n"));
         s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
         s.Append(Invariant($"  gpu regs     ~{EstimatedRegisters}/thread (estimate); blocks/SM sm_80 {Sm80.BlocksPerSm} ({Sm80.Limiter}), sm_90 {Sm90.BlocksPerSm} ({Sm90.Limiter})\n"));
+        foreach (var note in ModifierNotes)
+        {
+            s.Append("  gpu mods     ").Append(note).Append('\n');
+        }
+
         return s.ToString();
     }
 

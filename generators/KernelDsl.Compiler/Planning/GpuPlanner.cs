@@ -44,16 +44,6 @@ public static class GpuPlanner
             return null;
         }
 
-        // The PTX emitter does not evaluate modifiers yet: emitting a kernel would silently ignore them.
-        if (spec.ScoreModifier is not null || spec.MaskModifier is not null)
-        {
-            var modifier = spec.ScoreModifier ?? spec.MaskModifier!;
-            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.ModifierWithoutGpuKernel,
-                spec.ScoreModifier is not null ? SpecPaths.ScoreModifier : SpecPaths.MaskModifier,
-                spec.ScoreModifier is not null ? "score" : "mask", modifier.MethodName));
-            return null;
-        }
-
         if (spec.HeadDim % 16 != 0 || spec.ValueHeadDim % 16 != 0)
         {
             diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.GpuHeadDimUnsupported, SpecPaths.HeadDim, spec.HeadDim, spec.ValueHeadDim));
@@ -101,6 +91,7 @@ public static class GpuPlanner
             OverlapScores = overlap,
             Slabs = slabs,
             SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
+            ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
 

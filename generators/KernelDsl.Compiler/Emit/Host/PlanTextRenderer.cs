@@ -27,7 +27,6 @@ public static class PlanTextRenderer
 
     private static string NoGpuReason(KernelPlan plan) =>
         plan.Spec.InputType == ElementType.FP32 ? "FP32 inputs have no tensor-core path; use FP16 or BF16"
-        : plan.Spec.ScoreModifier is not null || plan.Spec.MaskModifier is not null ? "modifiers run on the CPU only for now (KDSL0027)"
         : "head dims outside the GPU planner's limits, see the build warning";
 
     public static string SpecSummary(AttentionSpec spec, ElementType outputType)

@@ -34,6 +34,7 @@ internal sealed partial class FlashForwardPtx
         w.Ins("mad.lo.u32 %v_cur, %read_stage, " + I(Smem.VStageBytes) + ", %v_ring");
         w.Ins("add.u32 %v_cur, %v_cur, %v_ld");
         EmitScores();
+        EmitScoreModifier();
         EmitBoundaryMask();
         EmitOnlineSoftmax();
         EmitProbabilitiesToFragments();

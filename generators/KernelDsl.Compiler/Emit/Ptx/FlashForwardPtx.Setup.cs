@@ -31,8 +31,10 @@ internal sealed partial class FlashForwardPtx
             w.Ins("div.u32 %hkv, %head, %group");
         }
 
-        w.Comment(System.FormattableString.Invariant($"softmax scale * log2(e) = {_gpu.ScaleLog2:R}: p = exp2(s*c - m*c)"));
-        w.Ins("mov.f32 %scale_log2, " + F32(_gpu.ScaleLog2));
+        w.Comment(ScoreMod is null
+            ? System.FormattableString.Invariant($"softmax scale * log2(e) = {_gpu.ScaleLog2:R}: p = exp2(s*c - m*c)")
+            : "log2(e): the scores hold the modified natural scores mod(scale*q.k), so p = exp2(s*c - m*c)");
+        w.Ins("mov.f32 %scale_log2, " + F32(SoftmaxLog2Multiplier));
         w.Comment("this thread's query rows: q0 + " + I(16 * Slabs) + "*warp + 16*slab + g, and + 8");
         w.Ins("mul.lo.u32 %q0, %qblk, " + I(_gpu.BlockQ));
         w.Ins("mad.lo.u32 %row0, %warp, " + I(16 * Slabs) + ", %q0");

@@ -13,20 +13,26 @@ internal sealed partial class FlashForwardPtx
     {
         var w = _w;
         bool hasLeft = _spec.Mask.BandLeft >= 0;
-        w.Stage("Element mask, boundary tiles only (past Skv or crossing the band's edge)");
+        w.Stage(MaskMod is null
+            ? "Element mask, boundary tiles only (past Skv or crossing the band's edge)"
+            : "Element mask: band (past Skv or outside the band) and mask modifier " + MaskMod.MethodName + ", on every visited tile");
         using (w.Scope())
         {
             w.Ins(".reg .pred %partial, %drop");
             w.Ins(".reg .b32 %kv_end, %jb");
             w.Ins(".reg .b32 %rel_hi<" + I(RowsPerThread) + ">, %rel_lo<" + I(RowsPerThread) + ">");
-            w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
-            w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
-            if (hasLeft)
+            if (MaskMod is null)
             {
-                w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
+                w.Ins("add.s32 %kv_end, %kv0, " + I(Bkv));
+                w.Ins("setp.gt.s32 %partial, %kv_end, %full_hi");
+                if (hasLeft)
+                {
+                    w.Ins("setp.lt.or.s32 %partial, %kv0, %full_lo, %partial");
+                }
+
+                w.Ins("@!%partial bra MASK_DONE" + tag);
             }
 
-            w.Ins("@!%partial bra MASK_DONE" + tag);
             w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
             w.Ins("mad.lo.u32 %jb, %t4, 2, %kv0");
             for (int rr = 0; rr < RowsPerThread; rr++)
@@ -55,6 +61,10 @@ internal sealed partial class FlashForwardPtx
                             }
 
                             w.Ins("@%drop mov.f32 " + Slab(acc, ms) + I((4 * nt) + (2 * r) + e) + ", " + NegInf);
+                            if (MaskMod is not null)
+                            {
+                                EmitMaskModifierElement(Slab(acc, ms) + I((4 * nt) + (2 * r) + e), (2 * ms) + r, c);
+                            }
                         }
                     }
                 }

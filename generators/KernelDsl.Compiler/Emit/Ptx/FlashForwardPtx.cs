@@ -87,6 +87,7 @@ internal sealed partial class FlashForwardPtx
         w.Raw("{");
         DeclareKernelRegisters();
         EmitSetup();
+        EmitModifierSetup();
         EmitBlockRange();
         EmitPrologue();
         EmitMainLoop();
