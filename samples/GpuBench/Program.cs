@@ -45,7 +45,7 @@ foreach (var (d, dtype, causal, forward) in specs)
     foreach (int s in seqs)
     {
         int b = 16384 / s, h = 2048 / d;
-        var (q, k, v, o, dispose) = dtype == "FP16" ? Allocate<Half>(b, s, h, d, random) : Allocate<BFloat16>(b, s, h, d, random);
+        var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, h, d, random) : DeviceTiming.Allocate<BFloat16>(b, s, h, d, random);
         double firstMs = double.NaN;
         if (firstOfSpec)
         {
@@ -57,7 +57,7 @@ foreach (var (d, dtype, causal, forward) in specs)
             firstOfSpec = false;
         }
 
-        double ms = Time(() => forward(q, k, v, o));
+        double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
         double flops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
         double tflops = flops / (ms * 1e-3) / 1e12;
         Console.WriteLine($"{d,4} {dtype,5} {causal,6} {s,6} {b,3} {h,3} {ms,9:F4} {tflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
@@ -75,52 +75,3 @@ foreach (var (d, dtype, causal, forward) in specs)
 File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd"), results }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"wrote {outPath}");
 return 0;
-
-// Median over groups of back-to-back launches, each group timed with CUDA events after a warm-up.
-static double Time(Action run)
-{
-    using var timer = new CudaTimer();
-    run();
-    Cuda.Synchronize();
-    timer.Start();
-    run();
-    timer.Stop();
-    int perGroup = Math.Clamp((int)(25 / Math.Max(timer.ElapsedMilliseconds(), 1e-3)), 1, 200);
-    var groups = new List<double>();
-    for (int g = 0; g < 7; g++)
-    {
-        timer.Start();
-        for (int i = 0; i < perGroup; i++)
-        {
-            run();
-        }
-
-        timer.Stop();
-        groups.Add(timer.ElapsedMilliseconds() / perGroup);
-    }
-
-    groups.Sort();
-    return groups[groups.Count / 2];
-}
-
-static (object Q, object K, object V, object O, Action Dispose) Allocate<T>(int b, int s, int h, int d, Random random)
-    where T : unmanaged
-{
-    var q = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
-    var k = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
-    var v = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
-    var o = DeviceTensor<T>.Create(TensorLayout.BHSD, b, s, h, d);
-    var host = new T[q.Length];
-    foreach (var t in new[] { q, k, v })
-    {
-        for (int i = 0; i < host.Length; i++)
-        {
-            float x = (float)((random.NextDouble() * 2) - 1);
-            host[i] = typeof(T) == typeof(Half) ? (T)(object)(Half)x : (T)(object)(BFloat16)x;
-        }
-
-        t.Upload(host);
-    }
-
-    return (q, k, v, o, () => { q.Dispose(); k.Dispose(); v.Dispose(); o.Dispose(); });
-}

@@ -2,8 +2,10 @@
 # One device call: GPU driver tests, the GPU numeric matrix, the C# benchmark and the PyTorch anchors, all on the
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
-# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, Quickstart). Build them with samples/GpuBench/pack-for-device.sh.
-# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench]
+# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart). Build them with samples/GpuBench/pack-for-device.sh.
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench] [--no-variants]
+# GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
+# (--no-bench skips the standard grid vs SDPA/cuDNN/Flex; --no-variants skips issue 4's variants vs FlexAttention).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -19,7 +21,7 @@ if [[ " $* " != *" --no-tests "* ]]; then
   $APPS/KernelDsl.Cuda.Tests/KernelDsl.Cuda.Tests -noLogo -noColor -parallel none -xml "$OUT/cuda-tests.xml" > "$OUT/cuda-tests.log" 2>&1
   tail -n 3 "$OUT/cuda-tests.log"
   echo "== GPU numeric matrix"
-  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 ${GPU_TESTS_FILTER:-} -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
   grep -E "\[FAIL\]" "$OUT/gpu-tests.log" | head -n 20
   tail -n 3 "$OUT/gpu-tests.log"
 fi
@@ -36,4 +38,13 @@ if [[ " $* " != *" --no-bench "* ]]; then
   python3 samples/GpuBench/torch_anchors.py "$OUT/torch-anchors.json" $QUICK > "$OUT/torch-anchors.log" 2>&1
   tail -n 2 "$OUT/torch-anchors.log"
   python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu.json" "$OUT/torch-anchors.json" | tee "$OUT/table.md"
+fi
+
+if [[ " $* " != *" --no-variants "* ]]; then
+  echo "== KernelDsl variants (issue 4)"
+  $APPS/FlexBench/FlexBench "$OUT/kerneldsl-variants.json" $QUICK | tee "$OUT/kerneldsl-variants.log"
+  echo "== FlexAttention variants"
+  python3 samples/FlexBench/flex_variants.py "$OUT/flex-variants.json" $QUICK --documents "$OUT/kerneldsl-variants.json" > "$OUT/flex-variants.log" 2>&1
+  tail -n 3 "$OUT/flex-variants.log"
+  python3 samples/FlexBench/compare_variants.py "$OUT/kerneldsl-variants.json" "$OUT/flex-variants.json" | tee "$OUT/variants-table.md"
 fi

@@ -24,6 +24,12 @@ internal abstract class GpuCase(string name, TensorLayout layout, MaskKind mask,
 
     public abstract bool InputIsBf16 { get; }
 
+    /// <summary>The spec's score modifier in double precision (its generated ScoreModifierReference), if any.</summary>
+    public Func<double, int, int, int, int, double>? ScoreMod { get; init; }
+
+    /// <summary>The spec's mask modifier (its generated MaskModifierReference), if any.</summary>
+    public Func<int, int, int, int, bool>? MaskMod { get; init; }
+
     public MaskBand BandFor(AttentionShape shape) => MaskBand.For(mask, alignment, left, right, shape.SeqQ, shape.SeqKv);
 
     public abstract GpuResult Run(AttentionShape shape, int seed, float magnitude);
@@ -62,7 +68,7 @@ internal sealed class GpuCase<TIn, TOut>(string name, TensorLayout layout, MaskK
         var output = dout.ToArray();
         var lse = dlse?.ToArray() ?? Array.Empty<float>();
 
-        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, 1 / Math.Sqrt(shape.HeadDim), BandFor(shape));
+        var reference = AttentionReference.Compute<TIn>(q, k, v, shape, Layout, 1 / Math.Sqrt(shape.HeadDim), BandFor(shape), ScoreMod, MaskMod);
         double outputError = ErrorMetrics.RelativeError<TOut>(output, reference.Output);
         double lseError = WritesLse ? ErrorMetrics.MaxLseError(lse, reference.Lse) : 0;
         var (emptyRows, exact) = EmptyRows.Check<TOut>(shape, Layout, output, lse, WritesLse, reference);
