@@ -5,6 +5,13 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 
 internal sealed partial class FlashForwardPtx
 {
+    /// <summary>
+    /// True when later query blocks keep more keys (a band bounded on the right only, e.g. causal): then the
+    /// CTAs are mapped to query blocks last-first. Sliding windows (both bounds) and unmasked specs keep the
+    /// natural order: their blocks are equally long.
+    /// </summary>
+    private bool LaterBlocksAreHeavier => _spec.Mask.IsMasked && _spec.Mask.BandRight >= 0 && _spec.Mask.BandLeft < 0;
+
     /// <summary>Indices, GQA head mapping, per-(batch, head) base pointers, shared-memory addresses.</summary>
     private void EmitSetup()
     {
@@ -16,7 +23,26 @@ internal sealed partial class FlashForwardPtx
         w.Comment("mma fragment coordinates: g = lane/4 (row within 8), t4 = lane%4 (column pair)");
         w.Ins("shr.u32 %g, %lane, 2");
         w.Ins("and.b32 %t4, %lane, 3");
-        w.Ins("mov.u32 %qblk, %ctaid.x");
+        if (LaterBlocksAreHeavier)
+        {
+            // Longest work first: with a causal-like band, query block i visits about i+1 KV tiles, and the GPU
+            // hands out CTAs in blockIdx order. Reversing the order starts the heaviest blocks first, so the last
+            // wave is made of short blocks instead of full-length ones (measured effect: samples/Bench/NOTES.md, v6).
+            w.Comment("query blocks in reverse order: the heaviest (longest key range) start first");
+            using (w.Scope())
+            {
+                w.Ins(".reg .b32 %last_blk");
+                w.Ins("mov.u32 %last_blk, %nctaid.x");
+                w.Ins("add.u32 %last_blk, %last_blk, -1");
+                w.Ins("mov.u32 %qblk, %ctaid.x");
+                w.Ins("sub.u32 %qblk, %last_blk, %qblk");
+            }
+        }
+        else
+        {
+            w.Ins("mov.u32 %qblk, %ctaid.x");
+        }
+
         w.Ins("mov.u32 %head, %ctaid.y");
         w.Ins("mov.u32 %batch, %ctaid.z");
         w.Ins("ld.param.u32 %seq_q, [" + P("seq_q") + "]");
