@@ -1,5 +1,6 @@
 using System;
 using KernelDsl;
+using KernelDsl.Samples.Library;
 
 namespace KernelDsl.Gpu.Tests;
 
@@ -112,6 +113,12 @@ internal static class GpuModifierSpecs
         Fp16("GpuDilatedFp16D128", None, Unaligned, 128, null, GpuDilatedFp16D128.MaskModifierReference, (q, k, v, o, lse) => GpuDilatedFp16D128.Forward(q, k, v, o, lse!)),
         Bf16("GpuEmptyRowsSoftcapBf16D64", Causal, MaskAlignment.TopLeft, 64, GpuEmptyRowsSoftcapBf16D64.ScoreModifierReference, GpuEmptyRowsSoftcapBf16D64.MaskModifierReference, (q, k, v, o, lse) => GpuEmptyRowsSoftcapBf16D64.Forward(q, k, v, o, lse!)),
         Fp16("GpuEmptyRowsSoftcapFp16D128", Causal, MaskAlignment.TopLeft, 128, GpuEmptyRowsSoftcapFp16D128.ScoreModifierReference, GpuEmptyRowsSoftcapFp16D128.MaskModifierReference, (q, k, v, o, lse) => GpuEmptyRowsSoftcapFp16D128.Forward(q, k, v, o, lse!)),
+
+        // samples/SpecLibrary/Library, compiled into this project.
+        Bf16("SoftcapAttention", Causal, MaskAlignment.BottomRight, 64, SoftcapAttention.ScoreModifierReference, null, (q, k, v, o, lse) => SoftcapAttention.Forward(q, k, v, o, lse!)),
+        Bf16("PrefixLmAttention", None, Unaligned, 64, null, PrefixLmAttention.MaskModifierReference, (q, k, v, o, lse) => PrefixLmAttention.Forward(q, k, v, o, lse!)),
+        Bf16("SlidingWindowGlobalAttention", None, Unaligned, 64, null, SlidingWindowGlobalAttention.MaskModifierReference, (q, k, v, o, lse) => SlidingWindowGlobalAttention.Forward(q, k, v, o, lse!)),
+        Bf16("StridedSparseAttention", Causal, MaskAlignment.BottomRight, 64, null, StridedSparseAttention.MaskModifierReference, (q, k, v, o, lse) => StridedSparseAttention.Forward(q, k, v, o, lse!)),
     ];
 
     private static GpuCase Fp16(string name, MaskKind mask, MaskAlignment alignment, int headDim, Func<double, int, int, int, int, double>? score, Func<int, int, int, int, bool>? keep, DeviceForward<Half, Half> forward) =>
