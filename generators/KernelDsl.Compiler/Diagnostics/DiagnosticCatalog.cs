@@ -142,6 +142,21 @@ public static class DiagnosticCatalog
         "The {0} modifier '{1}' runs only in the CPU kernel for now; no GPU kernel (and no device-tensor Forward) is generated for this spec",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptorInfo CapturedBufferInvalid = new(
+        "KDSL0028", "Invalid captured buffer",
+        "The buffer parameter '{0}' of the modifier '{1}' {2}: declare it as [Captured(\"Hq\", \"32\")] ReadOnlySpan<float> {0} (or ReadOnlySpan<int>), with dims from B, Hq, Hkv, Sq, Skv or positive integer literals",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo CapturedBufferConflict = new(
+        "KDSL0029", "Captured buffer declared twice differently",
+        "The buffer '{0}' is captured by both modifiers with different types or shapes ({1} and {2}): one name is one buffer, so declare it identically or rename one",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo CapturedBufferUse = new(
+        "KDSL0030", "Unsupported use of a captured buffer",
+        "The buffer '{0}' is used as '{1}' in the modifier '{2}': a buffer can only be indexed with an int, as {0}[i] (its length is fixed by its [Captured] shape)",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -151,6 +166,6 @@ public static class DiagnosticCatalog
         AlignmentWithoutMask, CpuTileTooLarge, SpecAttributeMisplaced, FileLocalSpecUnsupported,
         GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded, ModifierDuplicate,
         ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
-        ModifierWithoutGpuKernel,
+        ModifierWithoutGpuKernel, CapturedBufferInvalid, CapturedBufferConflict, CapturedBufferUse,
     };
 }

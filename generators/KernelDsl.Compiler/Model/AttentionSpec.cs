@@ -22,6 +22,30 @@ public sealed record AttentionSpec(
     /// <summary>The translated [MaskMod] method, and-ed with the built-in mask (issue 4); null when absent.</summary>
     public Expressions.ModifierSpec? MaskModifier { get; init; }
 
+    /// <summary>
+    /// The captured buffers of both modifiers, each once, in first-seen order (score modifier first): the extra
+    /// parameters of every generated Forward and of the kernels.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<Expressions.CapturedBuffer> CapturedBuffers
+    {
+        get
+        {
+            var all = new System.Collections.Generic.List<Expressions.CapturedBuffer>();
+            foreach (var modifier in new[] { ScoreModifier, MaskModifier })
+            {
+                foreach (var buffer in modifier?.Buffers ?? EquatableArray<Expressions.CapturedBuffer>.Empty)
+                {
+                    if (!all.Exists(b => b.Name == buffer.Name))
+                    {
+                        all.Add(buffer);
+                    }
+                }
+            }
+
+            return all;
+        }
+    }
+
     /// <summary>The softmax scale: the user's, or 1/sqrt(HeadDim).</summary>
     public double EffectiveScale => Scale ?? 1.0 / System.Math.Sqrt(HeadDim);
 }

@@ -117,6 +117,9 @@ public static class ModifierMathNotes
                     }
 
                     break;
+                case BufferReadExpr r:
+                    stack.Push(r.Index);
+                    break;
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using KernelDsl.Compiler.Diagnostics;
+using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
 using KernelDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -28,9 +29,36 @@ internal static class ModifierReader
     {
         var score = Find(type, ScoreAttribute, diagnostics);
         var mask = Find(type, MaskAttribute, diagnostics);
-        return (
-            score is null ? null : Translate(score, ModifierKind.Score, modelFor, diagnostics, cancellationToken),
-            mask is null ? null : Translate(mask, ModifierKind.Mask, modelFor, diagnostics, cancellationToken));
+        var scoreSpec = score is null ? null : Translate(score, ModifierKind.Score, modelFor, diagnostics, cancellationToken);
+        var maskSpec = mask is null ? null : Translate(mask, ModifierKind.Mask, modelFor, diagnostics, cancellationToken);
+        if (scoreSpec is not null && maskSpec is not null && !BuffersAgree(scoreSpec, maskSpec, mask!, diagnostics))
+        {
+            return (scoreSpec, null);
+        }
+
+        return (scoreSpec, maskSpec);
+    }
+
+    /// <summary>A buffer name captured by both modifiers must mean one buffer: same element type and shape (KDSL0029 otherwise).</summary>
+    private static bool BuffersAgree(ModifierSpec score, ModifierSpec mask, IMethodSymbol maskMethod, List<LocatedDiagnostic> diagnostics)
+    {
+        bool agree = true;
+        foreach (var buffer in mask.Buffers)
+        {
+            foreach (var other in score.Buffers)
+            {
+                if (other.Name == buffer.Name && other != buffer)
+                {
+                    var parameter = maskMethod.Parameters.FirstOrDefault(p => p.Name == buffer.Name);
+                    var at = parameter?.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is { } syntax ? LocationInfo.From(syntax) : Identifier(maskMethod);
+                    diagnostics.Add(LocatedDiagnostic.Create(
+                        DiagnosticCatalog.CapturedBufferConflict, at, buffer.Name, CapturedParameters.Describe(other), CapturedParameters.Describe(buffer)));
+                    agree = false;
+                }
+            }
+        }
+
+        return agree;
     }
 
     private static IMethodSymbol? Find(INamedTypeSymbol type, string attribute, List<LocatedDiagnostic> diagnostics)
@@ -53,16 +81,17 @@ internal static class ModifierReader
         CancellationToken cancellationToken)
     {
         var declaration = Declaration(method);
-        var inputs = ModifierSignature.Check(method, declaration, kind, diagnostics);
+        var inputs = ModifierSignature.Check(method, declaration, kind, diagnostics, out var buffers);
         if (inputs is null || declaration is null)
         {
             return null;
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var translator = new ModifierTranslator(modelFor(declaration.SyntaxTree), method.Name, inputs, diagnostics);
+        var translator = new ModifierTranslator(modelFor(declaration.SyntaxTree), method.Name, inputs, buffers, diagnostics);
         var body = translator.Translate(declaration);
-        return body is null ? null : new ModifierSpec(kind, method.Name, body);
+        var captured = method.Parameters.Where(buffers.ContainsKey).Select(p => buffers[p]).ToEquatableArray();
+        return body is null ? null : new ModifierSpec(kind, method.Name, body) { Buffers = captured };
     }
 
     /// <summary>The declaration that has the body (a partial method's implementation part).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using KernelDsl.Compiler.Diagnostics;
+using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
 using KernelDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -10,7 +11,8 @@ namespace KernelDsl.Generators.Modifiers;
 
 /// <summary>
 /// The signature rules of modifier methods (KDSL0023): static, not generic, a body, the right return type, and
-/// parameters drawn from score/b/h/q/kv by name (any subset, any order), each of its fixed type, passed by value.
+/// parameters drawn from score/b/h/q/kv by name (any subset, any order), each of its fixed type, passed by value,
+/// plus any number of captured buffers (CapturedParameters).
 /// </summary>
 internal static class ModifierSignature
 {
@@ -28,10 +30,12 @@ internal static class ModifierSignature
         ? $"static float {name}(float score, int b, int h, int q, int kv)"
         : $"static bool {name}(int b, int h, int q, int kv)";
 
-    /// <returns>Parameter → input, or null after reporting what is wrong.</returns>
+    /// <returns>Parameter → input, or null after reporting what is wrong; <paramref name="buffers"/> gets the captured buffers.</returns>
     public static Dictionary<IParameterSymbol, ModifierInput>? Check(
-        IMethodSymbol method, MethodDeclarationSyntax? declaration, ModifierKind kind, List<LocatedDiagnostic> diagnostics)
+        IMethodSymbol method, MethodDeclarationSyntax? declaration, ModifierKind kind, List<LocatedDiagnostic> diagnostics,
+        out Dictionary<IParameterSymbol, CapturedBuffer> buffers)
     {
+        buffers = new Dictionary<IParameterSymbol, CapturedBuffer>(SymbolEqualityComparer.Default);
         int before = diagnostics.Count;
         var identifier = declaration is null ? null : LocationInfo.From(declaration.Identifier);
         void Report(LocationInfo? at, string problem) => diagnostics.Add(LocatedDiagnostic.Create(
@@ -69,9 +73,16 @@ internal static class ModifierSignature
         {
             var at = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is { } syntax ? LocationInfo.From(syntax) : identifier;
             var match = Parameters.FirstOrDefault(p => p.Name == parameter.Name && (kind == ModifierKind.Score || p.Input != ModifierInput.Score));
-            if (match.Name is null)
+            if (match.Name is null && CapturedParameters.IsCandidate(parameter))
             {
-                Report(at, $"has a parameter '{parameter.Name}' that is not one of " + (kind == ModifierKind.Score ? "score, b, h, q, kv" : "b, h, q, kv"));
+                if (CapturedParameters.Read(parameter, method.Name, at, diagnostics) is { } buffer)
+                {
+                    buffers[parameter] = buffer;
+                }
+            }
+            else if (match.Name is null)
+            {
+                Report(at, $"has a parameter '{parameter.Name}' that is not one of " + (kind == ModifierKind.Score ? "score, b, h, q, kv" : "b, h, q, kv") + " nor a [Captured] ReadOnlySpan buffer");
             }
             else if (parameter.Type.SpecialType != match.Type || parameter.RefKind != RefKind.None || parameter.IsParams)
             {

@@ -37,7 +37,7 @@ internal sealed partial class ModifierTranslator
         IVariableDeclarationGroupOperation => ("A ref, using or dynamic local", "declare plain int, float, double or bool locals with an initializer"),
         IFieldReferenceOperation { Field.IsStatic: false } field => ($"The instance field '{field.Field.Name}'", "modifiers are static and cannot read instance state; use a const field or a literal"),
         IFieldReferenceOperation field => ($"The non-const field '{field.Field.Name}'", "only const fields are compiled into the kernel; declare it 'const'"),
-        IArrayElementReferenceOperation or IPropertyReferenceOperation { Property.IsIndexer: true } or IInlineArrayAccessOperation => ("Indexing", "captured buffers are not supported yet; compute the value from b, h, q and kv"),
+        IArrayElementReferenceOperation or IPropertyReferenceOperation { Property.IsIndexer: true } or IInlineArrayAccessOperation => ("Indexing", "only captured buffers can be indexed: add a parameter such as [Captured(\"Hq\")] ReadOnlySpan<float> slopes and read slopes[h]"),
         IPropertyReferenceOperation property => ($"The property '{property.Property.Name}'", "use a const field or a literal instead"),
         IInstanceReferenceOperation => ("Instance state ('this')", "modifiers are static; use const fields and the modifier's parameters"),
         IDynamicInvocationOperation or IDynamicMemberReferenceOperation or IDynamicIndexerAccessOperation or IDynamicObjectCreationOperation => ("'dynamic'", "use int, float, double or bool"),

@@ -23,17 +23,24 @@ internal sealed partial class ModifierTranslator
     private readonly SemanticModel _model;
     private readonly string _method;
     private readonly IReadOnlyDictionary<IParameterSymbol, ModifierInput> _inputs;
+    private readonly IReadOnlyDictionary<IParameterSymbol, CapturedBuffer> _buffers;
     private readonly List<LocatedDiagnostic> _diagnostics;
     private readonly Dictionary<ILocalSymbol, ExprType> _locals = new(SymbolEqualityComparer.Default);
 
     /// <summary>Locals whose declaration was reported: reads of them report nothing more.</summary>
     private readonly HashSet<ILocalSymbol> _failed = new(SymbolEqualityComparer.Default);
 
-    public ModifierTranslator(SemanticModel model, string method, IReadOnlyDictionary<IParameterSymbol, ModifierInput> inputs, List<LocatedDiagnostic> diagnostics)
+    public ModifierTranslator(
+        SemanticModel model,
+        string method,
+        IReadOnlyDictionary<IParameterSymbol, ModifierInput> inputs,
+        IReadOnlyDictionary<IParameterSymbol, CapturedBuffer> buffers,
+        List<LocatedDiagnostic> diagnostics)
     {
         _model = model;
         _method = method;
         _inputs = inputs;
+        _buffers = buffers;
         _diagnostics = diagnostics;
     }
 
@@ -125,6 +132,12 @@ internal sealed partial class ModifierTranslator
                 return Convert(conversion);
             case IParameterReferenceOperation parameter when _inputs.TryGetValue(parameter.Parameter, out var input):
                 return new ParameterExpr(input);
+            case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: IParameterReferenceOperation target, Arguments.Length: 1 } indexer
+                when _buffers.TryGetValue(target.Parameter, out var buffer) && indexer.Arguments[0].Value.Type?.SpecialType == SpecialType.System_Int32:
+                return Translate(indexer.Arguments[0].Value) is { } index ? new BufferReadExpr(buffer.Name, index, buffer.ElementType) : null;
+            case var use when BufferUsed(use) is { } usedBuffer:
+                Report(KernelDsl.Compiler.Diagnostics.DiagnosticCatalog.CapturedBufferUse, use.Syntax, usedBuffer, Shorten(use.Syntax.ToString()), _method);
+                return null;
             case ILocalReferenceOperation local when _locals.TryGetValue(local.Local, out var localType):
                 return new LocalExpr(local.Local.Name, localType);
             case IBinaryOperation binary when Binary(binary.OperatorKind) is { } op && binary.OperatorMethod is null && !binary.IsChecked:
@@ -154,6 +167,20 @@ internal sealed partial class ModifierTranslator
                 Unsupported(operation);
                 return null;
         }
+    }
+
+    /// <summary>The buffer an operation uses other than by <c>buffer[int]</c> (passing it, .Length, ^1, slices), if any.</summary>
+    private string? BufferUsed(IOperation operation)
+    {
+        var target = operation switch
+        {
+            IParameterReferenceOperation parameter => parameter,
+            IPropertyReferenceOperation { Instance: IParameterReferenceOperation parameter } => parameter,
+            IInvocationOperation { Instance: IParameterReferenceOperation parameter } => parameter,
+            IImplicitIndexerReferenceOperation { Instance: IParameterReferenceOperation parameter } => parameter,
+            _ => null,
+        };
+        return target is not null && _buffers.TryGetValue(target.Parameter, out var buffer) ? buffer.Name : null;
     }
 
     /// <summary>Translates both operands (reporting in each) before combining, so one build shows every error.</summary>

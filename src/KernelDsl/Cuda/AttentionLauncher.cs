@@ -25,7 +25,8 @@ public static unsafe class AttentionLauncher
         DeviceTensor<TIn> v,
         DeviceTensor<TOut> output,
         DeviceBuffer<float>? lse,
-        CudaStream? stream)
+        CudaStream? stream,
+        CapturedDeviceBuffer[]? captured = null)
         where TIn : unmanaged
         where TOut : unmanaged
     {
@@ -57,6 +58,12 @@ public static unsafe class AttentionLauncher
         RequireAligned(v, 16, nameof(v));
         RequireAligned(output, 4, nameof(output));
 
+        // Captured buffers (ABI: after the fixed parameters, in the spec's order): lengths checked against the shape.
+        foreach (var buffer in captured ?? Array.Empty<CapturedDeviceBuffer>())
+        {
+            CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, shape);
+        }
+
         var cudaKernel = q.Context.Modules.GetKernel(kernel.Ptx, kernel.EntryName);
         var arguments = new KernelArguments()
             .AddPointer(q).AddPointer(k).AddPointer(v).AddPointer(output)
@@ -66,6 +73,10 @@ public static unsafe class AttentionLauncher
         AddStrides(arguments, k);
         AddStrides(arguments, v);
         AddStrides(arguments, output);
+        foreach (var buffer in captured ?? Array.Empty<CapturedDeviceBuffer>())
+        {
+            arguments.AddPointer(buffer.DevicePointer);
+        }
 
         var grid = new Dim3((shape.SeqQ + kernel.BlockQ - 1) / kernel.BlockQ, shape.HeadsQ, shape.Batch);
         cudaKernel.Launch(grid, new Dim3(kernel.ThreadsPerBlock, 1, 1), kernel.SharedMemoryBytes, stream, arguments);

@@ -113,3 +113,20 @@ public sealed class ScoreModAttribute : Attribute
 public sealed class MaskModAttribute : Attribute
 {
 }
+
+/// <summary>
+/// Marks a <c>ReadOnlySpan&lt;float&gt;</c> or <c>ReadOnlySpan&lt;int&gt;</c> parameter of a modifier as a captured
+/// buffer: a read-only tensor the caller passes to every generated <c>Forward</c> (as a span on the CPU, a
+/// <c>DeviceBuffer</c> on the GPU), indexed in the modifier as <c>buffer[i]</c>. <see cref="Dims"/> is its row-major
+/// shape: each dim is <c>"B"</c>, <c>"Hq"</c>, <c>"Hkv"</c>, <c>"Sq"</c>, <c>"Skv"</c> or a positive integer
+/// literal; the length is checked at every call. Example: <c>[Captured("Hq", "32")] ReadOnlySpan&lt;float&gt; bias</c>
+/// read as <c>bias[h * 32 + bucket]</c>. The kernels do not check indices; the float64 reference does.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+public sealed class CapturedAttribute : Attribute
+{
+    public CapturedAttribute(params string[] dims) => Dims = dims;
+
+    /// <summary>The row-major shape, one entry per dimension.</summary>
+    public string[] Dims { get; }
+}

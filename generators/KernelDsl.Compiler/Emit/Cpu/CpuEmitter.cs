@@ -41,6 +41,7 @@ public sealed class CpuEmitter : IEmitter
                 w.Line();
                 kernel.QueryBlock();
                 kernel.Modifiers();
+                kernel.CapturedStruct();
             }
         }
 

@@ -40,6 +40,56 @@ internal sealed class CpuKernelWriter
 
     private string Problem => Rt + "AttentionProblem<" + _in + ", " + _out + ">";
 
+    private System.Collections.Generic.IReadOnlyList<Model.Expressions.CapturedBuffer> Buffers => _plan.Spec.CapturedBuffers;
+
+    /// <summary>", Captured captured" in the kernel's signatures when the modifiers capture buffers; empty otherwise.</summary>
+    private string CapturedParameter => Buffers.Count == 0 ? string.Empty : ", Captured captured";
+
+    private string CapturedArgument => Buffers.Count == 0 ? string.Empty : ", captured";
+
+    /// <summary>The pointers a modifier call passes: its own buffers, in its parameter order.</summary>
+    private static string BufferArguments(Model.Expressions.ModifierSpec modifier)
+    {
+        string list = string.Empty;
+        foreach (var buffer in modifier.Buffers)
+        {
+            list += ", captured." + buffer.Name;
+        }
+
+        return list;
+    }
+
+    /// <summary>The captured buffers' pointers (pinned by the caller for the whole call), as one value passed down to the work items.</summary>
+    public void CapturedStruct()
+    {
+        if (Buffers.Count == 0)
+        {
+            return;
+        }
+
+        _w.Line();
+        _w.Line("/// <summary>The captured buffers of this call, pinned by Forward for its duration.</summary>");
+        using (_w.Block("internal readonly struct Captured"))
+        {
+            var parameters = new System.Collections.Generic.List<string>();
+            foreach (var buffer in Buffers)
+            {
+                string type = ExprCSharpWriter.Kernel.BufferType(buffer);
+                _w.Line("public readonly " + type + " " + buffer.Name + ";");
+                parameters.Add(type + " " + buffer.Name);
+            }
+
+            _w.Line();
+            using (_w.Block("public Captured(" + string.Join(", ", parameters) + ")"))
+            {
+                foreach (var buffer in Buffers)
+                {
+                    _w.Line("this." + buffer.Name + " = " + buffer.Name + ";");
+                }
+            }
+        }
+    }
+
     public void Constants()
     {
         var spec = _plan.Spec;
@@ -103,22 +153,22 @@ internal sealed class CpuKernelWriter
     public void Dispatch()
     {
         _w.Line("/// <summary>Runs the kernel with the widest SIMD vectors the machine executes natively.</summary>");
-        using (_w.Block("public static void Run(in " + Problem + " problem)"))
+        using (_w.Block("public static void Run(in " + Problem + " problem" + CapturedParameter + ")"))
         {
             // Each width is a separate JIT-specialised copy of the same generic code.
             using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem);");
+                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem" + CapturedArgument + ");");
             }
 
             using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem);");
+                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem" + CapturedArgument + ");");
             }
 
             using (_w.Block("else"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem);");
+                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem" + CapturedArgument + ");");
             }
         }
     }
@@ -126,7 +176,7 @@ internal sealed class CpuKernelWriter
     public void Schedule()
     {
         _w.Line("/// <summary>One work item per (batch, query head, query block), spread over all cores.</summary>");
-        using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem) " + Constraints))
+        using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem" + CapturedParameter + ") " + Constraints))
         {
             _w.Line("var shape = problem.Shape;");
             _w.Line("int queryBlocks = (shape.SeqQ + BlockQ - 1) / BlockQ;");
@@ -134,19 +184,19 @@ internal sealed class CpuKernelWriter
             {
                 _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, shape.SeqQ, shape.SeqKv);");
                 _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band, queryBlocks, item, scratch));");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band" + CapturedArgument + ", queryBlocks, item, scratch));");
             }
             else
             {
                 _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, queryBlocks, item, scratch));");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem" + CapturedArgument + ", queryBlocks, item, scratch));");
             }
         }
     }
 
     public void QueryBlock()
     {
-        string bandParam = _masked ? Rt + "MaskBand band, " : string.Empty;
+        string bandParam = (_masked ? Rt + "MaskBand band, " : string.Empty) + (Buffers.Count == 0 ? string.Empty : "Captured captured, ");
         _w.Line("/// <summary>One query block of one head: Qᵀ in, O (and LSE) out, K/V streamed block by block.</summary>");
         using (_w.Block("private static void QueryBlock<TOps, TV>(in " + Problem + " problem, " + bandParam + "int queryBlocks, int item, float* scratch) " + Constraints))
         {
@@ -301,7 +351,7 @@ internal sealed class CpuKernelWriter
     {
         var score = _scoreModifier;
         var mask = _maskModifier;
-        string scoreCall = score is null ? string.Empty : "ScoreModifier(row[i], b, h, qStart + i, key) * Log2E";
+        string scoreCall = score is null ? string.Empty : "ScoreModifier(row[i], b, h, qStart + i, key" + BufferArguments(score) + ") * Log2E";
         if (score is not null)
         {
             _w.Line("// 2" + _step++ + ". Modifiers: S = " + score.MethodName + "(s, b, h, q, kv)·log2(e), s = scale·(q·k) the natural score" + (mask is null ? "." : ";"));
@@ -329,7 +379,7 @@ internal sealed class CpuKernelWriter
                 }
                 else
                 {
-                    _w.Line("bool keep = MaskModifier(b, h, qStart + i, key);");
+                    _w.Line("bool keep = MaskModifier(b, h, qStart + i, key" + BufferArguments(mask) + ");");
                     _w.Line("keptAny |= keep;");
                     _w.Line("row[i] = keep ? " + (score is null ? "row[i]" : scoreCall) + " : float.NegativeInfinity;");
                 }
@@ -363,7 +413,7 @@ internal sealed class CpuKernelWriter
         _w.Line();
         _w.Line("/// <summary>The [" + (modifier.Kind == Model.Expressions.ModifierKind.Score ? "ScoreMod" : "MaskMod") + "] method " + modifier.MethodName + ", compiled from its body.</summary>");
         _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        using (_w.Block("private static " + signature + "(" + writer.Parameters(modifier.Kind) + ")"))
+        using (_w.Block("private static " + signature + "(" + writer.Parameters(modifier) + ")"))
         {
             writer.Body(_w, modifier.Body);
         }

@@ -21,9 +21,27 @@ public sealed class ExprCSharpWriter
 
     private ExprCSharpWriter(bool wide) => _wide = wide;
 
-    /// <summary>The C# parameter list of a modifier, in canonical order (unused inputs are still declared).</summary>
-    public string Parameters(ModifierKind kind) =>
-        (kind == ModifierKind.Score ? Type(ExprType.Float) + " score, " : string.Empty) + "int b, int h, int q, int kv";
+    /// <summary>
+    /// The C# parameter list of a modifier, in canonical order (unused inputs are still declared), then its captured
+    /// buffers: pointers in the kernel, <c>ReadOnlySpan</c>s (bounds-checked) in the reference.
+    /// </summary>
+    public string Parameters(ModifierSpec modifier)
+    {
+        string list = (modifier.Kind == ModifierKind.Score ? Type(ExprType.Float) + " score, " : string.Empty) + "int b, int h, int q, int kv";
+        foreach (var buffer in modifier.Buffers)
+        {
+            list += ", " + BufferType(buffer) + " " + buffer.Name;
+        }
+
+        return list;
+    }
+
+    /// <summary>How a buffer parameter is declared: <c>float*</c> in the kernel, <c>ReadOnlySpan&lt;float&gt;</c> in the reference.</summary>
+    public string BufferType(CapturedBuffer buffer)
+    {
+        string element = buffer.ElementType == ExprType.Int ? "int" : "float";
+        return _wide ? "global::System.ReadOnlySpan<" + element + ">" : element + "*";
+    }
 
     public string Type(ExprType type) => type switch
     {
@@ -58,6 +76,9 @@ public sealed class ExprCSharpWriter
         ConditionalExpr conditional => "(" + Write(conditional.Condition) + " ? " + Write(conditional.WhenTrue) + " : " + Write(conditional.WhenFalse) + ")",
         ConvertExpr convert => "((" + Type(convert.TargetType) + ")" + Write(convert.Operand) + ")",
         CallExpr call => Call(call),
+        BufferReadExpr read => _wide && read.ElementType == ExprType.Float
+            ? "((double)" + read.Buffer + "[" + Write(read.Index) + "])"
+            : read.Buffer + "[" + Write(read.Index) + "]",
         _ => throw new System.ArgumentOutOfRangeException(nameof(expr), expr.GetType().Name),
     };
 
@@ -172,6 +193,9 @@ public sealed class ExprCSharpWriter
                     Collect(argument, used);
                 }
 
+                break;
+            case BufferReadExpr read:
+                Collect(read.Index, used);
                 break;
         }
     }

@@ -60,6 +60,46 @@ public sealed class HostEmitter : IEmitter
             w.Line("public const int WindowLeft = " + spec.Mask.BandLeft + ";");
             w.Line("public const int WindowRight = " + spec.Mask.BandRight + ";");
             w.Line("public const bool WritesLse = " + (spec.Epilogue.WriteLse ? "true" : "false") + ";");
+            foreach (var buffer in spec.CapturedBuffers)
+            {
+                w.Line("/// <summary>Declared shape of the captured buffer '" + buffer.Name + "' (checked against every call's shape).</summary>");
+                w.Line("public static readonly string[] " + DimsField(buffer) + " = { " + string.Join(", ", System.Linq.Enumerable.Select(buffer.Dims, d => "\"" + d + "\"")) + " };");
+            }
+        }
+    }
+
+    private static string DimsField(Model.Expressions.CapturedBuffer buffer) => "Dims_" + buffer.Name;
+
+    private static string ElementOf(Model.Expressions.CapturedBuffer buffer) => buffer.ElementType == Model.Expressions.ExprType.Int ? "int" : "float";
+
+    /// <summary>", ReadOnlySpan&lt;float&gt; slopes, …" for the CPU overloads (empty without captured buffers).</summary>
+    private static string CapturedSpanParameters(KernelPlan plan)
+    {
+        string list = string.Empty;
+        foreach (var buffer in plan.Spec.CapturedBuffers)
+        {
+            list += ", global::System.ReadOnlySpan<" + ElementOf(buffer) + "> " + buffer.Name;
+        }
+
+        return list;
+    }
+
+    private static string CapturedArguments(KernelPlan plan)
+    {
+        string list = string.Empty;
+        foreach (var buffer in plan.Spec.CapturedBuffers)
+        {
+            list += ", " + buffer.Name;
+        }
+
+        return list;
+    }
+
+    private static void CapturedDocs(CodeWriter w, KernelPlan plan)
+    {
+        foreach (var buffer in plan.Spec.CapturedBuffers)
+        {
+            w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + ElementOf(buffer) + "[" + string.Join(", ", buffer.Dims) + "], row-major; its length is checked, its indices are not (the kernels read what the modifier indexes).</param>");
         }
     }
 
@@ -98,9 +138,10 @@ public sealed class HostEmitter : IEmitter
         w.Line("/// must be contiguous, other strides are free. k and v may have fewer heads than q (grouped-query attention).");
         w.Line("/// </summary>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\">A tensor's shape, strides or memory do not fit the spec or the other tensors.</exception>");
+        CapturedDocs(w, plan);
         string lseParam = lse ? ", " + TensorsNs + "TensorSpan<float> lse" : string.Empty;
         using (w.Block("public static unsafe void Forward(" + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> q, " + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> k, "
-                       + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> v, " + TensorsNs + "TensorSpan<" + tout + "> output" + lseParam + ")"))
+                       + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> v, " + TensorsNs + "TensorSpan<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + ")"))
         {
             w.Line("fixed (" + tin + "* qData = q)");
             w.Line("fixed (" + tin + "* kData = k)");
@@ -109,6 +150,11 @@ public sealed class HostEmitter : IEmitter
             if (lse)
             {
                 w.Line("fixed (float* lseData = lse)");
+            }
+
+            foreach (var buffer in plan.Spec.CapturedBuffers)
+            {
+                w.Line("fixed (" + ElementOf(buffer) + "* __captured_" + buffer.Name + " = " + buffer.Name + ")");
             }
 
             using (w.Block())
@@ -129,7 +175,22 @@ public sealed class HostEmitter : IEmitter
                 w.Line("    global::KernelDsl.AttentionBinding.View(vData, v.Strides, __Spec.Layout),");
                 w.Line("    global::KernelDsl.AttentionBinding.View(outputData, output.Strides, __Spec.Layout),");
                 w.Line(lse ? "    lseData);" : "    null);");
-                w.Line("__CpuKernel.Run(in problem);");
+                var buffers = plan.Spec.CapturedBuffers;
+                if (buffers.Count == 0)
+                {
+                    w.Line("__CpuKernel.Run(in problem);");
+                }
+                else
+                {
+                    var pointers = new System.Collections.Generic.List<string>();
+                    foreach (var buffer in buffers)
+                    {
+                        w.Line("global::KernelDsl.CapturedBuffers.RequireLength(nameof(" + buffer.Name + "), " + buffer.Name + ".Length, __Spec." + DimsField(buffer) + ", shape);");
+                        pointers.Add("__captured_" + buffer.Name);
+                    }
+
+                    w.Line("__CpuKernel.Run(in problem, new __CpuKernel.Captured(" + string.Join(", ", pointers) + "));");
+                }
             }
         }
     }
@@ -144,12 +205,32 @@ public sealed class HostEmitter : IEmitter
         w.Line("/// (the default stream when null). Shapes, layouts, alignment and aliasing are checked as for the CPU entry points.");
         w.Line("/// The PTX is JIT-compiled by the driver and cached on first use per context.");
         w.Line("/// </summary>");
+        CapturedDocs(w, plan);
         string lseParam = lse ? ", global::KernelDsl.DeviceBuffer<float> lse" : string.Empty;
-        using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
-                       + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + ", global::KernelDsl.Cuda.CudaStream? stream = null)"))
+        string capturedParams = string.Empty;
+        var captured = new System.Collections.Generic.List<string>();
+        foreach (var buffer in plan.Spec.CapturedBuffers)
         {
+            capturedParams += ", global::KernelDsl.DeviceBuffer<" + ElementOf(buffer) + "> " + buffer.Name;
+            captured.Add("new global::KernelDsl.CapturedDeviceBuffer(nameof(" + buffer.Name + "), __Spec." + DimsField(buffer) + ", " + buffer.Name + ".DevicePointer, " + buffer.Name + ".Length)");
+        }
+
+        using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
+                       + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + capturedParams + ", global::KernelDsl.Cuda.CudaStream? stream = null)"))
+        {
+            foreach (var buffer in plan.Spec.CapturedBuffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
             w.Line("global::KernelDsl.Cuda.AttentionLauncher.Launch(");
-            w.Line("    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream);");
+            w.Line(captured.Count == 0
+                ? "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream);"
+                : "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream,");
+            if (captured.Count > 0)
+            {
+                w.Line("    new[] { " + string.Join(", ", captured) + " });");
+            }
         }
 
         w.Line();
@@ -166,9 +247,10 @@ public sealed class HostEmitter : IEmitter
         w.Line("/// Runs the fused attention kernel on the CPU over contiguous " + plan.Spec.Layout + " spans of the given shape.");
         w.Line("/// <paramref name=\"shape\"/>'s head dims must equal the spec's.");
         w.Line("/// </summary>");
+        CapturedDocs(w, plan);
         string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
         using (w.Block("public static void Forward(global::System.ReadOnlySpan<" + tin + "> q, global::System.ReadOnlySpan<" + tin + "> k, global::System.ReadOnlySpan<" + tin
-                       + "> v, global::System.Span<" + tout + "> output" + lseParam + ", global::KernelDsl.AttentionShape shape)"))
+                       + "> v, global::System.Span<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + ", global::KernelDsl.AttentionShape shape)"))
         {
             using (w.Block("if (shape.HeadDim != __Spec.HeadDim || shape.ValueHeadDim != __Spec.ValueHeadDim)"))
             {
@@ -194,10 +276,11 @@ public sealed class HostEmitter : IEmitter
             w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(v, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim)),");
             w.Line(lse
                 ? "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)),"
-                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)));");
+                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim))" + CapturedArguments(plan) + ");");
+            string tail = CapturedArguments(plan) + ");";
             if (lse)
             {
-                w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ }));");
+                w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })" + tail);
             }
         }
     }

@@ -49,7 +49,7 @@ public sealed class ModifierReferenceEmitter : IEmitter
         var writer = ExprCSharpWriter.Reference;
         w.Line("/// <summary>" + modifier.MethodName + ", " + what + ", evaluated in double precision (int arithmetic as in C#).</summary>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
-        using (w.Block("public static " + signature + "(" + writer.Parameters(modifier.Kind) + ")"))
+        using (w.Block("public static " + signature + "(" + writer.Parameters(modifier) + ")"))
         {
             writer.Body(w, modifier.Body);
         }

@@ -17,20 +17,35 @@ internal sealed class ExprPtxWriter
     private readonly PtxWriter _w;
     private readonly System.Func<ModifierInput, string> _input;
     private readonly IReadOnlyDictionary<Expr, string> _hoisted;
+    private readonly System.Func<string, string>? _bufferBase;
     private readonly Dictionary<string, string> _locals = new(System.StringComparer.Ordinal);
     private readonly string _prefix;
     private int _next;
+
+    /// <summary>
+    /// The predicate under which the expression being lowered is evaluated in C# (null: always). PTX evaluates both
+    /// sides of ?:, &amp;&amp; and || and selects; that is harmless for arithmetic, but a buffer read that C# would not
+    /// perform (e.g. <c>q &lt; n ? docs[q] : -1</c>) must not touch memory, so reads under a guard are predicated.
+    /// </summary>
+    private string? _guard;
 
     /// <param name="writer">Where instructions go (inside the caller's scope).</param>
     /// <param name="input">The register holding each modifier input (score: .f32; b, h, q, kv: 32-bit integers).</param>
     /// <param name="hoisted">Subexpressions already evaluated into registers (e.g. once per kernel); may be empty.</param>
     /// <param name="prefix">Name prefix of temporaries, unique within the enclosing scope.</param>
-    public ExprPtxWriter(PtxWriter writer, System.Func<ModifierInput, string> input, IReadOnlyDictionary<Expr, string>? hoisted = null, string prefix = "%me")
+    /// <param name="bufferBase">The .b64 register holding each captured buffer's global address (by buffer name).</param>
+    public ExprPtxWriter(
+        PtxWriter writer,
+        System.Func<ModifierInput, string> input,
+        IReadOnlyDictionary<Expr, string>? hoisted = null,
+        string prefix = "%me",
+        System.Func<string, string>? bufferBase = null)
     {
         _w = writer;
         _input = input;
         _hoisted = hoisted ?? new Dictionary<Expr, string>();
         _prefix = prefix;
+        _bufferBase = bufferBase;
     }
 
     /// <summary>
@@ -43,9 +58,11 @@ internal sealed class ExprPtxWriter
     {
         var hoisted = new Dictionary<Expr, string>();
         var invariantLocals = new HashSet<string>(System.StringComparer.Ordinal);
-        void Collect(Expr e)
+
+        // A buffer read inside a branch C# may not take is never hoisted (it would read unconditionally).
+        void Collect(Expr e, bool guarded)
         {
-            if (IsInvariant(e, invariantLocals))
+            if (IsInvariant(e, invariantLocals) && !(guarded && ReadsBuffer(e)))
             {
                 if (e is not (ConstantExpr or ParameterExpr or LocalExpr) && !hoisted.ContainsKey(e))
                 {
@@ -55,15 +72,30 @@ internal sealed class ExprPtxWriter
                 return;
             }
 
-            foreach (var child in Children(e))
+            switch (e)
             {
-                Collect(child);
+                case ConditionalExpr c:
+                    Collect(c.Condition, guarded);
+                    Collect(c.WhenTrue, true);
+                    Collect(c.WhenFalse, true);
+                    break;
+                case BinaryExpr { Operator: BinaryOperator.And or BinaryOperator.Or, Type: ExprType.Bool } b:
+                    Collect(b.Left, guarded);
+                    Collect(b.Right, true);
+                    break;
+                default:
+                    foreach (var child in Children(e))
+                    {
+                        Collect(child, guarded);
+                    }
+
+                    break;
             }
         }
 
         foreach (var local in body.Locals)
         {
-            Collect(local.Value);
+            Collect(local.Value, false);
             if (IsInvariant(local.Value, invariantLocals))
             {
                 invariantLocals.Add(local.Name);
@@ -71,7 +103,7 @@ internal sealed class ExprPtxWriter
             }
         }
 
-        Collect(body.Result);
+        Collect(body.Result, false);
         return hoisted;
     }
 
@@ -82,6 +114,9 @@ internal sealed class ExprPtxWriter
         LocalExpr l => invariantLocals.Contains(l.Name),
         _ => System.Linq.Enumerable.All(Children(e), c => IsInvariant(c, invariantLocals)),
     };
+
+    /// <summary>True when <paramref name="e"/> reads a captured buffer anywhere.</summary>
+    public static bool ReadsBuffer(Expr e) => e is BufferReadExpr || System.Linq.Enumerable.Any(Children(e), ReadsBuffer);
 
     /// <summary>True when <paramref name="e"/> reads the given modifier input.</summary>
     public static bool Uses(Expr e, ModifierInput input) =>
@@ -94,6 +129,7 @@ internal sealed class ExprPtxWriter
         ConditionalExpr c => new[] { c.Condition, c.WhenTrue, c.WhenFalse },
         ConvertExpr c => new[] { c.Operand },
         CallExpr c => c.Arguments,
+        BufferReadExpr r => new[] { r.Index },
         _ => System.Array.Empty<Expr>(),
     };
 
@@ -134,9 +170,78 @@ internal sealed class ExprPtxWriter
                 return Convert(Eval(c.Operand), c.Operand.Type, c.TargetType);
             case CallExpr c:
                 return Call(c);
+            case BufferReadExpr r:
+                return BufferRead(r);
             default:
                 throw new System.NotSupportedException("no PTX lowering for " + e.GetType().Name);
         }
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="e"/> as C# would only when <paramref name="condition"/> (negated: when it is false)
+    /// holds: its buffer reads are predicated on that, and-ed with the enclosing guard. Subtrees without buffer reads
+    /// are evaluated plainly (no extra instructions).
+    /// </summary>
+    private string Guarded(Expr e, string condition, bool negate)
+    {
+        if (!ReadsBuffer(e))
+        {
+            return Eval(e);
+        }
+
+        var outer = _guard;
+        var guard = Temp(ExprType.Bool);
+        if (negate)
+        {
+            _w.Ins("not.pred " + guard + ", " + condition);
+        }
+        else
+        {
+            _w.Ins("mov.pred " + guard + ", " + condition);
+        }
+
+        if (outer is not null)
+        {
+            _w.Ins("and.pred " + guard + ", " + guard + ", " + outer);
+        }
+
+        _guard = guard;
+        try
+        {
+            return Eval(e);
+        }
+        finally
+        {
+            _guard = outer;
+        }
+    }
+
+    /// <summary>
+    /// buffer[index]: a 4-byte element at base + 4·index (index sign-extended, as C# indexes with an int), read
+    /// through the non-coherent (read-only) cache: the buffer is never written while the kernel runs.
+    /// </summary>
+    private string BufferRead(BufferReadExpr r)
+    {
+        string index = Eval(r.Index);
+        string address = _prefix + I(_next++);
+        _w.Ins(".reg .b64 " + address);
+        var baseRegister = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
+        _w.Ins("mul.wide.s32 " + address + ", " + index + ", 4");
+        _w.Ins("add.s64 " + address + ", " + address + ", " + baseRegister);
+        var t = Temp(r.ElementType);
+        string load = "ld.global.nc." + (r.ElementType == ExprType.Int ? "s32 " : "f32 ") + t + ", [" + address + "]";
+        if (_guard is null)
+        {
+            _w.Ins(load);
+        }
+        else
+        {
+            // Not read where C# would not read it: the value is then unused (the select takes the other side).
+            _w.Ins("mov." + (r.ElementType == ExprType.Int ? "s32 " : "f32 ") + t + ", 0");
+            _w.Ins("@" + _guard + " " + load);
+        }
+
+        return t;
     }
 
     /// <summary>PTX register type of an IR type.</summary>
@@ -193,7 +298,9 @@ internal sealed class ExprPtxWriter
     private string Binary(BinaryExpr b)
     {
         string l = Eval(b.Left);
-        string r = Eval(b.Right);
+        string r = b.Operator is BinaryOperator.And or BinaryOperator.Or && b.Left.Type == ExprType.Bool
+            ? Guarded(b.Right, l, negate: b.Operator == BinaryOperator.Or)
+            : Eval(b.Right);
         var operand = b.Left.Type;
         string ty = RegType(operand);
         bool isFloat = operand is ExprType.Float or ExprType.Double;
@@ -294,8 +401,8 @@ internal sealed class ExprPtxWriter
     private string Conditional(ConditionalExpr c)
     {
         string cond = Eval(c.Condition);
-        string a = Eval(c.WhenTrue);
-        string b = Eval(c.WhenFalse);
+        string a = Guarded(c.WhenTrue, cond, negate: false);
+        string b = Guarded(c.WhenFalse, cond, negate: true);
         var t = Temp(c.Type);
         if (c.Type == ExprType.Bool)
         {

@@ -33,17 +33,30 @@ internal sealed partial class FlashForwardPtx
         }
 
         var w = _w;
+        var buffers = _spec.CapturedBuffers;
+        if (buffers.Count > 0)
+        {
+            w.Stage("Captured buffers: global addresses of the read-only tensors the modifiers index");
+            for (int i = 0; i < buffers.Count; i++)
+            {
+                w.Comment(CapturedRegister(buffers[i].Name) + " = " + (buffers[i].ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffers[i].Dims) + "]");
+                w.Ins(".reg .b64 " + CapturedRegister(buffers[i].Name));
+                w.Ins("ld.param.u64 " + CapturedRegister(buffers[i].Name) + ", [" + P(PtxAbi.CapturedParameter(i)) + "]");
+                w.Ins("cvta.to.global.u64 " + CapturedRegister(buffers[i].Name) + ", " + CapturedRegister(buffers[i].Name));
+            }
+        }
+
         w.Stage("Modifiers: subexpressions that depend only on (batch, head), evaluated once per thread");
         if (ScoreMod is not null)
         {
             w.Comment("score modifier " + ScoreMod.MethodName);
-            _scoreHoisted = new ExprPtxWriter(w, ModifierInputs(string.Empty, string.Empty), prefix: "%hs").Hoist(ScoreMod.Body);
+            _scoreHoisted = new ExprPtxWriter(w, ModifierInputs(string.Empty, string.Empty), prefix: "%hs", bufferBase: CapturedRegister).Hoist(ScoreMod.Body);
         }
 
         if (MaskMod is not null)
         {
             w.Comment("mask modifier " + MaskMod.MethodName);
-            _maskHoisted = new ExprPtxWriter(w, ModifierInputs(string.Empty, string.Empty), prefix: "%hm").Hoist(MaskMod.Body);
+            _maskHoisted = new ExprPtxWriter(w, ModifierInputs(string.Empty, string.Empty), prefix: "%hm", bufferBase: CapturedRegister).Hoist(MaskMod.Body);
         }
     }
 
@@ -79,7 +92,7 @@ internal sealed partial class FlashForwardPtx
                         w.Ins("add.s32 %kv, %jb, " + I(c));
                     }
 
-                    string result = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _scoreHoisted).Lower(body);
+                    string result = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _scoreHoisted, bufferBase: CapturedRegister).Lower(body);
                     w.Ins("mov.f32 " + reg + ", " + result);
                 }
             }, acc);
@@ -99,9 +112,24 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("add.s32 %kv, %jb, " + I(c));
             }
 
-            string keep = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _maskHoisted).Lower(body);
+            string keep = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _maskHoisted, bufferBase: CapturedRegister).Lower(body);
             w.Ins("@!" + keep + " mov.f32 " + reg + ", " + NegInf);
         }
+    }
+
+    /// <summary>The kernel-scope register holding a captured buffer's global address (named by position: PTX names are ASCII).</summary>
+    private string CapturedRegister(string buffer)
+    {
+        var buffers = _spec.CapturedBuffers;
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            if (buffers[i].Name == buffer)
+            {
+                return "%captured" + I(i);
+            }
+        }
+
+        throw new System.InvalidOperationException("unknown captured buffer '" + buffer + "'");
     }
 
     /// <summary>Calls <paramref name="element"/>(slab, row index rr, register, column offset from %jb) for each score element of this thread.</summary>

@@ -66,7 +66,7 @@ internal sealed partial class FlashForwardPtx
         w.Raw(".extern .shared .align 128 .b8 kdsl_smem[];");
         w.Blank();
         w.Raw(".visible .entry " + _gpu.EntryName + "(");
-        var parameters = PtxAbi.Parameters;
+        var parameters = PtxAbi.For(_spec);
         for (int i = 0; i < parameters.Count; i++)
         {
             w.Raw("    .param ." + parameters[i].Type + " " + P(parameters[i].Name) + (i + 1 < parameters.Count ? "," : string.Empty));

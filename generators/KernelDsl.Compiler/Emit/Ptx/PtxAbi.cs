@@ -30,6 +30,8 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// 18  o_batch_stride     u64       ... of O
 /// 19  o_seq_stride       u64
 /// 20  o_head_stride      u64
+/// --- captured buffers (issue 4), only for specs whose modifiers capture any, in AttentionSpec.CapturedBuffers order:
+/// 21+ captured0, ...     u64       device pointer to each buffer (4-byte elements, row-major, length checked by the host)
 /// grid = (ceil(Sq / BlockQ), Hq, B), block = (ThreadsPerBlock, 1, 1), dynamic shared memory = SharedMemoryBytes
 /// (over 48 KiB: raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first). Q/K/V strides must be multiples
 /// of 8 elements (16-byte cp.async rows); O strides multiples of 2. BSHD and BHSD are both expressed by strides.
@@ -37,7 +39,23 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// </remarks>
 public static class PtxAbi
 {
+    /// <summary>The fixed parameters every kernel has.</summary>
     public static IReadOnlyList<(string Name, string Type)> Parameters { get; } = Build();
+
+    /// <summary>The parameters of one spec's kernel: the fixed ones, then one pointer per captured buffer.</summary>
+    public static IReadOnlyList<(string Name, string Type)> For(Model.AttentionSpec spec)
+    {
+        var list = new List<(string, string)>(Parameters);
+        for (int i = 0; i < spec.CapturedBuffers.Count; i++)
+        {
+            list.Add((CapturedParameter(i), "u64"));
+        }
+
+        return list;
+    }
+
+    /// <summary>The .param name of the i-th captured buffer (by position: C# names may not be ASCII, PTX names must be).</summary>
+    public static string CapturedParameter(int index) => "captured" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static string Comment { get; } =
         "params (in order): u64 q, k, v, o, lse (0 = none); u32 seq_q, seq_kv, heads_q, heads_kv;\n" +

@@ -54,13 +54,16 @@ public sealed class PtxEmitter : IEmitter
                 w.Line("public const int EstimatedRegisters = " + gpu.EstimatedRegisters + ";");
                 w.Line("public const float ScaleLog2 = " + TypeNames.FloatLiteral(gpu.ScaleLog2) + ";");
                 w.Line();
-                w.Line("public const string Ptx = \"\"\"");
+                // A UTF-8 literal lives in the assembly's data section; a string literal would go to the metadata's user
+                // string heap, which is capped at 16 MB per assembly — about 80 PTX kernels (CS8103 past that).
+                w.Line("/// <summary>The PTX text (kept as UTF-8 data in the assembly, decoded once on first use).</summary>");
+                w.Line("public static readonly string Ptx = global::System.Text.Encoding.UTF8.GetString(\"\"\"");
                 foreach (var line in ptx.TrimEnd('\n').Split('\n'))
                 {
                     w.Line(line);
                 }
 
-                w.Line("\"\"\";");
+                w.Line("\"\"\"u8);");
             }
         }
 

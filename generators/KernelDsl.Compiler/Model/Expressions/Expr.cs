@@ -35,6 +35,13 @@ public sealed record ConditionalExpr(Expr Condition, Expr WhenTrue, Expr WhenFal
 /// <summary>An explicit or implicit numeric conversion (C# rules: float→int truncates toward zero).</summary>
 public sealed record ConvertExpr(Expr Operand, ExprType TargetType) : Expr(TargetType);
 
+/// <summary>
+/// <c>buffer[index]</c>: an element of a captured buffer (a read-only tensor the caller passes to <c>Forward</c>),
+/// flattened row-major; <paramref name="Index"/> is an int expression. Out-of-range indices are not checked by
+/// the kernels (the float64 reference throws).
+/// </summary>
+public sealed record BufferReadExpr(string Buffer, Expr Index, ExprType ElementType) : Expr(ElementType);
+
 /// <summary>A Math/MathF function with arguments of the function's type.</summary>
 public sealed record CallExpr(MathFunction Function, EquatableArray<Expr> Arguments, ExprType ResultType) : Expr(ResultType);
 
@@ -101,5 +108,35 @@ public enum ModifierKind
     Mask,
 }
 
-/// <summary>A translated modifier method.</summary>
-public sealed record ModifierSpec(ModifierKind Kind, string MethodName, ModifierBody Body);
+/// <summary>A translated modifier method, with the buffers it captures (its extra [Captured] parameters, in order).</summary>
+public sealed record ModifierSpec(ModifierKind Kind, string MethodName, ModifierBody Body)
+{
+    public EquatableArray<CapturedBuffer> Buffers { get; init; } = EquatableArray<CapturedBuffer>.Empty;
+}
+
+/// <summary>
+/// A read-only tensor a modifier indexes: its parameter name, element type (Int or Float) and row-major shape, each
+/// dim a <see cref="CapturedDims"/> name (B, Hq, Hkv, Sq, Skv) or a positive integer literal.
+/// </summary>
+public sealed record CapturedBuffer(string Name, ExprType ElementType, EquatableArray<string> Dims);
+
+/// <summary>The dimension names a [Captured] shape may use, and what they mean at a call.</summary>
+public static class CapturedDims
+{
+    public static readonly string[] Names = { "B", "Hq", "Hkv", "Sq", "Skv" };
+
+    /// <summary>The C# expression (over an <c>AttentionShape shape</c>) that a dim stands for.</summary>
+    public static string ShapeExpression(string dim) => dim switch
+    {
+        "B" => "shape.Batch",
+        "Hq" => "shape.HeadsQ",
+        "Hkv" => "shape.HeadsKv",
+        "Sq" => "shape.SeqQ",
+        "Skv" => "shape.SeqKv",
+        _ => dim,
+    };
+
+    public static bool IsValid(string dim) =>
+        System.Array.IndexOf(Names, dim) >= 0
+        || (int.TryParse(dim, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0);
+}
