@@ -142,4 +142,62 @@ public sealed partial class DiagnosticTests
         gpu.ShouldContain("tanh.approx.f32");
         gpu.ShouldContain("Score modifier Softcap");
     }
+
+    [Fact]
+    public void KDSL0028_span_parameter_without_captured_is_reported_at_the_parameter()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [|ReadOnlySpan<float> slopes|]"), "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("has no [Captured(");
+    }
+
+    [Fact]
+    public void KDSL0028_captured_of_an_unsupported_type_is_reported_at_the_type()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured(\"Hq\")] [|ReadOnlySpan<double>|] slopes"), "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("not as ReadOnlySpan<float> or ReadOnlySpan<int>");
+    }
+
+    [Fact]
+    public void KDSL0028_unknown_dim_is_reported_at_the_attribute_argument()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured(\"Hq\", [|\"Heads\"|])] ReadOnlySpan<float> table"), "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("'Heads', which is neither B, Hq, Hkv, Sq, Skv nor a positive integer literal");
+    }
+
+    [Fact]
+    public void KDSL0028_non_positive_literal_dim_is_reported_at_the_attribute_argument() =>
+        DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured([|\"0\"|])] ReadOnlySpan<float> table"), "KDSL0028");
+
+    [Fact]
+    public void KDSL0028_reserved_name_is_reported_at_the_name()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured(\"Hq\")] ReadOnlySpan<float> [|output|]"), "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("rename it");
+    }
+
+    [Fact]
+    public void KDSL0029_one_buffer_name_with_two_shapes_is_reported_at_the_mask_modifiers_parameter()
+    {
+        var diagnostic = DiagnosticAssert.Expect(
+            ModifierSpec
+            + "    [ScoreMod] static float M(float score, int q, [Captured(\"Skv\")] ReadOnlySpan<int> docs) => score + docs[q];\n"
+            + "    [MaskMod] static bool K(int q, [|[Captured(\"Sq\")] ReadOnlySpan<int> docs|]) => docs[q] > 0;\n}\n",
+            "KDSL0029").Single();
+        diagnostic.GetMessage().ShouldContain("(int[Skv] and int[Sq])");
+    }
+
+    [Fact]
+    public void KDSL0030_buffer_length_is_reported_at_the_use()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score + [|slopes.Length|];", "float score, [Captured(\"Hq\")] ReadOnlySpan<float> slopes"), "KDSL0030").Single();
+        diagnostic.GetMessage().ShouldContain("can only be indexed with an int");
+    }
+
+    [Fact]
+    public void KDSL0030_index_from_end_is_reported_at_the_use() =>
+        DiagnosticAssert.Expect(Score("=> score + [|slopes[^1]|];", "float score, [Captured(\"Hq\")] ReadOnlySpan<float> slopes"), "KDSL0030");
+
+    [Fact]
+    public void KDSL0030_buffer_stored_in_a_local_is_reported_at_the_use() =>
+        DiagnosticAssert.Expect(Score("{ var s = [|slopes|]; return score; }", "float score, [Captured(\"Hq\")] ReadOnlySpan<float> slopes"), "KDSL0030");
 }

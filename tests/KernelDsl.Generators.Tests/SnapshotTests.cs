@@ -20,6 +20,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.SlidingWindowBhsdFp32Lse),
         nameof(SpecSources.NestedInNamespace),
         nameof(SpecSources.MixedEverything),
+        nameof(SpecSources.CapturedBuffers),
     };
 
     [Theory]

@@ -69,4 +69,24 @@ internal static class SpecSources
         {
         }
         """;
+
+    /// <summary>Both modifiers, each capturing a buffer (a float table and int document ids), one read (b,h)-invariant.</summary>
+    public const string CapturedBuffers = """
+        using System;
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.TopLeft)]
+        public static partial class BiasedDocumentAttention
+        {
+            [ScoreMod]
+            static float Bias(float score, int h, int q, int kv, [Captured("Hq", "8")] ReadOnlySpan<float> table)
+                => score + table[h * 8 + Math.Min(q - kv, 7)] * table[h * 8];
+
+            [MaskMod]
+            static bool SameDocument(int q, int kv, [Captured("Skv")] ReadOnlySpan<int> documents)
+                => q < 4 ? documents[q] == documents[kv] || kv == 0 : documents[q] == documents[kv];
+        }
+        """;
 }
