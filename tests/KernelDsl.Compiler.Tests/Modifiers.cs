@@ -67,6 +67,56 @@ internal static class Modifiers
     public static ModifierSpec SparseRows { get; } = MaskMod("SparseRows",
         Bin(BinaryOperator.And, Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Q, Int(5)), Int(2)), Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Kv, Int(3)), Int(1))));
 
+    private static CapturedBuffer SlopesBuffer { get; } = new("slopes", ExprType.Float, new[] { "Hq" }.ToEquatableArray());
+
+    private static CapturedBuffer DocumentsBuffer { get; } = new("documents", ExprType.Int, new[] { "Skv" }.ToEquatableArray());
+
+    private static Expr Read(CapturedBuffer buffer, Expr index) => new BufferReadExpr(buffer.Name, index, buffer.ElementType);
+
+    /// <summary><c>static float Alibi(float score, int h, int q, int kv, [Captured("Hq")] ReadOnlySpan&lt;float&gt; slopes) => score - slopes[h] * (q - kv);</c></summary>
+    public static ModifierSpec CapturedAlibi { get; } = ScoreMod("CapturedAlibi",
+        Bin(BinaryOperator.Subtract, Score, Bin(BinaryOperator.Multiply, Read(SlopesBuffer, H), Conv(Bin(BinaryOperator.Subtract, Q, Kv), ExprType.Float))))
+        with { Buffers = new[] { SlopesBuffer }.ToEquatableArray() };
+
+    /// <summary><c>static bool SameDocument(int q, int kv, [Captured("Skv")] ReadOnlySpan&lt;int&gt; documents) => documents[q] == documents[kv];</c></summary>
+    public static ModifierSpec CapturedDocuments { get; } = MaskMod("CapturedDocuments",
+        Bin(BinaryOperator.Equal, Read(DocumentsBuffer, Q), Read(DocumentsBuffer, Kv)))
+        with { Buffers = new[] { DocumentsBuffer }.ToEquatableArray() };
+
+    /// <summary>
+    /// <c>static bool Guarded(int q, int kv, [Captured("Skv")] ReadOnlySpan&lt;int&gt; documents) =>
+    /// q &lt; 4 ? documents[q] == documents[kv] : kv == 0 || documents[q] == documents[kv];</c> (predicated reads on both sides)
+    /// </summary>
+    public static ModifierSpec CapturedGuarded { get; } = MaskMod("CapturedGuarded",
+        new ConditionalExpr(
+            Bin(BinaryOperator.Less, Q, Int(4)),
+            Bin(BinaryOperator.Equal, Read(DocumentsBuffer, Q), Read(DocumentsBuffer, Kv)),
+            Bin(BinaryOperator.Or, Bin(BinaryOperator.Equal, Kv, Int(0)), Bin(BinaryOperator.Equal, Read(DocumentsBuffer, Q), Read(DocumentsBuffer, Kv))),
+            ExprType.Bool))
+        with { Buffers = new[] { DocumentsBuffer }.ToEquatableArray() };
+
+    /// <summary>
+    /// Kernels whose modifiers read captured buffers, for the ptxas gate: ALiBi slopes, document ids, both, x {fp16,
+    /// bf16} x D {64, 128}, causal; the predicated-read mask at D = 64 only (at D = 128 its four loads per element
+    /// spill 24-44 bytes with ptxas 11.8: a known limit of large mask modifiers there).
+    /// </summary>
+    public static IEnumerable<AttentionSpec> CapturedPtxMatrix()
+    {
+        foreach (int d in new[] { 64, 128 })
+        {
+            foreach (var dtype in new[] { ElementType.FP16, ElementType.BF16 })
+            {
+                yield return With(Specs.Make(d, null, dtype, Specs.CausalBottomRight, true, name: $"Captured_Alibi_D{d}_{dtype}"), CapturedAlibi, null);
+                yield return With(Specs.Make(d, null, dtype, Specs.CausalTopLeft, false, name: $"Captured_Documents_D{d}_{dtype}"), null, CapturedDocuments);
+                yield return With(Specs.Make(d, null, dtype, Specs.CausalTopLeft, true, name: $"Captured_Both_D{d}_{dtype}"), CapturedAlibi, CapturedDocuments);
+                if (d == 64)
+                {
+                    yield return With(Specs.Make(d, null, dtype, MaskSpec.None, true, name: $"Captured_Guarded_D{d}_{dtype}"), null, CapturedGuarded);
+                }
+            }
+        }
+    }
+
     public static AttentionSpec With(AttentionSpec spec, ModifierSpec? score = null, ModifierSpec? mask = null) =>
         spec with { ScoreModifier = score, MaskModifier = mask };
 

@@ -27,6 +27,9 @@ public sealed class PtxAssemblyTests
     [Fact]
     public void Every_modifier_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA() => AssembleAll(Modifiers.PtxMatrix(), "kdsl-ptx-mods-");
 
+    [Fact]
+    public void Every_captured_buffer_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA() => AssembleAll(Modifiers.CapturedPtxMatrix(), "kdsl-ptx-captured-");
+
     private static void AssembleAll(System.Collections.Generic.IEnumerable<Model.AttentionSpec> matrix, string tempPrefix)
     {
         if (PtxTools.Ptxas is null || PtxTools.Cuobjdump is null)

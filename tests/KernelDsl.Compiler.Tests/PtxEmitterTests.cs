@@ -24,7 +24,7 @@ public sealed class PtxEmitterTests
         file.Text.ShouldContain($"public const int ThreadsPerBlock = {gpu.ThreadsPerBlock};");
         file.Text.ShouldContain($"public const int BlockQ = {gpu.BlockQ};");
         file.Text.ShouldContain($"public const int SharedMemoryBytes = {gpu.Smem.TotalBytes};");
-        file.Text.ShouldContain("public const string Ptx = \"\"\"");
+        file.Text.ShouldContain("public static readonly string Ptx = global::System.Text.Encoding.UTF8.GetString(\"\"\"");
     }
 
     [Fact]
