@@ -13,5 +13,6 @@ public static class Emitters
         new CpuEmitter(),
         new Ptx.PtxEmitter(),
         new ModifierReferenceEmitter(),
+        new BlockMaskEmitter(),
     };
 }

@@ -2,8 +2,11 @@ using System;
 
 namespace KernelDsl.Cuda;
 
-/// <summary>Launch constants of one generated GPU attention kernel (from the spec's <c>__GpuKernel</c> class).</summary>
-public sealed record GpuKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, int BlockQ, int SharedMemoryBytes);
+/// <summary>
+/// Launch constants of one generated GPU attention kernel (from the spec's <c>__GpuKernel</c> class).
+/// <paramref name="TakesBlockMask"/>: the kernel has the block-mask parameters (specs with a mask modifier).
+/// </summary>
+public sealed record GpuKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, int BlockQ, int SharedMemoryBytes, int BlockKV = 0, bool TakesBlockMask = false);
 
 /// <summary>
 /// Checks device tensors against a spec and launches its generated attention kernel. The parameter order here
@@ -26,7 +29,8 @@ public static unsafe class AttentionLauncher
         DeviceTensor<TOut> output,
         DeviceBuffer<float>? lse,
         CudaStream? stream,
-        CapturedDeviceBuffer[]? captured = null)
+        CapturedDeviceBuffer[]? captured = null,
+        DeviceBlockMask? blockMask = null)
         where TIn : unmanaged
         where TOut : unmanaged
     {
@@ -64,6 +68,16 @@ public static unsafe class AttentionLauncher
             CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, shape);
         }
 
+        if (blockMask is not null)
+        {
+            if (!kernel.TakesBlockMask)
+            {
+                throw new ArgumentException("This spec has no mask modifier, so its kernel takes no block mask (built-in masks skip blocks by themselves).", nameof(blockMask));
+            }
+
+            blockMask.Mask.RequireMatches(shape, kernel.BlockQ, kernel.BlockKV, nameof(blockMask));
+        }
+
         var cudaKernel = q.Context.Modules.GetKernel(kernel.Ptx, kernel.EntryName);
         var arguments = new KernelArguments()
             .AddPointer(q).AddPointer(k).AddPointer(v).AddPointer(output)
@@ -73,6 +87,17 @@ public static unsafe class AttentionLauncher
         AddStrides(arguments, k);
         AddStrides(arguments, v);
         AddStrides(arguments, output);
+        if (kernel.TakesBlockMask)
+        {
+            // ABI 21-25: counts, indices, batch and head strides in query-block rows (0 = shared), KV blocks per row.
+            var mask = blockMask?.Mask;
+            arguments.AddPointer(blockMask is null ? 0UL : blockMask.Counts.DevicePointer)
+                .AddPointer(blockMask is null ? 0UL : blockMask.Indices.DevicePointer)
+                .AddU32(mask is null || mask.Batches == 1 ? 0u : (uint)(mask.Heads * mask.QueryBlocks))
+                .AddU32(mask is null || mask.Heads == 1 ? 0u : (uint)mask.QueryBlocks)
+                .AddU32(mask is null ? 0u : (uint)mask.KvBlocks);
+        }
+
         foreach (var buffer in captured ?? Array.Empty<CapturedDeviceBuffer>())
         {
             arguments.AddPointer(buffer.DevicePointer);

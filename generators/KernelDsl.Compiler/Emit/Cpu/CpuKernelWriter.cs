@@ -413,7 +413,9 @@ internal sealed class CpuKernelWriter
         _w.Line();
         _w.Line("/// <summary>The [" + (modifier.Kind == Model.Expressions.ModifierKind.Score ? "ScoreMod" : "MaskMod") + "] method " + modifier.MethodName + ", compiled from its body.</summary>");
         _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-        using (_w.Block("private static " + signature + "(" + writer.Parameters(modifier) + ")"))
+        // The mask modifier is internal: the spec's CreateBlockMask classifies blocks with this same float method.
+        string access = modifier.Kind == Model.Expressions.ModifierKind.Mask ? "internal static " : "private static ";
+        using (_w.Block(access + signature + "(" + writer.Parameters(modifier) + ")"))
         {
             writer.Body(_w, modifier.Body);
         }

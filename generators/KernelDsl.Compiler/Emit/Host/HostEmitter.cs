@@ -215,8 +215,15 @@ public sealed class HostEmitter : IEmitter
             captured.Add("new global::KernelDsl.CapturedDeviceBuffer(nameof(" + buffer.Name + "), __Spec." + DimsField(buffer) + ", " + buffer.Name + ".DevicePointer, " + buffer.Name + ".Length)");
         }
 
+        bool blockMask = plan.Spec.MaskModifier is not null;
+        if (blockMask)
+        {
+            w.Line("/// <param name=\"blockMask\">Optional: <c>CreateGpuBlockMask(shape, …).ToDevice()</c>; the kernel then visits only the blocks it lists (without it, every block the built-in mask keeps, each with the element mask).</param>");
+        }
+
         using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
-                       + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + capturedParams + ", global::KernelDsl.Cuda.CudaStream? stream = null)"))
+                       + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + capturedParams + ", global::KernelDsl.Cuda.CudaStream? stream = null"
+                       + (blockMask ? ", global::KernelDsl.DeviceBlockMask? blockMask = null" : string.Empty) + ")"))
         {
             foreach (var buffer in plan.Spec.CapturedBuffers)
             {
@@ -224,18 +231,19 @@ public sealed class HostEmitter : IEmitter
             }
 
             w.Line("global::KernelDsl.Cuda.AttentionLauncher.Launch(");
-            w.Line(captured.Count == 0
-                ? "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream);"
-                : "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream,");
-            if (captured.Count > 0)
+            string head = "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream";
+            string capturedArray = captured.Count == 0 ? "null" : "new[] { " + string.Join(", ", captured) + " }";
+            w.Line(head + (captured.Count == 0 && !blockMask ? ");" : ","));
+            if (captured.Count > 0 || blockMask)
             {
-                w.Line("    new[] { " + string.Join(", ", captured) + " });");
+                w.Line("    " + capturedArray + (blockMask ? ", blockMask);" : ");"));
             }
         }
 
         w.Line();
         w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo __GpuLaunch = new global::KernelDsl.Cuda.GpuKernelInfo(");
-        w.Line("    __GpuKernel.Ptx, __GpuKernel.EntryName, __GpuKernel.ThreadsPerBlock, __GpuKernel.BlockQ, __GpuKernel.SharedMemoryBytes);");
+        w.Line("    __GpuKernel.Ptx, __GpuKernel.EntryName, __GpuKernel.ThreadsPerBlock, __GpuKernel.BlockQ, __GpuKernel.SharedMemoryBytes"
+               + (plan.Spec.MaskModifier is null ? ");" : ", __GpuKernel.BlockKV, TakesBlockMask: true);"));
     }
 
     private static void EmitSpanForward(CodeWriter w, KernelPlan plan)

@@ -24,7 +24,7 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("add.s32 %tile, %n_start, " + I(stage));
                 w.Ins("setp.ge.s32 %skip, %tile, %n_end");
                 w.Ins("@%skip bra PROLOGUE_SKIP_" + I(stage));
-                w.Ins("shl.b32 %kv0, %tile, " + I(Log2(Bkv)));
+                EmitTileStart("%tile");
                 w.Ins("add.u32 %k_dst, %k_ring, " + I(stage * Smem.KStageBytes));
                 w.Ins("add.u32 %v_dst, %v_ring, " + I(stage * Smem.VStageBytes));
                 LoadKvTile("%k_dst", "%v_dst");

@@ -28,7 +28,7 @@ internal sealed partial class FlashForwardPtx
         w.Ins("cp.async.wait_group " + I(stages - 2));
         w.Ins("bar.sync 0");
         EmitPrefetch(stages - 1, string.Empty);
-        w.Ins("shl.b32 %kv0, %n, " + I(Log2(Bkv)));
+        EmitTileStart("%n");
         w.Ins("mad.lo.u32 %k_cur, %read_stage, " + I(Smem.KStageBytes) + ", %k_ring");
         w.Ins("add.u32 %k_cur, %k_cur, %k_ld");
         w.Ins("mad.lo.u32 %v_cur, %read_stage, " + I(Smem.VStageBytes) + ", %v_ring");
@@ -56,7 +56,7 @@ internal sealed partial class FlashForwardPtx
             w.Ins("add.s32 %tile, %n, " + I(distance));
             w.Ins("setp.ge.s32 %skip, %tile, %n_end");
             w.Ins("@%skip bra PREFETCH_SKIP" + tag);
-            w.Ins("shl.b32 %kv0, %tile, " + I(Log2(Bkv)));
+            EmitTileStart("%tile");
             w.Ins("mad.lo.u32 %k_dst, %write_stage, " + I(Smem.KStageBytes) + ", %k_ring");
             w.Ins("mad.lo.u32 %v_dst, %write_stage, " + I(Smem.VStageBytes) + ", %v_ring");
             LoadKvTile("%k_dst", "%v_dst");

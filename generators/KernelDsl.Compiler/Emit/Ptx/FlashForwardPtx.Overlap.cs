@@ -37,7 +37,7 @@ internal sealed partial class FlashForwardPtx
         w.Ins("cp.async.wait_group 0");
         w.Ins("bar.sync 0");
         EmitPrefetch(_gpu.Stages - 1, tag);
-        w.Ins("shl.b32 %kv0, %n, " + I(Log2(Bkv)));
+        EmitTileStart("%n");
         EmitScoreModifier(current);
         EmitBoundaryMask(current, tag);
         using (w.Scope())

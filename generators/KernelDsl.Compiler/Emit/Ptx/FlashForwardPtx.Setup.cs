@@ -220,6 +220,7 @@ internal sealed partial class FlashForwardPtx
             w.Ins("mov.f32 %m" + I(rr) + ", " + NegInf);
             w.Ins("mov.f32 %l" + I(rr) + ", " + Zero);
         }
+        EmitBlockMaskRange();
         w.Ins("setp.le.s32 %p_empty, %n_end, %n_start");
         w.Ins("@%p_empty bra EPILOGUE");
     }

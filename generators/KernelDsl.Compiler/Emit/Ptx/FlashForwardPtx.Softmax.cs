@@ -32,6 +32,10 @@ internal sealed partial class FlashForwardPtx
 
                 w.Ins("@!%partial bra MASK_DONE" + tag);
             }
+            else
+            {
+                EmitSkipMaskOnFullBlocks(tag);
+            }
 
             w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
             w.Ins("mad.lo.u32 %jb, %t4, 2, %kv0");

@@ -149,5 +149,6 @@ internal sealed partial class FlashForwardPtx
         }
 
         w.Ins(".reg .pred %p_empty, %p_more, %p_lse");
+        DeclareBlockMaskRegisters();
     }
 }

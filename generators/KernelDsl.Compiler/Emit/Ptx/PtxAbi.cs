@@ -30,8 +30,15 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// 18  o_batch_stride     u64       ... of O
 /// 19  o_seq_stride       u64
 /// 20  o_head_stride      u64
+/// --- block mask (issue 4), only for specs with a mask modifier (KernelDsl.BlockMask documents the layout):
+/// 21  block_counts       u64       int32 [Batches, Heads, QueryBlocks, 2] (partial, full), or 0 = no block mask (every
+///                                  tile the band keeps is visited with the element mask)
+/// 22  block_indices      u64       int32 [Batches, Heads, QueryBlocks, KvBlocks]: partial blocks, then full ones
+/// 23  block_batch_stride u32       query-block rows per batch in the mask (0 when the mask is shared by all batches)
+/// 24  block_head_stride  u32       query-block rows per head (0 when shared by all heads)
+/// 25  block_kv_blocks    u32       KvBlocks (the row length of block_indices)
 /// --- captured buffers (issue 4), only for specs whose modifiers capture any, in AttentionSpec.CapturedBuffers order:
-/// 21+ captured0, ...     u64       device pointer to each buffer (4-byte elements, row-major, length checked by the host)
+/// next: captured0, ...   u64       device pointer to each buffer (4-byte elements, row-major, length checked by the host)
 /// grid = (ceil(Sq / BlockQ), Hq, B), block = (ThreadsPerBlock, 1, 1), dynamic shared memory = SharedMemoryBytes
 /// (over 48 KiB: raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first). Q/K/V strides must be multiples
 /// of 8 elements (16-byte cp.async rows); O strides multiples of 2. BSHD and BHSD are both expressed by strides.
@@ -46,6 +53,11 @@ public static class PtxAbi
     public static IReadOnlyList<(string Name, string Type)> For(Model.AttentionSpec spec)
     {
         var list = new List<(string, string)>(Parameters);
+        if (spec.MaskModifier is not null)
+        {
+            list.AddRange(BlockMaskParameters);
+        }
+
         for (int i = 0; i < spec.CapturedBuffers.Count; i++)
         {
             list.Add((CapturedParameter(i), "u64"));
@@ -53,6 +65,12 @@ public static class PtxAbi
 
         return list;
     }
+
+    /// <summary>The block-mask parameters of a mask-modifier kernel, in order.</summary>
+    public static IReadOnlyList<(string Name, string Type)> BlockMaskParameters { get; } = new List<(string, string)>
+    {
+        ("block_counts", "u64"), ("block_indices", "u64"), ("block_batch_stride", "u32"), ("block_head_stride", "u32"), ("block_kv_blocks", "u32"),
+    };
 
     /// <summary>The .param name of the i-th captured buffer (by position: C# names may not be ASCII, PTX names must be).</summary>
     public static string CapturedParameter(int index) => "captured" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
