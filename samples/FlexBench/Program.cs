@@ -28,15 +28,59 @@ var device = Cuda.GetDevice();
 Console.WriteLine($"KernelDsl variant benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 int[] seqs = quick ? [4096] : [4096, 16384];
 
-var variants = new List<(string Name, string DType, Action<object, object, object, object> Forward, Func<int, long> KeptPairsPerHead)>();
+// Each variant prepares, per sequence length, its forward call, its kept-pair count and what to dispose afterwards.
+var variants = new List<(string Name, string DType, Func<int, Prepared> Prepare)>();
 void Add<T>(string name, string dtype, Action<DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>> forward, Func<int, long> kept)
     where T : unmanaged =>
-    variants.Add((name, dtype, (q, k, v, o) => forward((DeviceTensor<T>)q, (DeviceTensor<T>)k, (DeviceTensor<T>)v, (DeviceTensor<T>)o), kept));
+    variants.Add((name, dtype, s => new Prepared((q, k, v, o) => forward((DeviceTensor<T>)q, (DeviceTensor<T>)k, (DeviceTensor<T>)v, (DeviceTensor<T>)o), kept(s), null)));
+
+// Document masking: random document lengths summing to S (uniform in [S/32, S/4], the last one cut), the same for
+// every batch entry; flex_variants.py reads them from the JSON, so both systems mask the same documents. The
+// block mask is built once per S (CreateGpuBlockMask on the CPU, then uploaded): that is part of the first call.
+var documentLengths = new Dictionary<string, int[]>();
+int[] Documents(int s)
+{
+    var lengths = new List<int>();
+    var lengthRandom = new Random(s + Environment.TickCount);
+    for (int left = s; left > 0;)
+    {
+        int length = Math.Min(left, lengthRandom.Next(s / 32, (s / 4) + 1));
+        lengths.Add(length);
+        left -= length;
+    }
+
+    documentLengths[s.ToString(CultureInfo.InvariantCulture)] = lengths.ToArray();
+    return lengths.ToArray();
+}
+
+void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> createMask, Action<DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceBuffer<int>, DeviceBlockMask> forward)
+    where T : unmanaged =>
+    variants.Add(("document", dtype, s =>
+    {
+        var lengths = Documents(s);
+        var ids = new int[s];
+        for (int d = 0, at = 0; d < lengths.Length; at += lengths[d], d++)
+        {
+            ids.AsSpan(at, lengths[d]).Fill(d);
+        }
+
+        var build = Stopwatch.StartNew();
+        var mask = createMask(new AttentionShape(Tokens / s, s, s, H, H, D, D), ids);
+        var deviceMask = mask.ToDevice();
+        var deviceIds = DeviceBuffer<int>.From(ids);
+        double buildMs = build.Elapsed.TotalMilliseconds;
+        long kept = lengths.Sum(n => (long)n * (n + 1) / 2);
+        Console.WriteLine($"  documents at S = {s}: {lengths.Length} ({string.Join(" ", lengths)}); block mask {mask.Density:P1} dense, built + uploaded in {buildMs:F1} ms");
+        return new Prepared((q, k, v, o) => forward((DeviceTensor<T>)q, (DeviceTensor<T>)k, (DeviceTensor<T>)v, (DeviceTensor<T>)o, deviceIds, deviceMask), kept,
+            () => { deviceMask.Dispose(); deviceIds.Dispose(); }, buildMs, mask.Density);
+    }));
 
 Add<Half>("causal", "FP16", (q, k, v, o) => CausalFp16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<BFloat16>("causal", "BF16", (q, k, v, o) => CausalBf16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<Half>("sliding1024", "FP16", (q, k, v, o) => Sliding1024Fp16.Forward(q, k, v, o), s => KeptPairs.CausalWindow(s, 1024));
 Add<BFloat16>("sliding1024", "BF16", (q, k, v, o) => Sliding1024Bf16.Forward(q, k, v, o), s => KeptPairs.CausalWindow(s, 1024));
+AddDocuments<Half>("FP16", (shape, ids) => DocumentFp16.CreateGpuBlockMask(shape, ids), (q, k, v, o, ids, mask) => DocumentFp16.Forward(q, k, v, o, ids, blockMask: mask));
+AddDocuments<BFloat16>("BF16", (shape, ids) => DocumentBf16.CreateGpuBlockMask(shape, ids), (q, k, v, o, ids, mask) => DocumentBf16.Forward(q, k, v, o, ids, blockMask: mask));
 Add<Half>("alibi", "FP16", (q, k, v, o) => AlibiFp16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<BFloat16>("alibi", "BF16", (q, k, v, o) => AlibiBf16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<Half>("softcap", "FP16", (q, k, v, o) => SoftcapFp16.Forward(q, k, v, o), KeptPairs.Causal);
@@ -45,25 +89,28 @@ Add<BFloat16>("softcap", "BF16", (q, k, v, o) => SoftcapBf16.Forward(q, k, v, o)
 var random = new Random(Environment.TickCount);
 var results = new List<Dictionary<string, object>>();
 Console.WriteLine($"{"variant",-12} {"dtype",5} {"S",6} {"B",3} {"ms",9} {"TFLOP/s",8} {"first call ms",14}");
-foreach (var (name, dtype, forward, keptPerHead) in variants)
+foreach (var (name, dtype, prepare) in variants)
 {
     bool firstOfSpec = true;
     foreach (int s in seqs)
     {
         int b = Tokens / s;
         var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, H, D, random) : DeviceTiming.Allocate<BFloat16>(b, s, H, D, random);
+        var prepared = prepare(s);
+        var forward = prepared.Forward;
         double firstMs = double.NaN;
         if (firstOfSpec)
         {
+            // PTX JIT + module load + one launch (+ the block mask's build and upload, for variants that have one).
             var first = Stopwatch.StartNew();
             forward(q, k, v, o);
             Cuda.Synchronize();
-            firstMs = first.Elapsed.TotalMilliseconds;
+            firstMs = first.Elapsed.TotalMilliseconds + prepared.PrepareMs;
             firstOfSpec = false;
         }
 
         double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
-        long kept = keptPerHead(s);
+        long kept = prepared.KeptPairsPerHead;
         double tflops = 4.0 * D * b * H * kept / (ms * 1e-3) / 1e12;
         Console.WriteLine($"{name,-12} {dtype,5} {s,6} {b,3} {ms,9:F4} {tflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
         var row = new Dictionary<string, object> { ["variant"] = name, ["dtype"] = dtype, ["S"] = s, ["B"] = b, ["H"] = H, ["D"] = D, ["kept_pairs_per_head"] = kept, ["ms"] = ms, ["tflops"] = tflops };
@@ -72,11 +119,20 @@ foreach (var (name, dtype, forward, keptPerHead) in variants)
             row["first_call_ms"] = firstMs;
         }
 
+        if (prepared.BlockDensity is double density)
+        {
+            row["block_density"] = density;
+        }
+
         results.Add(row);
+        prepared.Dispose?.Invoke();
         dispose();
     }
 }
 
-File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), results }, new JsonSerializerOptions { WriteIndented = true }));
+File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), document_lengths = documentLengths, results }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"wrote {outPath}");
 return 0;
+
+/// <summary>A variant ready to run at one sequence length.</summary>
+internal sealed record Prepared(Action<object, object, object, object> Forward, long KeptPairsPerHead, Action? Dispose, double PrepareMs = 0, double? BlockDensity = null);

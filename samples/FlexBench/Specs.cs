@@ -62,3 +62,21 @@ internal static partial class SoftcapBf16
     [ScoreMod]
     private static float Softcap(float score) => 30f * MathF.Tanh(score / 30f);
 }
+
+/// <summary>Document masking over packed sequences (causal within each document); documents are a captured buffer.</summary>
+[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class DocumentFp16
+{
+    [MaskMod]
+    private static bool SameDocument(int q, int kv, [Captured("Skv")] ReadOnlySpan<int> documents) => documents[q] == documents[kv];
+}
+
+/// <summary>Document masking over packed sequences (causal within each document); documents are a captured buffer.</summary>
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class DocumentBf16
+{
+    [MaskMod]
+    private static bool SameDocument(int q, int kv, [Captured("Skv")] ReadOnlySpan<int> documents) => documents[q] == documents[kv];
+}
