@@ -40,6 +40,12 @@ void Add<T>(string name, string dtype, Action<DeviceTensor<T>, DeviceTensor<T>, 
 var documentLengths = new Dictionary<string, int[]>();
 int[] Documents(int s)
 {
+    // One layout per S, shared by the fp16 and bf16 runs (and by FlexAttention through the JSON).
+    if (documentLengths.TryGetValue(s.ToString(CultureInfo.InvariantCulture), out var known))
+    {
+        return known;
+    }
+
     var lengths = new List<int>();
     var lengthRandom = new Random(s + Environment.TickCount);
     for (int left = s; left > 0;)
