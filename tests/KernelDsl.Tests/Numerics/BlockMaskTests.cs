@@ -94,6 +94,80 @@ public sealed class BlockMaskTests(ITestOutputHelper output)
             .ParamName.ShouldBe("documents");
     }
 
+    [Theory]
+    [InlineData("DocumentMask")]
+    [InlineData("EmptyRowsSoftcap")]
+    [InlineData("SlidingWindowGlobal")]
+    [InlineData("StridedSparse")]
+    public void CpuForwardWithABlockMaskMatchesTheReference(string name)
+    {
+        int seed = Random.Shared.Next();
+        output.WriteLine($"{name}: seed {seed}");
+        foreach (var shape in new[] { new AttentionShape(2, 91, 91, 4, 2, 64, 64), new AttentionShape(1, 700, 700, 2, 2, 64, 64) })
+        {
+            var random = new Random(seed + shape.SeqQ);
+            var (spec, mask) = CpuCase(name, shape, random);
+            output.WriteLine($"  {shape}: block density {mask.Density:F3} ({mask.PartialBlocks} partial, {mask.FullBlocks} full)");
+            var result = spec.Run(shape, seed, 1f);
+            output.WriteLine($"    relative error {result.OutputError:E2}, LSE max error {result.LseError:E2}, {result.EmptyRows} empty rows");
+            double.IsNaN(result.OutputError).ShouldBeFalse();
+            result.OutputError.ShouldBeLessThan(Tolerances.Output(spec.OutputType, false), $"seed {seed}");
+            result.LseError.ShouldBeLessThan(Tolerances.Lse(false), $"seed {seed}");
+            result.EmptyRowsExact.ShouldBeTrue($"seed {seed}");
+        }
+    }
+
+    [Fact]
+    public void TheCpuForwardRejectsAMaskForTheGpuTiles()
+    {
+        var documents = DocumentMaskAttention.DocumentIds([100, 100]);
+        var shape = new AttentionShape(1, 200, 200, 1, 1, 64, 64);
+        var gpuMask = DocumentMaskAttention.CreateGpuBlockMask(shape, documents);
+        var q = new BFloat16[200 * 64];
+        var error = Should.Throw<ArgumentException>(() => DocumentMaskAttention.Forward(q, q, q, new BFloat16[q.Length], new float[200], documents, shape, gpuMask));
+        error.ParamName.ShouldBe("blockMask");
+        error.Message.ShouldContain("tiles");
+    }
+
+    private static (MatrixCase Spec, BlockMask Mask) CpuCase(string name, AttentionShape shape, Random random)
+    {
+        switch (name)
+        {
+            case "DocumentMask":
+            {
+                var documents = DocumentMaskAttention.DocumentIds(RandomLengths(shape.SeqKv, random));
+                var mask = DocumentMaskAttention.CreateCpuBlockMask(shape, documents);
+                return (Bf16(name, MaskKind.Causal, MaskAlignment.TopLeft, (q, k, v, o, lse, s) => DocumentMaskAttention.Forward(q, k, v, o, lse, documents, s, mask), null,
+                    (b, h, q, kv) => DocumentMaskAttention.MaskModifierReference(b, h, q, kv, documents)), mask);
+            }
+
+            case "EmptyRowsSoftcap":
+            {
+                var mask = EmptyRowsSoftcapFp32.CreateCpuBlockMask(shape);
+                return (new MatrixCase<float, float>(name, DType.FP32, TensorLayout.BSHD, MaskKind.Causal, MaskAlignment.TopLeft, -1, 0, 64, 64, true,
+                    (q, k, v, o, lse, s) => EmptyRowsSoftcapFp32.Forward(q, k, v, o, lse, s, mask))
+                    { ScoreMod = EmptyRowsSoftcapFp32.ScoreModifierReference, MaskMod = EmptyRowsSoftcapFp32.MaskModifierReference }, mask);
+            }
+
+            case "SlidingWindowGlobal":
+            {
+                var mask = SlidingWindowGlobalAttention.CreateCpuBlockMask(shape);
+                return (Bf16(name, MaskKind.None, MaskAlignment.Unspecified, (q, k, v, o, lse, s) => SlidingWindowGlobalAttention.Forward(q, k, v, o, lse, s, mask), null,
+                    SlidingWindowGlobalAttention.MaskModifierReference), mask);
+            }
+
+            default:
+            {
+                var mask = StridedSparseAttention.CreateCpuBlockMask(shape);
+                return (Bf16(name, MaskKind.Causal, MaskAlignment.BottomRight, (q, k, v, o, lse, s) => StridedSparseAttention.Forward(q, k, v, o, lse, s, mask), null,
+                    StridedSparseAttention.MaskModifierReference), mask);
+            }
+        }
+    }
+
+    private static MatrixCase Bf16(string name, MaskKind band, MaskAlignment alignment, ForwardSpans<BFloat16, BFloat16> forward, Func<double, int, int, int, int, double>? score, Func<int, int, int, int, bool>? keep) =>
+        new MatrixCase<BFloat16, BFloat16>(name, DType.BF16, TensorLayout.BSHD, band, alignment, -1, band == MaskKind.Causal ? 0 : -1, 64, 64, true, forward) { ScoreMod = score, MaskMod = keep };
+
     private static int[] RandomLengths(int total, Random random)
     {
         var lengths = new System.Collections.Generic.List<int>();

@@ -47,6 +47,13 @@ internal sealed class CpuKernelWriter
 
     private string CapturedArgument => Buffers.Count == 0 ? string.Empty : ", captured";
 
+    /// <summary>Specs with a mask modifier take an optional runtime block mask (KernelDsl.BlockMask, built for the CPU tiles).</summary>
+    private bool TakesBlockMask => _maskModifier is not null;
+
+    private string BlockMaskParameter => TakesBlockMask ? ", " + Rt + "BlockMask? blockMask" : string.Empty;
+
+    private string BlockMaskArgument => TakesBlockMask ? ", blockMask" : string.Empty;
+
     /// <summary>The pointers a modifier call passes: its own buffers, in its parameter order.</summary>
     private static string BufferArguments(Model.Expressions.ModifierSpec modifier)
     {
@@ -153,22 +160,22 @@ internal sealed class CpuKernelWriter
     public void Dispatch()
     {
         _w.Line("/// <summary>Runs the kernel with the widest SIMD vectors the machine executes natively.</summary>");
-        using (_w.Block("public static void Run(in " + Problem + " problem" + CapturedParameter + ")"))
+        using (_w.Block("public static void Run(in " + Problem + " problem" + CapturedParameter + BlockMaskParameter + ")"))
         {
             // Each width is a separate JIT-specialised copy of the same generic code.
             using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem" + CapturedArgument + ");");
+                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
             }
 
             using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem" + CapturedArgument + ");");
+                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
             }
 
             using (_w.Block("else"))
             {
-                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem" + CapturedArgument + ");");
+                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
             }
         }
     }
@@ -176,7 +183,7 @@ internal sealed class CpuKernelWriter
     public void Schedule()
     {
         _w.Line("/// <summary>One work item per (batch, query head, query block), spread over all cores.</summary>");
-        using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem" + CapturedParameter + ") " + Constraints))
+        using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem" + CapturedParameter + BlockMaskParameter + ") " + Constraints))
         {
             _w.Line("var shape = problem.Shape;");
             _w.Line("int queryBlocks = (shape.SeqQ + BlockQ - 1) / BlockQ;");
@@ -184,19 +191,20 @@ internal sealed class CpuKernelWriter
             {
                 _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, shape.SeqQ, shape.SeqKv);");
                 _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band" + CapturedArgument + ", queryBlocks, item, scratch));");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band" + CapturedArgument + BlockMaskArgument + ", queryBlocks, item, scratch));");
             }
             else
             {
                 _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem" + CapturedArgument + ", queryBlocks, item, scratch));");
+                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem" + CapturedArgument + BlockMaskArgument + ", queryBlocks, item, scratch));");
             }
         }
     }
 
     public void QueryBlock()
     {
-        string bandParam = (_masked ? Rt + "MaskBand band, " : string.Empty) + (Buffers.Count == 0 ? string.Empty : "Captured captured, ");
+        string bandParam = (_masked ? Rt + "MaskBand band, " : string.Empty) + (Buffers.Count == 0 ? string.Empty : "Captured captured, ")
+                           + (TakesBlockMask ? Rt + "BlockMask? blockMask, " : string.Empty);
         _w.Line("/// <summary>One query block of one head: Qᵀ in, O (and LSE) out, K/V streamed block by block.</summary>");
         using (_w.Block("private static void QueryBlock<TOps, TV>(in " + Problem + " problem, " + bandParam + "int queryBlocks, int item, float* scratch) " + Constraints))
         {
@@ -237,6 +245,31 @@ internal sealed class CpuKernelWriter
         _w.Line("new global::System.Span<float>(o, BlockQ * ValueHeadDimPadded).Clear();");
     }
 
+    /// <summary>
+    /// With a block mask: this query block's row of it (positions [0, partial) partial, then full ones); without one,
+    /// the band's blocks [first, end), every one partial (the mask modifier runs on each).
+    /// </summary>
+    private void BlockMaskLoopHeader(string first, string end)
+    {
+        _w.Line("// The runtime block mask (if given) lists the KV blocks to visit: partial ones (element masks), then full ones.");
+        _w.Line("int[]? blockList = blockMask?.Indices;");
+        _w.Line("int firstListedStart = " + first + ";");
+        _w.Line("int blockRow = 0, blockCount, partialBlocks;");
+        using (_w.Block("if (blockMask is null)"))
+        {
+            _w.Line("blockCount = (" + end + " - firstListedStart + BlockKV - 1) / BlockKV;");
+            _w.Line("partialBlocks = int.MaxValue;");
+        }
+
+        using (_w.Block("else"))
+        {
+            _w.Line("int row = ((((blockMask.Batches == 1 ? 0 : b) * blockMask.Heads) + (blockMask.Heads == 1 ? 0 : h)) * blockMask.QueryBlocks) + queryBlock;");
+            _w.Line("partialBlocks = blockMask.Counts[2 * row];");
+            _w.Line("blockCount = partialBlocks + blockMask.Counts[(2 * row) + 1];");
+            _w.Line("blockRow = row * blockMask.KvBlocks;");
+        }
+    }
+
     private void KeyValueLoop()
     {
         string loop;
@@ -253,8 +286,20 @@ internal sealed class CpuKernelWriter
             loop = "for (int kStart = 0; kStart < shape.SeqKv; kStart += BlockKV)";
         }
 
+        if (TakesBlockMask)
+        {
+            BlockMaskLoopHeader(_masked ? "firstBlockStart" : "0", _masked ? "keyEnd" : "shape.SeqKv");
+            loop = "for (int position = 0; position < blockCount; position++)";
+        }
+
         using (_w.Block(loop))
         {
+            if (TakesBlockMask)
+            {
+                _w.Line("int kStart = blockList is null ? firstListedStart + (position * BlockKV) : blockList[blockRow + position] * BlockKV;");
+                _w.Line("bool partialBlock = position < partialBlocks;");
+            }
+
             _w.Line("int kvCount = global::System.Math.Min(BlockKV, shape.SeqKv - kStart);");
             LoadKeysAndValues();
             _w.Line();
@@ -334,7 +379,9 @@ internal sealed class CpuKernelWriter
                       + (mask.BandRight >= 0 && mask.BandLeft >= 0 ? " and " : string.Empty)
                       + (mask.BandLeft >= 0 ? "i ≤ j − Offset + BandLeft" : string.Empty);
         _w.Line("//     " + rule + ": one contiguous run of Sᵀ's row j; the rest becomes −∞.");
-        using (_w.Block("if (!band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"))
+        using (_w.Block(TakesBlockMask
+            ? "if (partialBlock && !band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"
+            : "if (!band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"))
         {
             using (_w.Block("for (int j = 0; j < kvCount; j++)"))
             {
@@ -364,9 +411,35 @@ internal sealed class CpuKernelWriter
         if (mask is not null)
         {
             _w.Line("//     keys that " + mask.MethodName + "(b, h, q, kv) drops get −∞. A tile it drops whole skips the softmax and P·V.");
-            _w.Line("bool keptAny = false;");
-        }
+            _w.Line("//     Full blocks of a block mask keep every pair: only the score modifier runs there.");
+            _w.Line("bool keptAny = !partialBlock;");
+            using (_w.Block("if (partialBlock)"))
+            {
+                ModifierLoop(mask, score, scoreCall);
+            }
 
+            if (score is not null)
+            {
+                using (_w.Block("else"))
+                {
+                    ModifierLoop(null, score, scoreCall);
+                }
+            }
+
+            using (_w.Block("if (!keptAny)"))
+            {
+                _w.Line("continue;");
+            }
+        }
+        else
+        {
+            ModifierLoop(null, score, scoreCall);
+        }
+    }
+
+    /// <summary>Per element of the tile: the mask modifier (and-ed into −∞) and/or the score modifier.</summary>
+    private void ModifierLoop(Model.Expressions.ModifierSpec? mask, Model.Expressions.ModifierSpec? score, string scoreCall)
+    {
         using (_w.Block("for (int j = 0; j < kvCount; j++)"))
         {
             _w.Line("float* row = sT + (j * BlockQ);");
@@ -383,14 +456,6 @@ internal sealed class CpuKernelWriter
                     _w.Line("keptAny |= keep;");
                     _w.Line("row[i] = keep ? " + (score is null ? "row[i]" : scoreCall) + " : float.NegativeInfinity;");
                 }
-            }
-        }
-
-        if (mask is not null)
-        {
-            using (_w.Block("if (!keptAny)"))
-            {
-                _w.Line("continue;");
             }
         }
     }

@@ -91,6 +91,10 @@ public sealed class BlockMaskEmitter : IEmitter
                 }
             }
 
+            w.Line();
+            w.Line("/// <summary>The block mask for this spec's CPU kernel (its " + plan.Cpu.BlockQ + " x " + plan.Cpu.BlockKV + " tiles), for the CPU Forward.</summary>");
+            w.Line("public static global::KernelDsl.BlockMask CreateCpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ") =>");
+            w.Line("    CreateBlockMask(shape, Plan.Parameters.CpuBlockQ, Plan.Parameters.CpuBlockKV" + arguments + ");");
             if (plan.Gpu is not null)
             {
                 w.Line();

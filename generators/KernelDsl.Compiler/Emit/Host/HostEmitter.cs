@@ -84,6 +84,10 @@ public sealed class HostEmitter : IEmitter
         return list;
     }
 
+    /// <summary>", BlockMask? blockMask = null" on the CPU overloads of specs with a mask modifier.</summary>
+    private static string CpuBlockMaskParameter(KernelPlan plan) =>
+        plan.Spec.MaskModifier is null ? string.Empty : ", global::KernelDsl.BlockMask? blockMask = null";
+
     private static string CapturedArguments(KernelPlan plan)
     {
         string list = string.Empty;
@@ -97,6 +101,11 @@ public sealed class HostEmitter : IEmitter
 
     private static void CapturedDocs(CodeWriter w, KernelPlan plan)
     {
+        if (plan.Spec.MaskModifier is not null)
+        {
+            w.Line("/// <param name=\"blockMask\">Optional runtime block mask for this kernel's tiles (the CPU Forward: <c>CreateCpuBlockMask</c>; the device Forward: <c>CreateGpuBlockMask(…).ToDevice()</c>): only its blocks are visited, full ones without element masks. Without it, every block the built-in mask keeps is visited with the element mask.</param>");
+        }
+
         foreach (var buffer in plan.Spec.CapturedBuffers)
         {
             w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + ElementOf(buffer) + "[" + string.Join(", ", buffer.Dims) + "], row-major; its length is checked, its indices are not (the kernels read what the modifier indexes).</param>");
@@ -141,7 +150,7 @@ public sealed class HostEmitter : IEmitter
         CapturedDocs(w, plan);
         string lseParam = lse ? ", " + TensorsNs + "TensorSpan<float> lse" : string.Empty;
         using (w.Block("public static unsafe void Forward(" + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> q, " + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> k, "
-                       + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> v, " + TensorsNs + "TensorSpan<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + ")"))
+                       + TensorsNs + "ReadOnlyTensorSpan<" + tin + "> v, " + TensorsNs + "TensorSpan<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + CpuBlockMaskParameter(plan) + ")"))
         {
             w.Line("fixed (" + tin + "* qData = q)");
             w.Line("fixed (" + tin + "* kData = k)");
@@ -176,9 +185,15 @@ public sealed class HostEmitter : IEmitter
                 w.Line("    global::KernelDsl.AttentionBinding.View(outputData, output.Strides, __Spec.Layout),");
                 w.Line(lse ? "    lseData);" : "    null);");
                 var buffers = plan.Spec.CapturedBuffers;
+                string blockMaskArgument = plan.Spec.MaskModifier is null ? string.Empty : ", blockMask";
+                if (plan.Spec.MaskModifier is not null)
+                {
+                    w.Line("blockMask?.RequireMatches(shape, Plan.Parameters.CpuBlockQ, Plan.Parameters.CpuBlockKV, nameof(blockMask));");
+                }
+
                 if (buffers.Count == 0)
                 {
-                    w.Line("__CpuKernel.Run(in problem);");
+                    w.Line("__CpuKernel.Run(in problem" + blockMaskArgument + ");");
                 }
                 else
                 {
@@ -189,7 +204,7 @@ public sealed class HostEmitter : IEmitter
                         pointers.Add("__captured_" + buffer.Name);
                     }
 
-                    w.Line("__CpuKernel.Run(in problem, new __CpuKernel.Captured(" + string.Join(", ", pointers) + "));");
+                    w.Line("__CpuKernel.Run(in problem, new __CpuKernel.Captured(" + string.Join(", ", pointers) + ")" + blockMaskArgument + ");");
                 }
             }
         }
@@ -216,11 +231,6 @@ public sealed class HostEmitter : IEmitter
         }
 
         bool blockMask = plan.Spec.MaskModifier is not null;
-        if (blockMask)
-        {
-            w.Line("/// <param name=\"blockMask\">Optional: <c>CreateGpuBlockMask(shape, …).ToDevice()</c>; the kernel then visits only the blocks it lists (without it, every block the built-in mask keeps, each with the element mask).</param>");
-        }
-
         using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
                        + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + capturedParams + ", global::KernelDsl.Cuda.CudaStream? stream = null"
                        + (blockMask ? ", global::KernelDsl.DeviceBlockMask? blockMask = null" : string.Empty) + ")"))
@@ -258,7 +268,7 @@ public sealed class HostEmitter : IEmitter
         CapturedDocs(w, plan);
         string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
         using (w.Block("public static void Forward(global::System.ReadOnlySpan<" + tin + "> q, global::System.ReadOnlySpan<" + tin + "> k, global::System.ReadOnlySpan<" + tin
-                       + "> v, global::System.Span<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + ", global::KernelDsl.AttentionShape shape)"))
+                       + "> v, global::System.Span<" + tout + "> output" + lseParam + CapturedSpanParameters(plan) + ", global::KernelDsl.AttentionShape shape" + CpuBlockMaskParameter(plan) + ")"))
         {
             using (w.Block("if (shape.HeadDim != __Spec.HeadDim || shape.ValueHeadDim != __Spec.ValueHeadDim)"))
             {
@@ -284,8 +294,8 @@ public sealed class HostEmitter : IEmitter
             w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(v, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim)),");
             w.Line(lse
                 ? "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)),"
-                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim))" + CapturedArguments(plan) + ");");
-            string tail = CapturedArguments(plan) + ");";
+                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim))" + CapturedArguments(plan) + (plan.Spec.MaskModifier is null ? string.Empty : ", blockMask") + ");");
+            string tail = CapturedArguments(plan) + (plan.Spec.MaskModifier is null ? string.Empty : ", blockMask") + ");";
             if (lse)
             {
                 w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })" + tail);
