@@ -28,6 +28,20 @@ public sealed class AttentionPlan
     /// <summary>FLOPs, bytes and memory for one call of the given shape.</summary>
     public WorkloadEstimate For(AttentionShape shape) => WorkloadEstimate.Compute(Parameters, shape);
 
+    /// <summary>
+    /// The estimate with a runtime block mask (from the spec's <c>CreateCpuBlockMask</c>/<c>CreateGpuBlockMask</c>):
+    /// its block density and the FLOPs of the blocks it lists, which is what the kernel computes.
+    /// </summary>
+    public WorkloadEstimate For(AttentionShape shape, BlockMask blockMask)
+    {
+        ArgumentNullException.ThrowIfNull(blockMask);
+        blockMask.RequireMatches(shape, blockMask.BlockQ, blockMask.BlockKV, nameof(blockMask));
+        return For(shape).WithBlockMask(blockMask);
+    }
+
+    /// <summary>The plan text plus the estimate for this shape and block mask.</summary>
+    public string Describe(AttentionShape shape, BlockMask blockMask) => BuildTimeText + For(shape, blockMask).ToString();
+
     /// <summary>The build-time plan followed by the estimate for <paramref name="shape"/>.</summary>
     public string Describe(AttentionShape shape) => BuildTimeText + For(shape).ToString();
 

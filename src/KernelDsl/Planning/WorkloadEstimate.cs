@@ -38,6 +38,15 @@ public sealed record WorkloadEstimate(
         ? Math.Max(flops / DeviceCeilings.H100.TensorFlops, (BytesRead + BytesWritten) / DeviceCeilings.H100.BytesPerSecond) * 1e3
         : null;
 
+    /// <summary>The runtime block mask this estimate accounts for (<c>Plan.For(shape, blockMask)</c>), if any.</summary>
+    public BlockMask? BlockMask { get; init; }
+
+    /// <summary>
+    /// With a block mask: the FLOPs of the block pairs it lists (tiles clipped at the sequence ends), i.e. what the
+    /// kernel built for its tiles computes; the mask modifier's kept pairs lie within them.
+    /// </summary>
+    public double? BlockMaskFlops { get; init; }
+
     /// <summary>Fraction of (query block, KV block) tiles the CPU kernel visits.</summary>
     public double BlockDensity => TotalBlocks == 0 ? 0 : (double)VisitedBlocks / TotalBlocks;
 
@@ -87,6 +96,35 @@ public sealed record WorkloadEstimate(
         };
     }
 
+    /// <summary>This estimate with a runtime block mask: density, visited blocks and the FLOPs of the listed blocks.</summary>
+    public WorkloadEstimate WithBlockMask(BlockMask mask)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        long shared = (long)(mask.Batches == 1 ? Shape.Batch : 1) * (mask.Heads == 1 ? Shape.HeadsQ : 1);
+        double flopsPerPair = 2.0 * (Shape.HeadDim + Shape.ValueHeadDim);
+        double pairs = 0;
+        long rows = (long)mask.Batches * mask.Heads * mask.QueryBlocks;
+        for (long row = 0; row < rows; row++)
+        {
+            int qb = (int)(row % mask.QueryBlocks);
+            int queries = Math.Min(mask.BlockQ, mask.SeqQ - (qb * mask.BlockQ));
+            int listed = mask.Counts[2 * row] + mask.Counts[(2 * row) + 1];
+            for (int j = 0; j < listed; j++)
+            {
+                int kb = mask.Indices[(row * mask.KvBlocks) + j];
+                pairs += (double)queries * Math.Min(mask.BlockKV, mask.SeqKv - (kb * mask.BlockKV));
+            }
+        }
+
+        return this with
+        {
+            BlockMask = mask,
+            BlockMaskFlops = pairs * flopsPerPair * shared,
+            VisitedBlocks = (mask.PartialBlocks + mask.FullBlocks) * shared,
+            TotalBlocks = mask.TotalBlocks * shared,
+        };
+    }
+
     public override string ToString()
     {
         var s = new StringBuilder();
@@ -94,6 +132,11 @@ public sealed record WorkloadEstimate(
         s.Append("For ").Append(Shape).Append('\n');
         s.Append(c, $"  FLOPs        dense {Giga(DenseFlops)}, computed after block skipping {Giga(ComputedFlops)}, kept pairs {Giga(KeptFlops)}\n");
         s.Append(c, $"  blocks       {VisitedBlocks:N0} of {TotalBlocks:N0} visited (density {BlockDensity:P1})\n");
+        if (BlockMask is { } mask && BlockMaskFlops is double maskFlops)
+        {
+            s.Append(c, $"  block mask   {mask.BlockQ}x{mask.BlockKV} tiles: {mask.PartialBlocks:N0} partial + {mask.FullBlocks:N0} full of {mask.TotalBlocks:N0} per {(mask.Batches == 1 && mask.Heads == 1 ? "call (shared by every batch and head)" : "mask row set")}; {Giga(maskFlops)} in the listed blocks (the mask modifier's kept pairs lie within them; 'kept pairs' above counts the built-in mask only)\n");
+        }
+
         s.Append(c, $"  memory       reads {Mega(BytesRead)}, writes {Mega(BytesWritten)} (minimum); K/V streamed by the CPU kernel {Mega(StreamedKvBytes)}\n");
         s.Append(c, $"  intensity    {ArithmeticIntensity:F1} FLOP/byte (kept FLOPs / minimum bytes)\n");
         s.Append(c, $"  extra memory {CpuWorkingSetBytesPerThread / 1024.0:F0} KiB per CPU worker thread, independent of sequence length\n");

@@ -79,6 +79,14 @@ public sealed class BlockMaskTests(ITestOutputHelper output)
         fine.PartialBlocks.ShouldBe(8);
         fine.FullBlocks.ShouldBe(4);
         fine.Density.ShouldBe(12.0 / 64);
+
+        // The plan with the mask: 12 visited 32x32 tiles of 2·(64 + 64) FLOPs per pair, shared by 2 batches x 3 heads.
+        var call = new AttentionShape(2, 256, 256, 3, 3, 64, 64);
+        var estimate = DocumentMaskAttention.Plan.For(call, fine);
+        estimate.BlockDensity.ShouldBe(12.0 / 64);
+        estimate.VisitedBlocks.ShouldBe(12 * 6);
+        estimate.BlockMaskFlops.ShouldBe(12.0 * 32 * 32 * 256 * 6);
+        DocumentMaskAttention.Plan.Describe(call, fine).ShouldContain("8 partial + 4 full of 64");
     }
 
     [Fact]
