@@ -30,6 +30,40 @@ Run($"StridedSparseAttention (causal, local {StridedSparseAttention.Stride} + ev
     (q, k, v, o, lse) => StridedSparseAttention.Forward(q, k, v, o, lse, shape),
     (q, k, v, o, lse) => StridedSparseAttention.Forward(q, k, v, o, lse),
     null, StridedSparseAttention.MaskModifierReference);
+
+// Captured buffers: per-head ALiBi slopes, a T5 bias table, document ids (with block masks on both devices).
+var slopes = AlibiAttention.Slopes(shape.HeadsQ);
+Run("AlibiAttention (causal, slopes captured per head)", AlibiAttention.Plan,
+    (q, k, v, o, lse) => AlibiAttention.Forward(q, k, v, o, lse, slopes, shape),
+    (q, k, v, o, lse) => { using var s = DeviceBuffer<float>.From(slopes); AlibiAttention.Forward(q, k, v, o, lse, s); KernelDsl.Cuda.Cuda.Synchronize(); },
+    (x, b, h, q, kv) => AlibiAttention.ScoreModifierReference(x, b, h, q, kv, slopes), null);
+
+var bias = new float[shape.HeadsQ * T5RelativeBiasAttention.Buckets];
+for (int i = 0; i < bias.Length; i++)
+{
+    bias[i] = (float)((random.NextDouble() * 4) - 2);
+}
+
+Run("T5RelativeBiasAttention (32 buckets per head, random table)", T5RelativeBiasAttention.Plan,
+    (q, k, v, o, lse) => T5RelativeBiasAttention.Forward(q, k, v, o, lse, bias, shape),
+    (q, k, v, o, lse) => { using var t = DeviceBuffer<float>.From(bias); T5RelativeBiasAttention.Forward(q, k, v, o, lse, t); KernelDsl.Cuda.Cuda.Synchronize(); },
+    (x, b, h, q, kv) => T5RelativeBiasAttention.ScoreModifierReference(x, b, h, q, kv, bias), null);
+
+int[] lengths = [300, 50, 450, 200];
+var documents = DocumentMaskAttention.DocumentIds(lengths);
+var cpuMask = DocumentMaskAttention.CreateCpuBlockMask(shape, documents);
+Console.WriteLine($"== DocumentMaskAttention block masks for documents {string.Join(" + ", lengths)}: CPU tiles {cpuMask.BlockQ}x{cpuMask.BlockKV} density {cpuMask.Density:P1}");
+Console.Write(DocumentMaskAttention.Plan.For(shape, cpuMask));
+Run("DocumentMaskAttention (4 packed documents, causal within each)", DocumentMaskAttention.Plan,
+    (q, k, v, o, lse) => DocumentMaskAttention.Forward(q, k, v, o, lse, documents, shape, cpuMask),
+    (q, k, v, o, lse) =>
+    {
+        using var ids = DeviceBuffer<int>.From(documents);
+        using var mask = DocumentMaskAttention.CreateGpuBlockMask(shape, documents).ToDevice();
+        DocumentMaskAttention.Forward(q, k, v, o, lse, ids, blockMask: mask);
+        KernelDsl.Cuda.Cuda.Synchronize();
+    },
+    null, (b, h, q, kv) => DocumentMaskAttention.MaskModifierReference(b, h, q, kv, documents));
 return 0;
 
 void Run(
