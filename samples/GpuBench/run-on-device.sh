@@ -2,7 +2,7 @@
 # One device call: GPU driver tests, the GPU numeric matrix, the C# benchmark and the PyTorch anchors, all on the
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
-# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart). Build them with samples/GpuBench/pack-for-device.sh.
+# KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart, SpecLibrary). Build them with samples/GpuBench/pack-for-device.sh.
 # Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench] [--no-variants]
 # GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
 # (--no-bench skips the standard grid vs SDPA/cuDNN/Flex; --no-variants skips issue 4's variants vs FlexAttention).
@@ -29,6 +29,8 @@ fi
 if [[ " $* " != *" --no-tests "* ]]; then
   echo "== Quickstart sample (CPU + GPU)"
   $APPS/Quickstart/Quickstart > "$OUT/quickstart.log" 2>&1; grep -E "^GPU|^==|error|first call" "$OUT/quickstart.log"
+  echo "== Spec library sample (CPU + GPU)"
+  $APPS/SpecLibrary/SpecLibrary > "$OUT/spec-library.log" 2>&1; grep -E "^==|CPU:|GPU:" "$OUT/spec-library.log"
 fi
 
 if [[ " $* " != *" --no-bench "* ]]; then
