@@ -4,8 +4,10 @@ fresh random inputs): causal, sliding window 1024 (causal), ALiBi (causal), soft
 FlexBench's JSON carries document lengths, a causal document mask over packed sequences. D = 128, H = 16,
 B = 16384 / S, BHSD. TFLOP/s counted on kept pairs (4*D per pair). First call = create_block_mask + the first
 torch.compile'd call. Usage: flex_variants.py OUT.json [--quick] [--documents kerneldsl-variants.json]"""
-import json, statistics, sys, time
+import json, os, sys, time
 import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "GpuBench"))
+from torch_timing import median_ms, compile_every_shape_statically
 
 QUICK = "--quick" in sys.argv
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -13,31 +15,7 @@ out_path = args[0]
 docs_from = sys.argv[sys.argv.index("--documents") + 1] if "--documents" in sys.argv else None
 DTYPES = {"FP16": torch.float16, "BF16": torch.bfloat16}
 D, H, TOKENS = 128, 16, 16384
-
-
-def median_ms(fn, target_ms=25.0, groups=7):
-    fn(); torch.cuda.synchronize()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record(); fn(); stop.record(); torch.cuda.synchronize()
-    n = max(1, min(200, int(target_ms / max(start.elapsed_time(stop), 1e-3))))
-    per = []
-    for _ in range(groups):
-        start.record()
-        for _ in range(n):
-            fn()
-        stop.record(); torch.cuda.synchronize()
-        per.append(start.elapsed_time(stop) / n)
-    return statistics.median(per)
-
-
-import torch._dynamo
-for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
-    if hasattr(torch._dynamo.config, name):
-        setattr(torch._dynamo.config, name, 1024)
-# After a second shape, Dynamo by default recompiles with dynamic sizes ("automatic dynamic shapes"), and the
-# dynamic-shape FlexAttention kernel is slower (seen on the H100: ALiBi 238 vs 336 TFLOP/s at S = 4096). Every
-# shape gets its own static compile, as a user running one fixed shape would: FlexAttention at its best.
-torch._dynamo.config.automatic_dynamic_shapes = False
+compile_every_shape_statically()
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 flex = torch.compile(flex_attention)
 

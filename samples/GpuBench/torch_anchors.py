@@ -3,8 +3,9 @@
 timed groups, fresh random inputs): SDPA's FlashAttention-2 backend, its cuDNN backend, and FlexAttention
 (torch.compile'd; first-call compile time recorded). Also measures the device's dense bf16 matmul and copy
 ceilings. Usage: torch_anchors.py OUT.json [--quick]"""
-import json, math, statistics, sys, time
+import json, math, sys, time
 import torch
+from torch_timing import median_ms, compile_every_shape_statically
 import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
@@ -12,21 +13,6 @@ QUICK = "--quick" in sys.argv
 out_path = [a for a in sys.argv[1:] if not a.startswith("--")][0]
 DTYPES = {"FP16": torch.float16, "BF16": torch.bfloat16}
 FLEX_COMPILE_BUDGET_S = 180.0
-
-
-def median_ms(fn, target_ms=25.0, groups=7):
-    fn(); torch.cuda.synchronize()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record(); fn(); stop.record(); torch.cuda.synchronize()
-    n = max(1, min(200, int(target_ms / max(start.elapsed_time(stop), 1e-3))))
-    per = []
-    for _ in range(groups):
-        start.record()
-        for _ in range(n):
-            fn()
-        stop.record(); torch.cuda.synchronize()
-        per.append(start.elapsed_time(stop) / n)
-    return statistics.median(per)
 
 
 props = torch.cuda.get_device_properties(0)
@@ -39,16 +25,7 @@ print(f"ceilings: bf16 matmul {matmul_tflops:.0f} TFLOP/s, device copy {copy_gbs
 del a, b, x, y
 
 flex = None
-# Every grid shape is a new static shape for torch.compile; past Dynamo's default recompile limit (8) it silently
-# falls back to eager, unfused FlexAttention (seen here: 6-13 TFLOP/s). Raise the limits so each shape compiles.
-import torch._dynamo
-for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
-    if hasattr(torch._dynamo.config, name):
-        setattr(torch._dynamo.config, name, 1024)
-# After a second shape, Dynamo by default recompiles with dynamic sizes ("automatic dynamic shapes"), and the
-# dynamic-shape FlexAttention kernel is slower (seen on the H100: ALiBi 238 vs 336 TFLOP/s at S = 4096). Every
-# shape gets its own static compile, as a user running one fixed shape would: FlexAttention at its best.
-torch._dynamo.config.automatic_dynamic_shapes = False
+compile_every_shape_statically()
 try:
     from torch.nn.attention.flex_attention import flex_attention, create_block_mask
     flex = torch.compile(flex_attention)
