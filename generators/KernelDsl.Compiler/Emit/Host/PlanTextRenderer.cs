@@ -21,6 +21,17 @@ public static class PlanTextRenderer
         var cpu = plan.Cpu;
         s.Append(System.FormattableString.Invariant($"  cpu kernel   tiles {cpu.BlockQ} query rows x {cpu.BlockKV} keys; FP32 working set {cpu.WorkingSetBytes / 1024.0:F1} KiB per thread (L1 {cpu.L1Bytes / 1024} KiB, L2 {cpu.L2Bytes / 1024} KiB assumed)\n"));
         s.Append("               grid: (batch, head, query block) work items over all cores; KV blocks outside the mask band skipped\n");
+        if (spec.MaskModifier is not null)
+        {
+            s.Append("  block mask   the mask modifier's own sparsity is skipped only with a runtime block mask (CreateCpuBlockMask /\n");
+            s.Append("               CreateGpuBlockMask, passed to Forward); Plan.For(shape, blockMask) reports its density and FLOPs\n");
+        }
+
+        foreach (var buffer in spec.CapturedBuffers)
+        {
+            s.Append("  captured     ").Append(buffer.Name).Append(": ").Append(buffer.ElementType == Model.Expressions.ExprType.Int ? "int" : "float")
+             .Append('[').Append(string.Join(", ", buffer.Dims)).Append("], length checked per call; indices are not checked by the kernels\n");
+        }
         s.Append(plan.Gpu is null ? "  gpu kernel   none (" + NoGpuReason(plan) + ")\n" : plan.Gpu.Describe());
         return s.ToString();
     }
