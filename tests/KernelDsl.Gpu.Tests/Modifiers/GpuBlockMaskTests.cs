@@ -44,6 +44,34 @@ public sealed class GpuBlockMaskTests(ITestOutputHelper output)
             (q, k, v, o, lse, withMask) => DocumentMaskAttention.Forward(q, k, v, o, lse, deviceDocuments, blockMask: withMask ? deviceMask : null));
     }
 
+    [Theory]
+    [InlineData(1, 1000)]
+    [InlineData(2, 4096)]
+    public void DocumentMaskAtHeadDim128WithTheOverlappedLoopMatchesTheReference(int batch, int seq)
+    {
+        // D = 128 kernels use the overlapped main loop (S of the next listed tile computed during this tile's softmax).
+        Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
+        int seed = Random.Shared.Next();
+        var random = new Random(seed);
+        var lengths = new System.Collections.Generic.List<int>();
+        for (int left = seq; left > 0;)
+        {
+            int length = Math.Min(left, 1 + random.Next(seq / 3));
+            lengths.Add(length);
+            left -= length;
+        }
+
+        var documents = DocumentMaskAttention.DocumentIds(lengths.ToArray());
+        var shape = new AttentionShape(batch, seq, seq, 4, 2, 128, 128);
+        var mask = GpuDocumentBf16D128.CreateGpuBlockMask(shape, documents);
+        output.WriteLine($"seed {seed}, {shape}, documents {string.Join(" ", lengths)}: block density {mask.Density:F3} ({mask.PartialBlocks} partial, {mask.FullBlocks} full)");
+        using var deviceDocuments = DeviceBuffer<int>.From(documents);
+        using var deviceMask = mask.ToDevice();
+        var band = MaskBand.For(MaskKind.Causal, MaskAlignment.BottomRight, -1, 0, seq, seq);
+        Run(shape, random, band, null, (b, h, q, kv) => GpuDocumentBf16D128.MaskModifierReference(b, h, q, kv, documents),
+            (q, k, v, o, lse, withMask) => GpuDocumentBf16D128.Forward(q, k, v, o, lse, deviceDocuments, blockMask: withMask ? deviceMask : null));
+    }
+
     [Fact]
     public void MaskReadingBatchAndHeadWithEmptyRowsMatchesTheReference()
     {
@@ -76,25 +104,25 @@ public sealed class GpuBlockMaskTests(ITestOutputHelper output)
         DeviceRun.CompareBothWays(output, shape, random, band, scoreMod, maskMod, forward, new[] { true, false });
 }
 
-/// <summary>Runs a bf16 D = 64 BSHD spec (LSE written) on the device and checks it against the float64 reference.</summary>
+/// <summary>Runs a bf16 BSHD spec (LSE written, head dim from the shape) on the device and checks it against the float64 reference.</summary>
 internal static class DeviceRun
 {
     public delegate void Forward(DeviceTensor<BFloat16> q, DeviceTensor<BFloat16> k, DeviceTensor<BFloat16> v, DeviceTensor<BFloat16> o, DeviceBuffer<float> lse, bool withBlockMask);
 
     public static void CompareBothWays(ITestOutputHelper output, AttentionShape shape, Random random, MaskBand band, Func<double, int, int, int, int, double>? scoreMod, Func<int, int, int, int, bool>? maskMod, Forward forward, bool[] modes)
     {
-        var q = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqQ * shape.HeadsQ * 64, 1f);
-        var k = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * 64, 1f);
-        var v = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * 64, 1f);
-        using var dq = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqQ, shape.HeadsQ, 64);
-        using var dk = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqKv, shape.HeadsKv, 64);
-        using var dv = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqKv, shape.HeadsKv, 64);
-        using var dout = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqQ, shape.HeadsQ, 64);
+        var q = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim, 1f);
+        var k = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, 1f);
+        var v = RandomTensors.Uniform<BFloat16>(random, shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim, 1f);
+        using var dq = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim);
+        using var dk = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim);
+        using var dv = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim);
+        using var dout = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim);
         using var dlse = new DeviceBuffer<float>((long)shape.Batch * shape.HeadsQ * shape.SeqQ);
         dq.Upload(q);
         dk.Upload(k);
         dv.Upload(v);
-        var reference = AttentionReference.Compute<BFloat16>(q, k, v, shape, TensorLayout.BSHD, 1 / Math.Sqrt(64), band, scoreMod, maskMod);
+        var reference = AttentionReference.Compute<BFloat16>(q, k, v, shape, TensorLayout.BSHD, 1 / Math.Sqrt(shape.HeadDim), band, scoreMod, maskMod);
         foreach (bool withMask in modes)
         {
             dout.Fill((BFloat16)float.NaN);

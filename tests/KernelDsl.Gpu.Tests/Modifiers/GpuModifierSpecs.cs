@@ -95,6 +95,14 @@ internal static partial class GpuEmptyRowsSoftcapFp16D128
     [MaskMod] private static bool Keep(int b, int h, int q, int kv) => q % 4 != 1 && (q - kv < 40 || (b + h) % 2 == 0);
 }
 
+// Document masking at head dim 128 (the overlapped main loop) with a block mask: GpuBlockMaskTests.
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Fusion(WriteLse = true)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class GpuDocumentBf16D128
+{
+    [MaskMod] private static bool SameDocument(int q, int kv, [Captured("Skv")] ReadOnlySpan<int> documents) => documents[q] == documents[kv];
+}
+
 internal static class GpuModifierSpecs
 {
     private const MaskKind None = MaskKind.None;
