@@ -92,7 +92,8 @@ internal sealed partial class FlashForwardPtx
                         w.Ins("add.s32 %kv, %jb, " + I(c));
                     }
 
-                    string result = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _scoreHoisted, bufferBase: CapturedRegister).Lower(body);
+                    var (row, key) = InRangeIndices("%row" + I(rr), Uses(body, ModifierInput.KeyIndex));
+                    string result = new ExprPtxWriter(w, ModifierInputs(row, key), _scoreHoisted, bufferBase: CapturedRegister).Lower(body);
                     w.Ins("mov.f32 " + reg + ", " + result);
                 }
             }, acc);
@@ -112,9 +113,35 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("add.s32 %kv, %jb, " + I(c));
             }
 
-            string keep = new ExprPtxWriter(w, ModifierInputs("%row" + I(rr), "%kv"), _maskHoisted, bufferBase: CapturedRegister).Lower(body);
+            var (row, key) = InRangeIndices("%row" + I(rr), Uses(body, ModifierInput.KeyIndex));
+            string keep = new ExprPtxWriter(w, ModifierInputs(row, key), _maskHoisted, bufferBase: CapturedRegister).Lower(body);
             w.Ins("@!" + keep + " mov.f32 " + reg + ", " + NegInf);
         }
+    }
+
+    /// <summary>
+    /// The q and kv the modifier sees. The tile's padding rows (q ≥ Sq) and columns (kv ≥ Skv) are evaluated too
+    /// (their results are dropped); with captured buffers, an index built from them could read past a correctly
+    /// sized buffer, so there q and kv are clamped to Sq − 1 and Skv − 1 (in-range elements are unchanged).
+    /// </summary>
+    private (string Row, string Key) InRangeIndices(string row, bool usesKey)
+    {
+        if (_spec.CapturedBuffers.Count == 0)
+        {
+            return (row, "%kv");
+        }
+
+        var w = _w;
+        w.Ins(".reg .b32 %q_in, %kv_in");
+        w.Ins("add.s32 %q_in, %seq_q, -1");
+        w.Ins("min.s32 %q_in, " + row + ", %q_in");
+        if (usesKey)
+        {
+            w.Ins("add.s32 %kv_in, %seq_kv, -1");
+            w.Ins("min.s32 %kv_in, %kv, %kv_in");
+        }
+
+        return ("%q_in", "%kv_in");
     }
 
     /// <summary>The kernel-scope register holding a captured buffer's global address (named by position: PTX names are ASCII).</summary>
