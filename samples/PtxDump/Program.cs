@@ -34,6 +34,11 @@ if (args.Contains("--variants"))
     }
 }
 
+if (args.Contains("--hopper"))
+{
+    jobs.AddRange(SpecMatrix.HopperVariants());
+}
+
 foreach (var (spec, tuning) in jobs)
 {
     var planning = Planner.Plan(spec);

@@ -47,6 +47,27 @@ public static class SpecMatrix
         }
     }
 
+    /// <summary>
+    /// The Hopper (sm_90a, wgmma) kernel of every matrix spec it covers, named with the suffix "_sm90a", so the
+    /// device harness checks each against the float64 reference and times it against the sm_80 kernel of the same spec;
+    /// plus 64-key tiles ("_sm90a_kv64") for the grid specs.
+    /// </summary>
+    public static IEnumerable<(AttentionSpec Spec, GpuTuning? Tuning)> HopperVariants()
+    {
+        foreach (var spec in All())
+        {
+            yield return (spec, new GpuTuning(Family: GpuFamily.Sm90a, NameSuffix: "_sm90a"));
+        }
+
+        foreach (int d in new[] { 64, 128 })
+        {
+            foreach (var mask in new[] { MaskSpec.None, Causal(MaskAlignment.BottomRight) })
+            {
+                yield return (Spec(d, ElementType.BF16, mask, lse: false, output: null), new GpuTuning(Family: GpuFamily.Sm90a, BlockKV: 64, NameSuffix: "_sm90a_kv64"));
+            }
+        }
+    }
+
     public static MaskSpec Causal(MaskAlignment alignment) => new(MaskKind.Causal, alignment, null, null);
 
     public static AttentionSpec Spec(int d, ElementType dtype, MaskSpec mask, bool lse, ElementType? output, int? valueHeadDim = null)

@@ -33,6 +33,15 @@ public sealed record GpuKernelPlan(
     /// <summary>Threads per block.</summary>
     public int ThreadsPerBlock => 32 * Warps;
 
+    /// <summary>The tensor-core instruction family (sm_80 mma.sync, or Hopper's sm_90a wgmma).</summary>
+    public GpuFamily Family { get; init; } = GpuFamily.Sm80;
+
+    /// <summary>PTX target and ISA version of <see cref="Family"/>.</summary>
+    public string PtxTarget => Family == GpuFamily.Sm90a ? "sm_90a" : "sm_80";
+
+    /// <summary>PTX ISA version of <see cref="Family"/> (wgmma needs 8.0; sm_80 kernels stay at 7.8 so CUDA 11.8's ptxas assembles them).</summary>
+    public string PtxVersion => Family == GpuFamily.Sm90a ? "8.0" : "7.8";
+
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";
 
@@ -59,9 +68,20 @@ public sealed record GpuKernelPlan(
     public string Describe()
     {
         var s = new StringBuilder();
-        s.Append(Invariant($"  gpu kernel   sm_80 PTX (ISA 7.8), FlashAttention-2 forward: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads), {16 * Slabs} rows per warp, {Stages}-stage cp.async K/V ring\n"));
-        s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}{(OverlapScores ? "; S(n+1) overlapped with softmax(n)" : string.Empty)}{(MaxRegisters > 0 ? $"; registers capped at {MaxRegisters}" : string.Empty)}\n"));
-        s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
+        string tag = Family == GpuFamily.Sm90a ? "gpu sm_90a " : "gpu kernel ";
+        if (Family == GpuFamily.Sm90a)
+        {
+            s.Append(Invariant($"  {tag}  PTX (ISA {PtxVersion}), FlashAttention-2 forward on wgmma: {BlockQ} query rows x {BlockKV} keys per tile, {Warps / 4} warpgroups ({ThreadsPerBlock} threads), 64 rows per warpgroup, {Stages}-stage cp.async K/V ring\n"));
+            s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q, K and V read by the tensor cores from shared memory, P from registers; S(n) = Q*K(n)^T and O += P(n-1)*V(n-1) in flight during softmax(n)\n"));
+            s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; 128-byte swizzle (no padding), 64-column blocks\n"));
+        }
+        else
+        {
+            s.Append(Invariant($"  {tag}  sm_80 PTX (ISA 7.8), FlashAttention-2 forward: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads), {16 * Slabs} rows per warp, {Stages}-stage cp.async K/V ring\n"));
+            s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}{(OverlapScores ? "; S(n+1) overlapped with softmax(n)" : string.Empty)}{(MaxRegisters > 0 ? $"; registers capped at {MaxRegisters}" : string.Empty)}\n"));
+            s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
+        }
+
         s.Append(Invariant($"  gpu regs     ~{EstimatedRegisters}/thread (estimate); blocks/SM sm_80 {Sm80.BlocksPerSm} ({Sm80.Limiter}), sm_90 {Sm90.BlocksPerSm} ({Sm90.Limiter})\n"));
         foreach (var note in ModifierNotes)
         {

@@ -39,6 +39,11 @@ public static class GpuPlanner
     /// </summary>
     public static GpuKernelPlan? Plan(AttentionSpec spec, List<SpecDiagnostic> diagnostics, GpuTuning? tuning)
     {
+        if (tuning?.Family == GpuFamily.Sm90a)
+        {
+            return PlanHopper(spec, tuning);
+        }
+
         if (spec.InputType == ElementType.FP32)
         {
             return null;
@@ -94,6 +99,66 @@ public static class GpuPlanner
             ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
+
+    /// <summary>
+    /// The Hopper (sm_90a, wgmma) kernel for specs it covers, else null — without a diagnostic: the sm_80-family kernel
+    /// then runs on Hopper too. Covered: 16-bit inputs, head dims 64 or 128 (whole 64-column blocks of the 128-byte
+    /// swizzle; O and S accumulators of 64 query rows per warpgroup must stay under 255 registers).
+    /// Tiles: 2 warpgroups × 64 query rows, 128-key tiles (wgmma n128: the widest product the accumulator budget
+    /// allows, so each byte of Q or K read by the tensor cores feeds the most FLOPs), and as many cp.async stages as
+    /// fit sm_90's 227 KiB (at least 3: the P·V of tile n−1 still reads its V stage while tile n's K is used).
+    /// </summary>
+    public static GpuKernelPlan? PlanHopper(AttentionSpec spec, GpuTuning? tuning = null)
+    {
+        if (spec.InputType == ElementType.FP32 || !HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim))
+        {
+            return null;
+        }
+
+        const int warps = 8;
+        const int blockQ = 128;
+        int blockKV = tuning?.BlockKV ?? 128;
+        int stages = tuning?.Stages ?? 0;
+        if (stages == 0)
+        {
+            stages = 3;
+            while (stages < 4 && HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages + 1).TotalBytes <= Sm90.SmemPerBlock)
+            {
+                stages++;
+            }
+        }
+
+        var smem = HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
+        if (smem.TotalBytes > Sm90.SmemPerBlock)
+        {
+            return null;
+        }
+
+        // Per thread (one 16-row slab of a warpgroup's 64 rows): S blockKV/2 + O Dv/2 fp32, P blockKV/4 16-bit pairs.
+        int registers = (blockKV / 2) + (spec.ValueHeadDim / 2) + (blockKV / 4) + OverheadRegisters;
+        if (registers > MaxRegistersPerThread)
+        {
+            return null;
+        }
+
+        int threads = 32 * warps;
+        return new GpuKernelPlan(blockQ, blockKV, warps, stages, QInRegisters: false, smem,
+            spec.EffectiveScale * Constants.Log2E, registers,
+            Occupancy(Sm80, smem.TotalBytes, registers, threads),
+            Occupancy(Sm90, smem.TotalBytes, registers, threads))
+        {
+            EntryName = EntryNameFor(spec) + "_sm90a" + (tuning?.NameSuffix ?? string.Empty),
+            Family = GpuFamily.Sm90a,
+            Slabs = 1,
+            ModifierNotes = ModifierMathNotes.For(spec),
+        };
+    }
+
+    private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
+
+    /// <summary>Unpadded tiles (the 128-byte swizzle spreads the banks), each a multiple of 1024 bytes so every tile starts on a swizzle atom.</summary>
+    public static GpuSharedMemoryLayout HopperLayout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages) =>
+        new(headDim * 2, headDim * 2, valueHeadDim * 2, blockQ * headDim * 2, blockKV * headDim * 2, blockKV * valueHeadDim * 2, stages, 0);
 
     /// <summary>
     /// Tile choices per head dim, each measured on the H100 against the alternatives (samples/Bench/NOTES.md):
@@ -153,7 +218,7 @@ public static class GpuPlanner
 }
 
 /// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
-public sealed record GpuTuning(int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
+public sealed record GpuTuning(GpuFamily? Family = null, int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

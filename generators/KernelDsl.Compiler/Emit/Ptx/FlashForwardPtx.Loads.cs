@@ -66,7 +66,7 @@ internal sealed partial class FlashForwardPtx
 
     /// <summary>
     /// rows × width 16-bit elements from global (row r at base + (first + r)·seqStride) into a padded shared
-    /// tile, as 16-byte cp.async.cg copies spread over all threads. Rows at or past <paramref name="limit"/>
+    /// tile (Hopper family: a 128-byte-swizzled tile, see <see cref="SwizzledAddress"/>), as 16-byte cp.async.cg copies spread over all threads. Rows at or past <paramref name="limit"/>
     /// are zero-filled (src-size 0, address clamped to the tile's first row, which is always in range).
     /// </summary>
     private void LoadTile(string what, string baseReg, string strideReg, string firstRow, string limit, string smemDst, int rows, int width, int pitch)
@@ -111,8 +111,16 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("cvt.u64.u32 %ga, %row");
                 w.Ins("mad.lo.u64 %ga, %ga, " + strideReg + ", " + baseReg);
                 w.Ins("add.u64 %ga, %ga, %cb");
-                w.Ins("mad.lo.u32 %sa, %r, " + I(pitch) + ", " + smemDst);
-                w.Ins("mad.lo.u32 %sa, %lc, 16, %sa");
+                if (Wgmma)
+                {
+                    SwizzledAddress(rows);
+                    w.Ins("add.u32 %sa, %sa, " + smemDst);
+                }
+                else
+                {
+                    w.Ins("mad.lo.u32 %sa, %r, " + I(pitch) + ", " + smemDst);
+                    w.Ins("mad.lo.u32 %sa, %lc, 16, %sa");
+                }
                 w.Ins((guarded ? "@%in " : string.Empty) + "cp.async.cg.shared.global [%sa], [%ga], 16, %src");
             }
         }

@@ -79,11 +79,19 @@ internal sealed partial class FlashForwardPtx
         w.Ins("setp.ne.u64 %p_lse, %lse_ptr, 0");
         w.Ins("cvta.to.global.u64 %lse_ptr, %lse_ptr");
 
-        w.Stage(System.FormattableString.Invariant($"Setup: shared memory (Q @{Smem.QOffset}, K ring @{Smem.KOffset}, V ring @{Smem.VOffset}; row pitches {Smem.QPitchBytes}/{Smem.KPitchBytes}/{Smem.VPitchBytes} bytes, 16 bytes of padding per row)"));
+        w.Stage(Wgmma
+            ? System.FormattableString.Invariant($"Setup: shared memory (Q @{Smem.QOffset}, K ring @{Smem.KOffset}, V ring @{Smem.VOffset}; 128-byte swizzled 64-column blocks)")
+            : System.FormattableString.Invariant($"Setup: shared memory (Q @{Smem.QOffset}, K ring @{Smem.KOffset}, V ring @{Smem.VOffset}; row pitches {Smem.QPitchBytes}/{Smem.KPitchBytes}/{Smem.VPitchBytes} bytes, 16 bytes of padding per row)"));
         w.Ins("mov.u32 %smem, kdsl_smem");
         w.Ins("add.u32 %q_tile, %smem, " + I(Smem.QOffset));
         w.Ins("add.u32 %k_ring, %smem, " + I(Smem.KOffset));
         w.Ins("add.u32 %v_ring, %smem, " + I(Smem.VOffset));
+        if (Wgmma)
+        {
+            EmitWgmmaDescriptorSetup();
+            return;
+        }
+
         w.Comment("ldmatrix.x4: lanes 0-7, 8-15, 16-23, 24-31 give the row addresses of matrices 0..3");
         using (w.Scope())
         {

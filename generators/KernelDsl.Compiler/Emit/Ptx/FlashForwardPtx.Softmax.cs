@@ -84,7 +84,8 @@ internal sealed partial class FlashForwardPtx
     /// and p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that
     /// −inf − (−inf) never appears; its p and alpha are then exactly 0.
     /// </summary>
-    private void EmitOnlineSoftmax(string acc = "%s", string tag = "")
+    /// <param name="rescaleO">False: leave O alone (the Hopper loop rescales it after the P·V still in flight has landed).</param>
+    private void EmitOnlineSoftmax(string acc = "%s", string tag = "", bool rescaleO = true)
     {
         var w = _w;
         w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
@@ -134,7 +135,10 @@ internal sealed partial class FlashForwardPtx
             }
         }
 
-        EmitRescaleO(tag);
+        if (rescaleO)
+        {
+            EmitRescaleO(tag);
+        }
     }
 
     /// <summary>

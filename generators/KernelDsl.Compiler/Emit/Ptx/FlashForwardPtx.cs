@@ -50,20 +50,23 @@ internal sealed partial class FlashForwardPtx
 
     private string P(string name) => _gpu.EntryName + "_param_" + name;
 
+    /// <summary>Hopper family: wgmma from swizzled shared memory (FlashForwardPtx.Wgmma.cs) instead of ldmatrix + mma.sync.</summary>
+    private bool Wgmma => _gpu.Family == GpuFamily.Sm90a;
+
     public string Build()
     {
         var w = _w;
         w.Raw("//");
-        w.Raw("// KernelDsl FlashAttention-2 forward, " + _spec.Target.FullName);
+        w.Raw("// KernelDsl FlashAttention-2 forward" + (Wgmma ? " (Hopper wgmma family)" : string.Empty) + ", " + _spec.Target.FullName);
         w.Raw("// " + Emit.Host.PlanTextRenderer.SpecSummary(_spec, _output));
         w.Raw(System.FormattableString.Invariant($"// tiles {_gpu.BlockQ}x{Bkv}, {_gpu.Warps} warps, {_gpu.Stages} stages, {Smem.TotalBytes} bytes shared memory, ~{_gpu.EstimatedRegisters} registers"));
         w.Raw("//");
-        w.Raw(".version 7.8");
-        w.Raw(".target sm_80");
+        w.Raw(".version " + _gpu.PtxVersion);
+        w.Raw(".target " + _gpu.PtxTarget);
         w.Raw(".address_size 64");
         w.Blank();
-        w.Raw("// Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan).");
-        w.Raw(".extern .shared .align 128 .b8 kdsl_smem[];");
+        w.Raw("// Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan)" + (Wgmma ? "; 1024-byte aligned: the 128-byte swizzle repeats every 8 rows of 128 bytes" : string.Empty) + ".");
+        w.Raw(".extern .shared .align " + (Wgmma ? "1024" : "128") + " .b8 kdsl_smem[];");
         w.Blank();
         w.Raw(".visible .entry " + _gpu.EntryName + "(");
         var parameters = PtxAbi.For(_spec);
@@ -89,8 +92,16 @@ internal sealed partial class FlashForwardPtx
         EmitSetup();
         EmitModifierSetup();
         EmitBlockRange();
-        EmitPrologue();
-        EmitMainLoop();
+        if (Wgmma)
+        {
+            EmitWgmmaPrologueAndLoop();
+        }
+        else
+        {
+            EmitPrologue();
+            EmitMainLoop();
+        }
+
         EmitEpilogue();
         w.Raw("}");
         return AsciiOnly(w.ToString());
@@ -150,5 +161,9 @@ internal sealed partial class FlashForwardPtx
 
         w.Ins(".reg .pred %p_empty, %p_more, %p_lse");
         DeclareBlockMaskRegisters();
+        if (Wgmma)
+        {
+            DeclareWgmmaRegisters();
+        }
     }
 }
