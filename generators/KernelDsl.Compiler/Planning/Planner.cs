@@ -16,6 +16,8 @@ public static class Planner
             return new PlanningResult(null, diagnostics.ToEquatableArray());
         }
 
-        return new PlanningResult(new KernelPlan(spec, cpu, GpuPlanner.Plan(spec, diagnostics)), diagnostics.ToEquatableArray());
+        var gpu = GpuPlanner.Plan(spec, diagnostics);
+        var plan = new KernelPlan(spec, cpu, gpu) { GpuHopper = gpu is null ? null : GpuPlanner.PlanHopper(spec) };
+        return new PlanningResult(plan, diagnostics.ToEquatableArray());
     }
 }

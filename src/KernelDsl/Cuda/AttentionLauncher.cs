@@ -6,7 +6,14 @@ namespace KernelDsl.Cuda;
 /// Launch constants of one generated GPU attention kernel (from the spec's <c>__GpuKernel</c> class).
 /// <paramref name="TakesBlockMask"/>: the kernel has the block-mask parameters (specs with a mask modifier).
 /// </summary>
-public sealed record GpuKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, int BlockQ, int SharedMemoryBytes, int BlockKV = 0, bool TakesBlockMask = false);
+public sealed record GpuKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, int BlockQ, int SharedMemoryBytes, int BlockKV = 0, bool TakesBlockMask = false)
+{
+    /// <summary>
+    /// The same spec's Hopper-family kernel (sm_90a PTX, wgmma; same parameters), launched instead of this one on
+    /// compute capability 9.x devices; null when the family does not cover the spec.
+    /// </summary>
+    public GpuKernelInfo? Hopper { get; init; }
+}
 
 /// <summary>
 /// Checks device tensors against a spec and launches its generated attention kernel. The parameter order here
@@ -68,6 +75,7 @@ public static unsafe class AttentionLauncher
             CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, shape);
         }
 
+        kernel = GpuKernelSelection.Select(kernel, q.Context.Device, blockMask?.Mask);
         if (blockMask is not null)
         {
             if (!kernel.TakesBlockMask)

@@ -98,9 +98,24 @@ public sealed class BlockMaskEmitter : IEmitter
             if (plan.Gpu is not null)
             {
                 w.Line();
-                w.Line("/// <summary>The block mask for this spec's GPU kernel (its " + plan.Gpu.BlockQ + " x " + plan.Gpu.BlockKV + " tiles); pass <c>.ToDevice()</c> of it to the device Forward.</summary>");
-                w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ") =>");
-                w.Line("    CreateBlockMask(shape, __GpuKernel.BlockQ, __GpuKernel.BlockKV" + arguments + ");");
+                if (plan.GpuHopper is null)
+                {
+                    w.Line("/// <summary>The block mask for this spec's GPU kernel (its " + plan.Gpu.BlockQ + " x " + plan.Gpu.BlockKV + " tiles); pass <c>.ToDevice()</c> of it to the device Forward.</summary>");
+                    w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ") =>");
+                    w.Line("    CreateBlockMask(shape, __GpuKernel.BlockQ, __GpuKernel.BlockKV" + arguments + ");");
+                }
+                else
+                {
+                    w.Line("/// <summary>");
+                    w.Line("/// The block mask for the GPU kernel the device Forward launches on device 0: the Hopper kernel's " + plan.GpuHopper.BlockQ + " x " + plan.GpuHopper.BlockKV + " tiles on");
+                    w.Line("/// compute capability 9.x, else the sm_80 kernel's " + plan.Gpu.BlockQ + " x " + plan.Gpu.BlockKV + " (also without a GPU); pass <c>.ToDevice()</c> of it to the device Forward.");
+                    w.Line("/// </summary>");
+                    w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ")");
+                    w.Line("{");
+                    w.Line("    var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.DefaultDeviceTiles(__GpuLaunch);");
+                    w.Line("    return CreateBlockMask(shape, blockQ, blockKV" + arguments + ");");
+                    w.Line("}");
+                }
             }
         }
 

@@ -251,10 +251,21 @@ public sealed class HostEmitter : IEmitter
         }
 
         w.Line();
-        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo __GpuLaunch = new global::KernelDsl.Cuda.GpuKernelInfo(");
-        w.Line("    __GpuKernel.Ptx, __GpuKernel.EntryName, __GpuKernel.ThreadsPerBlock, __GpuKernel.BlockQ, __GpuKernel.SharedMemoryBytes"
-               + (plan.Spec.MaskModifier is null ? ");" : ", __GpuKernel.BlockKV, TakesBlockMask: true);"));
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo __GpuLaunch = " + KernelInfo(plan, "__GpuKernel")
+               + (plan.GpuHopper is null ? ";" : string.Empty));
+        if (plan.GpuHopper is not null)
+        {
+            w.Line("{");
+            w.Line("    Hopper = " + KernelInfo(plan, Ptx.PtxEmitter.HopperClassName) + ",");
+            w.Line("};");
+        }
     }
+
+    /// <summary>A GpuKernelInfo construction from one generated kernel class's constants.</summary>
+    private static string KernelInfo(KernelPlan plan, string kernelClass) =>
+        "new global::KernelDsl.Cuda.GpuKernelInfo(" + kernelClass + ".Ptx, " + kernelClass + ".EntryName, " + kernelClass + ".ThreadsPerBlock, "
+        + kernelClass + ".BlockQ, " + kernelClass + ".SharedMemoryBytes"
+        + (plan.Spec.MaskModifier is null ? ")" : ", " + kernelClass + ".BlockKV, TakesBlockMask: true)");
 
     private static void EmitSpanForward(CodeWriter w, KernelPlan plan)
     {

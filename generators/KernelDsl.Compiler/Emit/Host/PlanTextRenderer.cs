@@ -33,6 +33,11 @@ public static class PlanTextRenderer
              .Append('[').Append(string.Join(", ", buffer.Dims)).Append("], length checked per call; indices are not checked by the kernels\n");
         }
         s.Append(plan.Gpu is null ? "  gpu kernel   none (" + NoGpuReason(plan) + ")\n" : plan.Gpu.Describe());
+        if (plan.GpuHopper is not null)
+        {
+            s.Append("  gpu family   Hopper (compute capability 9.x) runs the sm_90a kernel below; other GPUs the sm_80 kernel above\n");
+            s.Append(plan.GpuHopper.Describe());
+        }
         return s.ToString();
     }
 

@@ -20,9 +20,15 @@ internal sealed partial class FlashForwardPtx
     private readonly PtxWriter _w = new();
 
     public FlashForwardPtx(KernelPlan plan)
+        : this(plan, plan.Gpu ?? throw new System.ArgumentException("plan has no GPU part", nameof(plan)))
+    {
+    }
+
+    /// <summary>The kernel of one GPU family of the plan (plan.Gpu or plan.GpuHopper).</summary>
+    public FlashForwardPtx(KernelPlan plan, GpuKernelPlan gpu)
     {
         _spec = plan.Spec;
-        _gpu = plan.Gpu ?? throw new System.ArgumentException("plan has no GPU part", nameof(plan));
+        _gpu = gpu;
         _output = plan.OutputType;
     }
 
