@@ -83,8 +83,24 @@ public sealed class PtxEmitterTests
     public void Snapshot_of_a_causal_bf16_kernel()
     {
         var spec = Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16");
-        string ptx = PtxEmitter.PtxFor(Planner.Plan(spec).Plan!)!;
-        string approved = Path.Combine(PtxTools.RepoRoot, "tests", "KernelDsl.Compiler.Tests", "Snapshots", "CausalBf16.approved.ptx");
+        MatchesApprovedPtx(PtxEmitter.PtxFor(Planner.Plan(spec).Plan!)!, "CausalBf16");
+    }
+
+    /// <summary>The Hopper-family kernel of the same spec (wgmma, swizzled shared memory), reviewed as a diff like the sm_80 one.</summary>
+    [Fact]
+    public void Snapshot_of_a_causal_bf16_hopper_kernel()
+    {
+        var spec = Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16");
+        MatchesApprovedPtx(PtxEmitter.HopperPtxFor(Planner.Plan(spec).Plan!)!, "CausalBf16.sm90a");
+    }
+
+    /// <summary>
+    /// Compares with Snapshots/{name}.approved.ptx; a difference writes {name}.received.ptx next to it. Set
+    /// KDSL_ACCEPT_SNAPSHOTS=1 to rewrite the baseline.
+    /// </summary>
+    private static void MatchesApprovedPtx(string ptx, string name)
+    {
+        string approved = Path.Combine(PtxTools.RepoRoot, "tests", "KernelDsl.Compiler.Tests", "Snapshots", name + ".approved.ptx");
         bool created = !File.Exists(approved);
         if (System.Environment.GetEnvironmentVariable("KDSL_ACCEPT_SNAPSHOTS") == "1" || created)
         {
@@ -94,10 +110,10 @@ public sealed class PtxEmitterTests
         string expected = File.ReadAllText(approved).Replace("\r\n", "\n");
         if (expected != ptx)
         {
-            File.WriteAllText(Path.ChangeExtension(approved, null).Replace(".approved", ".received") + ".ptx", ptx);
+            File.WriteAllText(approved.Replace(".approved.ptx", ".received.ptx"), ptx);
         }
 
         created.ShouldBeFalse("no baseline existed; one was written to " + approved + ": review it and commit it");
-        ptx.ShouldBe(expected, "emitted PTX differs from Snapshots/CausalBf16.approved.ptx (a .received.ptx was written next to it)");
+        ptx.ShouldBe(expected, "emitted PTX differs from Snapshots/" + name + ".approved.ptx (a .received.ptx was written next to it)");
     }
 }

@@ -17,6 +17,12 @@ internal static class PtxTools
 
     public static string? Cuobjdump { get; } = Find("cuobjdump");
 
+    /// <summary>ptxas's release ("11.8", "13.0"), or empty when ptxas is missing.</summary>
+    public static string PtxasRelease { get; } = ReadRelease();
+
+    /// <summary>True when ptxas knows sm_90a (CUDA 12.0 and later).</summary>
+    public static bool SupportsSm90a => int.TryParse(PtxasRelease.Split('.')[0], out int major) && major >= 12;
+
     public static string MissingReason =>
         "ptxas/cuobjdump not found (looked in $KDSL_CUDA_BIN, " + Path.Combine(RepoRoot, ".tools/cuda/usr/bin") +
         " and PATH); run .ci/get-ptxas.sh to install CUDA 11.8's from Debian non-free";
@@ -49,6 +55,17 @@ internal static class PtxTools
         }
 
         return new Report(int.Parse(used.Groups[1].Value), int.Parse(frame.Groups[1].Value), int.Parse(frame.Groups[2].Value), int.Parse(frame.Groups[3].Value));
+    }
+
+    private static string ReadRelease()
+    {
+        if (Ptxas is null)
+        {
+            return string.Empty;
+        }
+
+        var match = Regex.Match(Run(Ptxas, "--version").Output, @"release (\d+\.\d+)");
+        return match.Success ? match.Groups[1].Value : string.Empty;
     }
 
     private static string? Find(string tool)

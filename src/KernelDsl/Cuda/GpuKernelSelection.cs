@@ -5,16 +5,16 @@ namespace KernelDsl.Cuda;
 /// <summary>
 /// Which of a spec's GPU kernels runs on a device: the Hopper-family kernel (sm_90a, wgmma) on compute capability 9.x
 /// when the spec has one, the sm_80-family kernel everywhere else. A block mask is built for one kernel's tiles; when
-/// it fits only the other kernel's, that kernel runs (so a mask built for either family is never wasted).
-/// Setting the environment variable <c>KDSL_GPU_FAMILY=sm80</c> keeps every launch on the sm_80-family kernel (for
-/// side-by-side measurements and tests of both families on one Hopper GPU).
+/// it fits only the other kernel's, that kernel runs (so a mask built for either family is never wasted), except that
+/// the Hopper kernel runs only on 9.x. Setting the environment variable <c>KDSL_GPU_FAMILY=sm80</c> keeps every launch on
+/// the sm_80-family kernel (for side-by-side measurements and tests of both families on one Hopper GPU).
 /// </summary>
 public static class GpuKernelSelection
 {
     /// <summary>The environment variable that forces a family: "sm80" (or "sm_80"); anything else means automatic.</summary>
     public const string FamilyVariable = "KDSL_GPU_FAMILY";
 
-    /// <summary>True when the environment forces the sm_80 family (read on every call, so tests can switch it).</summary>
+    /// <summary>True when the environment forces the sm_80 family (read on every call, so a process can switch it).</summary>
     public static bool ForcedSm80
     {
         get
@@ -27,35 +27,12 @@ public static class GpuKernelSelection
     /// <summary>The kernel a launch on <paramref name="device"/> uses (see the class summary).</summary>
     public static GpuKernelInfo Select(GpuKernelInfo kernel, CudaDevice device, BlockMask? blockMask = null)
     {
-        ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(device);
-        var preferred = Preferred(kernel, device.ComputeCapabilityMajor);
-        if (blockMask is null || Fits(preferred, blockMask))
-        {
-            return preferred;
-        }
-
-        // The mask was built for the other family's tiles (on another device, or under KDSL_GPU_FAMILY): run the kernel
-        // it fits. The sm_80 kernel runs on any device; the Hopper kernel only on 9.x, and never when sm_80 is forced.
-        if (!ReferenceEquals(preferred, kernel) && Fits(kernel, blockMask))
-        {
-            return kernel;
-        }
-
-        if (kernel.Hopper is { } hopper && device.ComputeCapabilityMajor == 9 && !ForcedSm80 && Fits(hopper, blockMask))
-        {
-            return hopper;
-        }
-
-        return preferred;  // the caller's tile check then names the preferred kernel's tiles
+        return Select(kernel, device.ComputeCapabilityMajor, blockMask, ForcedSm80);
     }
 
     /// <summary>The kernel chosen by device alone (compute capability major version; 0 = no device: the sm_80 family).</summary>
-    public static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor)
-    {
-        ArgumentNullException.ThrowIfNull(kernel);
-        return kernel.Hopper is not null && computeCapabilityMajor == 9 && !ForcedSm80 ? kernel.Hopper : kernel;
-    }
+    public static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor) => Preferred(kernel, computeCapabilityMajor, ForcedSm80);
 
     /// <summary>
     /// Tiles (BlockQ, BlockKV) of the kernel the default device (device 0) launches, for building a block mask; the
@@ -66,6 +43,33 @@ public static class GpuKernelSelection
         int major = Cuda.IsAvailable ? Cuda.GetDevice(0).ComputeCapabilityMajor : 0;
         var chosen = Preferred(kernel, major);
         return (chosen.BlockQ, chosen.BlockKV);
+    }
+
+    internal static GpuKernelInfo Select(GpuKernelInfo kernel, int computeCapabilityMajor, BlockMask? blockMask, bool forcedSm80)
+    {
+        var preferred = Preferred(kernel, computeCapabilityMajor, forcedSm80);
+        if (blockMask is null || Fits(preferred, blockMask))
+        {
+            return preferred;
+        }
+
+        if (!ReferenceEquals(preferred, kernel) && Fits(kernel, blockMask))
+        {
+            return kernel;
+        }
+
+        if (kernel.Hopper is { } hopper && computeCapabilityMajor == 9 && !forcedSm80 && Fits(hopper, blockMask))
+        {
+            return hopper;
+        }
+
+        return preferred;  // the launcher's tile check then names the preferred kernel's tiles
+    }
+
+    internal static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor, bool forcedSm80)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        return kernel.Hopper is not null && computeCapabilityMajor == 9 && !forcedSm80 ? kernel.Hopper : kernel;
     }
 
     private static bool Fits(GpuKernelInfo kernel, BlockMask mask) => mask.BlockQ == kernel.BlockQ && mask.BlockKV == kernel.BlockKV;

@@ -135,8 +135,16 @@ internal sealed partial class FlashForwardPtx
         w.Ins(".reg .b32 %seq_q, %seq_kv, %heads_q, %heads_kv");
         w.Comment("global byte pointers for this (batch, head), sequence strides in bytes");
         w.Ins(".reg .b64 %q_base, %k_base, %v_base, %o_base, %lse_ptr, %q_ss, %k_ss, %v_ss, %o_ss");
-        w.Comment("shared-memory addresses: tiles, and each lane's ldmatrix row address within a tile");
-        w.Ins(".reg .b32 %smem, %q_tile, %k_ring, %v_ring, %q_ld, %k_ld, %v_ld, %k_cur, %v_cur");
+        if (Wgmma)
+        {
+            w.Comment("shared-memory addresses of the tiles (the tensor cores address within them through descriptors)");
+            w.Ins(".reg .b32 %smem, %q_tile, %k_ring, %v_ring");
+        }
+        else
+        {
+            w.Comment("shared-memory addresses: tiles, and each lane's ldmatrix row address within a tile");
+            w.Ins(".reg .b32 %smem, %q_tile, %k_ring, %v_ring, %q_ld, %k_ld, %v_ld, %k_cur, %v_cur");
+        }
         w.Comment("rows and the mask band: this thread's rows (g, g+8 of each of its m16 slabs), per-row key bounds, the KV block range");
         w.Ins(".reg .b32 %q0, %align, %d_min, %d_max, %full_lo, %full_hi");
         w.Ins(".reg .b32 %row<" + I(RowsPerThread) + ">, %lo<" + I(RowsPerThread) + ">, %hi<" + I(RowsPerThread) + ">");
