@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds what run-on-device.sh needs into .device-carry/ (git-ignored): the .NET runtime of this machine and
-# framework-dependent linux-x64 publishes of the GPU test projects and GpuBench (about 35 MB compressed).
+# framework-dependent linux-x64 publishes of the GPU test projects, the compiler tests (for the ptxas gate with the
+# device's CUDA) and the samples (about 35 MB compressed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf /tmp/kdsl-pub && mkdir -p .device-carry
-for project in tests/KernelDsl.Cuda.Tests tests/KernelDsl.Gpu.Tests samples/GpuBench samples/FlexBench samples/Quickstart samples/SpecLibrary; do
+for project in tests/KernelDsl.Cuda.Tests tests/KernelDsl.Gpu.Tests tests/KernelDsl.Compiler.Tests samples/GpuBench samples/FlexBench samples/Quickstart samples/SpecLibrary; do
   dotnet publish "$project" -c Release -r linux-x64 --self-contained false -o "/tmp/kdsl-pub/$(basename "$project")"
 done
 # Test-platform extras that the tests do not load (coverage, other OSes).

@@ -3,8 +3,12 @@
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
 # KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart, SpecLibrary). Build them with samples/GpuBench/pack-for-device.sh.
-# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench] [--no-variants]
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench] [--no-variants] [--sm80]
 # GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
+# On a Hopper GPU the generated Forward launches the sm_90a (wgmma) kernels; --sm80 also runs the GPU tests (filtered by
+# GPU_TESTS_SM80_FILTER) and the benchmarks a second time with KDSL_GPU_FAMILY=sm80, i.e. on the sm_80-family kernels.
+# The tests step also runs the ptxas gate (KernelDsl.Compiler.Tests' PtxAssemblyTests) with this machine's CUDA ptxas,
+# which, unlike CI's CUDA 11.8, assembles the sm_90a kernels.
 # (--no-bench skips the standard grid vs SDPA/cuDNN/Flex; --no-variants skips issue 4's variants vs FlexAttention).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -15,15 +19,26 @@ export DOTNET_ROOT=/tmp/kdsl/dotnet
 APPS=/tmp/kdsl/apps
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/device.txt"
 QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
+SM80=0; [[ " $* " == *" --sm80 "* ]] && SM80=1
+CUDA_BIN=$(dirname "$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)")
 
 if [[ " $* " != *" --no-tests "* ]]; then
   echo "== CUDA driver tests"
   $APPS/KernelDsl.Cuda.Tests/KernelDsl.Cuda.Tests -noLogo -noColor -parallel none -xml "$OUT/cuda-tests.xml" > "$OUT/cuda-tests.log" 2>&1
   tail -n 3 "$OUT/cuda-tests.log"
-  echo "== GPU numeric matrix"
+  echo "== ptxas gate with $CUDA_BIN/ptxas (sm_80, sm_90 and the Hopper family's sm_90a)"
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -class KernelDsl.Compiler.Tests.PtxAssemblyTests -xml "$OUT/ptxas-gate.xml" > "$OUT/ptxas-gate.log" 2>&1
+  grep -E "\[FAIL\]|\[SKIP\]" "$OUT/ptxas-gate.log" | head -n 20; grep -E "sm_90a" "$OUT/ptxas-gate.log" | head -n 3; tail -n 2 "$OUT/ptxas-gate.log"
+  echo "== GPU numeric matrix (the generated Forward picks the device's kernel family)"
   $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 ${GPU_TESTS_FILTER:-} -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
   grep -E "\[FAIL\]" "$OUT/gpu-tests.log" | head -n 20
   tail -n 3 "$OUT/gpu-tests.log"
+  if [[ $SM80 == 1 ]]; then
+    echo "== GPU numeric matrix on the sm_80-family kernels (KDSL_GPU_FAMILY=sm80)"
+    KDSL_GPU_FAMILY=sm80 $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 ${GPU_TESTS_SM80_FILTER:-} -xml "$OUT/gpu-tests-sm80.xml" > "$OUT/gpu-tests-sm80.log" 2>&1
+    grep -E "\[FAIL\]" "$OUT/gpu-tests-sm80.log" | head -n 20
+    tail -n 3 "$OUT/gpu-tests-sm80.log"
+  fi
 fi
 
 if [[ " $* " != *" --no-tests "* ]]; then
@@ -40,6 +55,11 @@ if [[ " $* " != *" --no-bench "* ]]; then
   python3 samples/GpuBench/torch_anchors.py "$OUT/torch-anchors.json" $QUICK > "$OUT/torch-anchors.log" 2>&1
   tail -n 2 "$OUT/torch-anchors.log"
   python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu.json" "$OUT/torch-anchors.json" | tee "$OUT/table.md"
+  if [[ $SM80 == 1 ]]; then
+    echo "== KernelDsl GPU benchmark, sm_80-family kernels (KDSL_GPU_FAMILY=sm80)"
+    KDSL_GPU_FAMILY=sm80 $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu-sm80.json" $QUICK > "$OUT/kerneldsl-gpu-sm80.log" 2>&1
+    python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu-sm80.json" "$OUT/torch-anchors.json" > "$OUT/table-sm80.md"; tail -n 4 "$OUT/table-sm80.md"
+  fi
 fi
 
 if [[ " $* " != *" --no-variants "* ]]; then

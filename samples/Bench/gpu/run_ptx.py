@@ -255,13 +255,16 @@ def variants(kernels):
             continue
         base = by_name[kern.meta["name"][: -len(suffix)]]
         m = kern.meta
+        if m["mask"] not in ("None", "Causal"):
+            continue  # the FLOP count below is the dense/causal one; windows would be timed against the wrong count
         causal = m["mask"] == "Causal"
         for S in (1024, 4096, 16384):
-            D = m["head_dim"]; B, H = 16384 // S, 2048 // D
-            q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=DT[m["dtype"]]) for _ in range(3))
-            o = torch.empty_like(q)
+            D, Dv = m["head_dim"], m["value_head_dim"]; B, H = 16384 // S, 2048 // D
+            q, k = (torch.randn(B, H, S, D, device="cuda", dtype=DT[m["dtype"]]) for _ in range(2))
+            v = torch.randn(B, H, S, Dv, device="cuda", dtype=DT[m["dtype"]])
+            o = torch.empty(B, H, S, Dv, device="cuda", dtype=DT[m["out_dtype"]])
             qv, kv, vv, ov = (t.transpose(1, 2) for t in (q, k, v, o))
-            fl = 4 * B * H * S * S * D / (2 if causal else 1)
+            fl = 2 * B * H * S * S * (D + Dv) / (2 if causal else 1)
             tv = time_fn(lambda: kern.launch(qv, kv, vv, ov, None))
             tb = time_fn(lambda: base.launch(qv, kv, vv, ov, None))
             say(f"{m['name']:36s} S={S:5d} regs {kern.regs:3d} vs {base.regs:3d}: {fl / tv / 1e9:6.1f} vs {fl / tb / 1e9:6.1f}  x{tb / tv:5.2f}")

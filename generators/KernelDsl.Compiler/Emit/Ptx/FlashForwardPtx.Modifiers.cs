@@ -44,6 +44,11 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("ld.param.u64 " + CapturedRegister(buffers[i].Name) + ", [" + P(PtxAbi.CapturedParameter(i)) + "]");
                 w.Ins("cvta.to.global.u64 " + CapturedRegister(buffers[i].Name) + ", " + CapturedRegister(buffers[i].Name));
             }
+
+            w.Comment("last valid query row and key: buffer reads on the tile's padding are clamped to them (see InRangeIndices)");
+            w.Ins(".reg .b32 %q_last, %kv_last");
+            w.Ins("add.s32 %q_last, %seq_q, -1");
+            w.Ins("add.s32 %kv_last, %seq_kv, -1");
         }
 
         w.Stage("Modifiers: subexpressions that depend only on (batch, head), evaluated once per thread");
@@ -92,7 +97,7 @@ internal sealed partial class FlashForwardPtx
                         w.Ins("add.s32 %kv, %jb, " + I(c));
                     }
 
-                    var (row, key) = InRangeIndices("%row" + I(rr), Uses(body, ModifierInput.KeyIndex));
+                    var (row, key) = InRangeIndices(rr, Uses(body, ModifierInput.KeyIndex));
                     string result = new ExprPtxWriter(w, ModifierInputs(row, key), _scoreHoisted, bufferBase: CapturedRegister).Lower(body);
                     w.Ins("mov.f32 " + reg + ", " + result);
                 }
@@ -113,7 +118,7 @@ internal sealed partial class FlashForwardPtx
                 w.Ins("add.s32 %kv, %jb, " + I(c));
             }
 
-            var (row, key) = InRangeIndices("%row" + I(rr), Uses(body, ModifierInput.KeyIndex));
+            var (row, key) = InRangeIndices(rr, Uses(body, ModifierInput.KeyIndex));
             string keep = new ExprPtxWriter(w, ModifierInputs(row, key), _maskHoisted, bufferBase: CapturedRegister).Lower(body);
             w.Ins("@!" + keep + " mov.f32 " + reg + ", " + NegInf);
         }
@@ -124,21 +129,21 @@ internal sealed partial class FlashForwardPtx
     /// (their results are dropped); with captured buffers, an index built from them could read past a correctly
     /// sized buffer, so there q and kv are clamped to Sq − 1 and Skv − 1 (in-range elements are unchanged).
     /// </summary>
-    private (string Row, string Key) InRangeIndices(string row, bool usesKey)
+    private (string Row, string Key) InRangeIndices(int rr, bool usesKey)
     {
         if (_spec.CapturedBuffers.Count == 0)
         {
-            return (row, "%kv");
+            return ("%row" + I(rr), "%kv");
         }
 
+        // One min per index against bounds computed once per thread (EmitModifierSetup). Holding clamped rows in registers
+        // instead would cost one register per row for the whole kernel: the sm_80 D = 128 kernels (4 rows) then spill.
         var w = _w;
         w.Ins(".reg .b32 %q_in, %kv_in");
-        w.Ins("add.s32 %q_in, %seq_q, -1");
-        w.Ins("min.s32 %q_in, " + row + ", %q_in");
+        w.Ins("min.s32 %q_in, %row" + I(rr) + ", %q_last");
         if (usesKey)
         {
-            w.Ins("add.s32 %kv_in, %seq_kv, -1");
-            w.Ins("min.s32 %kv_in, %kv, %kv_in");
+            w.Ins("min.s32 %kv_in, %kv, %kv_last");
         }
 
         return ("%q_in", "%kv_in");
