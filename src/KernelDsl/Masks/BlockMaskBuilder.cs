@@ -82,6 +82,15 @@ public static class BlockMaskBuilder
                 nameof(kinds));
         }
 
+        for (long i = 0; i < kinds.LongLength; i++)
+        {
+            if (kinds[i] > (byte)BlockKind.Full)
+            {
+                throw new ArgumentException(
+                    $"The classification of query-block row {i / kvBlocks}, KV block {i % kvBlocks} is {kinds[i]}; expected 0 (empty), 1 (partial) or 2 (full).", nameof(kinds));
+            }
+        }
+
         bool tail = seqKv % blockKV != 0;
         var counts = new int[rows * 2];
         var indices = new int[(long)rows * kvBlocks];
@@ -92,7 +101,7 @@ public static class BlockMaskBuilder
             int partial = 0;
             for (int kb = 0; kb < kvBlocks; kb++)
             {
-                var kind = Kind(kinds[first + kb], row, kb);
+                var kind = (BlockKind)kinds[first + kb];
                 if (kind == BlockKind.Partial || (kind == BlockKind.Full && tail && kb == kvBlocks - 1))
                 {
                     indices[at++] = kb;
@@ -121,11 +130,6 @@ public static class BlockMaskBuilder
 
         return new BlockMask(seqQ, seqKv, blockQ, blockKV, batches, heads, counts, indices);
     }
-
-    private static BlockKind Kind(byte value, int row, int kb) =>
-        value <= (byte)BlockKind.Full
-            ? (BlockKind)value
-            : throw new ArgumentException($"The classification of query-block row {row}, KV block {kb} is {value}; expected 0 (empty), 1 (partial) or 2 (full).", "kinds");
 
     private static void RequirePositiveTiles(int blockQ, int blockKV)
     {
