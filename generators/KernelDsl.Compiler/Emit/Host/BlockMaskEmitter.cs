@@ -168,9 +168,30 @@ public sealed class BlockMaskEmitter : IEmitter
         }
 
         w.Line();
-        w.Line("/// <summary><see cref=\"CreateBlockMaskOnDevice\"/> for this spec's GPU kernel (its " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " tiles): equal to <see cref=\"CreateGpuBlockMask\"/>.</summary>");
-        w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMaskOnDevice(global::KernelDsl.AttentionShape shape" + buffers + Tail + ") =>");
-        w.Line("    CreateBlockMaskOnDevice(shape, __GpuKernel.BlockQ, __GpuKernel.BlockKV" + arguments + ", stream, context);");
+        w.Line("/// <summary>");
+        if (plan.GpuHopper is null)
+        {
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for this spec's GPU kernel (its " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " tiles): equal to <see cref=\"CreateGpuBlockMask\"/>.");
+        }
+        else
+        {
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for the GPU kernel the device Forward launches on the builder's device: the Hopper kernel's");
+            w.Line("/// " + plan.GpuHopper.BlockQ + " x " + plan.GpuHopper.BlockKV + " tiles on compute capability 9.x, else the sm_80 kernel's " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " (on device 0: equal to <see cref=\"CreateGpuBlockMask\"/>).");
+        }
+
+        w.Line("/// </summary>");
+        using (w.Block("public static global::KernelDsl.BlockMask CreateGpuBlockMaskOnDevice(global::KernelDsl.AttentionShape shape" + buffers + Tail + ")"))
+        {
+            w.Line("shape.Validate();");
+            foreach (var buffer in mask.Buffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string device = "context ?? stream?.Context" + (mask.Buffers.Count > 0 ? " ?? " + mask.Buffers[0].Name + ".Context" : string.Empty);
+            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.BlockMaskLauncher.ForwardTiles(__GpuLaunch, " + device + ");");
+            w.Line("return CreateBlockMaskOnDevice(shape, blockQ, blockKV" + arguments + ", stream, context);");
+        }
         w.Line();
         w.Line("/// <summary>The GPU block-mask builder of this spec (PTX ISA 7.8, target sm_80) and its launch constants.</summary>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
