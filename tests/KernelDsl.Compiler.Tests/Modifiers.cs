@@ -67,6 +67,20 @@ internal static class Modifiers
     public static ModifierSpec SparseRows { get; } = MaskMod("SparseRows",
         Bin(BinaryOperator.And, Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Q, Int(5)), Int(2)), Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Kv, Int(3)), Int(1))));
 
+    /// <summary><c>static bool Keep(int b, int h, int q, int kv) => q % 4 != 1 &amp;&amp; (q - kv &lt; 40 || (b + h) % 2 == 0);</c> (reads b and h: one mask row set per batch and head)</summary>
+    public static ModifierSpec BatchHeadRows { get; } = MaskMod("BatchHeadRows",
+        Bin(BinaryOperator.And,
+            Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Q, Int(4)), Int(1)),
+            Bin(BinaryOperator.Or,
+                Bin(BinaryOperator.Less, Bin(BinaryOperator.Subtract, Q, Kv), Int(40)),
+                Bin(BinaryOperator.Equal, Bin(BinaryOperator.Remainder, Bin(BinaryOperator.Add, B, H), Int(2)), Int(0)))));
+
+    /// <summary><c>static bool HeadStride(int h, int q, int kv) => (kv + h) % 3 != 0 || q == kv;</c> (reads h only)</summary>
+    public static ModifierSpec HeadStride { get; } = MaskMod("HeadStride",
+        Bin(BinaryOperator.Or,
+            Bin(BinaryOperator.NotEqual, Bin(BinaryOperator.Remainder, Bin(BinaryOperator.Add, Kv, H), Int(3)), Int(0)),
+            Bin(BinaryOperator.Equal, Q, Kv)));
+
     private static CapturedBuffer SlopesBuffer { get; } = new("slopes", ExprType.Float, new[] { "Hq" }.ToEquatableArray());
 
     private static CapturedBuffer DocumentsBuffer { get; } = new("documents", ExprType.Int, new[] { "Skv" }.ToEquatableArray());
@@ -115,6 +129,33 @@ internal static class Modifiers
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The specs whose block-mask builder kernels the ptxas gate assembles: every mask-modifier spec of the modifier and
+    /// captured-buffer matrices (prefix-LM, window + global tokens, sparse rows, document ids, predicated reads, with and
+    /// without a score modifier and a band), plus masks reading b and h (both, and h alone) under a sliding window.
+    /// </summary>
+    public static IEnumerable<AttentionSpec> BlockMaskBuilderMatrix()
+    {
+        foreach (var spec in PtxMatrix())
+        {
+            if (spec.MaskModifier is not null)
+            {
+                yield return spec;
+            }
+        }
+
+        foreach (var spec in CapturedPtxMatrix())
+        {
+            if (spec.MaskModifier is not null)
+            {
+                yield return spec;
+            }
+        }
+
+        yield return With(Specs.Make(64, null, ElementType.BF16, Specs.CausalTopLeft, true, name: "Mod_BatchHeadRows_D64_BF16"), Softcap, BatchHeadRows);
+        yield return With(Specs.Make(128, null, ElementType.FP16, Specs.WindowTopLeft, false, name: "Mod_HeadStride_D128_FP16"), null, HeadStride);
     }
 
     public static AttentionSpec With(AttentionSpec spec, ModifierSpec? score = null, ModifierSpec? mask = null) =>

@@ -17,8 +17,12 @@ public enum BlockKind
 }
 
 /// <summary>
-/// Builds a <see cref="BlockMask"/> from a per-block classifier (the generated <c>CreateBlockMask</c> passes one that
-/// evaluates the band and the mask modifier inline over the block's elements), in parallel over query-block rows.
+/// Builds a <see cref="BlockMask"/> in two steps: a dense classification (one <see cref="BlockKind"/> byte per
+/// (query-block row, KV block), row-major [Batches, Heads, QueryBlocks, KvBlocks]), then <see cref="Compact"/>, which
+/// lists each row's partial and full blocks. The classification comes from a per-block classifier on the CPU
+/// (<see cref="Build"/>: the generated <c>CreateBlockMask</c> passes one that evaluates the band and the mask
+/// modifier inline over the block's elements, in parallel over query-block rows) or from the generated GPU builder
+/// kernel (<c>CreateBlockMaskOnDevice</c>, which downloads its bytes and compacts them here): one compaction for both.
 /// </summary>
 public static class BlockMaskBuilder
 {
@@ -28,16 +32,11 @@ public static class BlockMaskBuilder
     public static BlockMask Build(AttentionShape shape, int blockQ, int blockKV, int batches, int heads, Classifier classify)
     {
         ArgumentNullException.ThrowIfNull(classify);
-        if (blockQ <= 0 || blockKV <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(blockQ), $"Tile sizes must be positive ({blockQ}x{blockKV}).");
-        }
-
+        RequirePositiveTiles(blockQ, blockKV);
         int queryBlocks = (shape.SeqQ + blockQ - 1) / blockQ;
         int kvBlocks = (shape.SeqKv + blockKV - 1) / blockKV;
         int rows = batches * heads * queryBlocks;
-        var counts = new int[rows * 2];
-        var indices = new int[(long)rows * kvBlocks];
+        var kinds = new byte[(long)rows * kvBlocks];
         Parallel.For(0, rows, row =>
         {
             int qb = row % queryBlocks;
@@ -45,39 +44,82 @@ public static class BlockMaskBuilder
             int b = row / queryBlocks / heads;
             int q0 = qb * blockQ;
             int q1 = Math.Min(q0 + blockQ, shape.SeqQ);
-            Span<BlockKind> kinds = kvBlocks <= 4096 ? stackalloc BlockKind[kvBlocks] : new BlockKind[kvBlocks];
+            long at = (long)row * kvBlocks;
             for (int kb = 0; kb < kvBlocks; kb++)
             {
                 int k0 = kb * blockKV;
                 int k1 = Math.Min(k0 + blockKV, shape.SeqKv);
-                var kind = classify(b, h, q0, q1, k0, k1);
-
-                // A block that reaches past the last key still needs the element mask (for the keys beyond Skv).
-                kinds[kb] = kind == BlockKind.Full && k1 - k0 < blockKV ? BlockKind.Partial : kind;
+                kinds[at + kb] = (byte)classify(b, h, q0, q1, k0, k1);
             }
+        });
 
-            long at = (long)row * kvBlocks;
-            int partial = 0, full = 0;
-            foreach (var wanted in new[] { BlockKind.Partial, BlockKind.Full })
+        return Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds);
+    }
+
+    /// <summary>
+    /// Lists the blocks of a dense classification: <paramref name="kinds"/> holds one <see cref="BlockKind"/> byte per
+    /// (query-block row, KV block), row-major [<paramref name="batches"/>, <paramref name="heads"/>, QueryBlocks,
+    /// KvBlocks], each pair classified over its elements inside the sequences. Per row, the partial KV blocks ascending,
+    /// then the full ones ascending (see <see cref="BlockMask"/>). A full block that reaches past the last key is listed
+    /// as partial (the kernels still need the element mask for the keys beyond Skv).
+    /// </summary>
+    public static BlockMask Compact(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, byte[] kinds)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        RequirePositiveTiles(blockQ, blockKV);
+        if (seqQ <= 0 || seqKv <= 0 || batches <= 0 || heads <= 0)
+        {
+            throw new ArgumentException($"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, {batches} batch(es), {heads} head(s)).");
+        }
+
+        int queryBlocks = (seqQ + blockQ - 1) / blockQ;
+        int kvBlocks = (seqKv + blockKV - 1) / blockKV;
+        int rows = checked(batches * heads * queryBlocks);
+        if (kinds.LongLength != (long)rows * kvBlocks)
+        {
+            throw new ArgumentException(
+                $"The classification has {kinds.LongLength} entries, but [{batches}, {heads}, {queryBlocks}] query-block rows of {kvBlocks} KV blocks need {(long)rows * kvBlocks}.",
+                nameof(kinds));
+        }
+
+        for (long i = 0; i < kinds.LongLength; i++)
+        {
+            if (kinds[i] > (byte)BlockKind.Full)
             {
-                for (int kb = 0; kb < kvBlocks; kb++)
+                throw new ArgumentException(
+                    $"The classification of query-block row {i / kvBlocks}, KV block {i % kvBlocks} is {kinds[i]}; expected 0 (empty), 1 (partial) or 2 (full).", nameof(kinds));
+            }
+        }
+
+        bool tail = seqKv % blockKV != 0;
+        var counts = new int[rows * 2];
+        var indices = new int[(long)rows * kvBlocks];
+        Parallel.For(0, rows, row =>
+        {
+            long first = (long)row * kvBlocks;
+            long at = first;
+            int partial = 0;
+            for (int kb = 0; kb < kvBlocks; kb++)
+            {
+                var kind = (BlockKind)kinds[first + kb];
+                if (kind == BlockKind.Partial || (kind == BlockKind.Full && tail && kb == kvBlocks - 1))
                 {
-                    if (kinds[kb] == wanted)
-                    {
-                        indices[at++] = kb;
-                        if (wanted == BlockKind.Partial)
-                        {
-                            partial++;
-                        }
-                        else
-                        {
-                            full++;
-                        }
-                    }
+                    indices[at++] = kb;
+                    partial++;
                 }
             }
 
-            for (long end = ((long)row + 1) * kvBlocks; at < end; at++)
+            int full = 0;
+            for (int kb = 0; kb < kvBlocks; kb++)
+            {
+                if ((BlockKind)kinds[first + kb] == BlockKind.Full && !(tail && kb == kvBlocks - 1))
+                {
+                    indices[at++] = kb;
+                    full++;
+                }
+            }
+
+            for (long end = first + kvBlocks; at < end; at++)
             {
                 indices[at] = -1;
             }
@@ -86,6 +128,14 @@ public static class BlockMaskBuilder
             counts[(2 * row) + 1] = full;
         });
 
-        return new BlockMask(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, counts, indices);
+        return new BlockMask(seqQ, seqKv, blockQ, blockKV, batches, heads, counts, indices);
+    }
+
+    private static void RequirePositiveTiles(int blockQ, int blockKV)
+    {
+        if (blockQ <= 0 || blockKV <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockQ), $"Tile sizes must be positive ({blockQ}x{blockKV}).");
+        }
     }
 }

@@ -48,5 +48,12 @@ public static class CapturedBuffers
     }
 }
 
-/// <summary>A captured buffer on the device, as the launcher receives it: name and declared dims (for the check), pointer and length.</summary>
-public readonly record struct CapturedDeviceBuffer(string Name, string[] Dims, ulong DevicePointer, long Length);
+/// <summary>
+/// A captured buffer on the device, as the launchers receive it: name and declared dims (for the check), pointer and
+/// length, and (optional) the context it lives in, which the block-mask builder checks.
+/// </summary>
+public readonly record struct CapturedDeviceBuffer(string Name, string[] Dims, ulong DevicePointer, long Length)
+{
+    /// <summary>The CUDA context the buffer was allocated in (null: not checked).</summary>
+    public Cuda.CudaContext? Context { get; init; }
+}

@@ -9,8 +9,10 @@ namespace KernelDsl.Compiler.Emit.Host;
 /// <summary>
 /// For specs with a mask modifier: <c>CreateBlockMask</c>, which classifies every (query block, KV block) pair of a call
 /// shape as empty, partial or full by evaluating the band and the mask modifier (the kernel's own float C# method,
-/// inlined) over the block's elements, and <c>CreateGpuBlockMask</c> with the GPU kernel's tiles. The device
-/// <c>Forward</c> takes the result (<c>ToDevice()</c>) and then visits only the listed blocks. No file otherwise.
+/// inlined) over the block's elements, and <c>CreateGpuBlockMask</c> with the GPU kernel's tiles; for specs with a GPU
+/// kernel also <c>CreateBlockMaskOnDevice</c> / <c>CreateGpuBlockMaskOnDevice</c>, the same classification by a generated
+/// GPU builder kernel (<see cref="BlockMaskPtx"/>). The device <c>Forward</c> takes the result (<c>ToDevice()</c>) and
+/// then visits only the listed blocks. No file otherwise.
 /// </summary>
 public sealed class BlockMaskEmitter : IEmitter
 {
@@ -116,22 +118,101 @@ public sealed class BlockMaskEmitter : IEmitter
                     w.Line("    return CreateBlockMask(shape, blockQ, blockKV" + arguments + ");");
                     w.Line("}");
                 }
+
+                EmitDeviceBuilder(w, plan, mask, usesBatch, usesHead);
             }
         }
 
         return new GeneratedFile(spec.Target.FullName + ".BlockMask.g.cs", w.ToString());
     }
 
-    private static bool Reads(ModifierBody body, ModifierInput input)
+    private static bool Reads(ModifierBody body, ModifierInput input) => ModifierBodies.Reads(body, input);
+
+    /// <summary>
+    /// <c>CreateBlockMaskOnDevice</c> / <c>CreateGpuBlockMaskOnDevice</c>: the same classification by the generated
+    /// builder kernel (<see cref="BlockMaskPtx"/>) on the GPU, from the device copies of the captured buffers, and the
+    /// kernel's PTX and launch constants in <c>__GpuBlockMaskKernel</c>.
+    /// </summary>
+    private static void EmitDeviceBuilder(CodeWriter w, KernelPlan plan, ModifierSpec mask, bool usesBatch, bool usesHead)
     {
-        foreach (var local in body.Locals)
+        string buffers = string.Empty;
+        string arguments = string.Empty;
+        var captured = new System.Collections.Generic.List<string>();
+        foreach (var buffer in mask.Buffers)
         {
-            if (ExprPtxWriter.Uses(local.Value, input))
-            {
-                return true;
-            }
+            buffers += ", global::KernelDsl.DeviceBuffer<" + (buffer.ElementType == ExprType.Int ? "int" : "float") + "> " + buffer.Name;
+            arguments += ", " + buffer.Name;
+            captured.Add("new global::KernelDsl.CapturedDeviceBuffer(nameof(" + buffer.Name + "), __Spec.Dims_" + buffer.Name + ", " + buffer.Name + ".DevicePointer, " + buffer.Name + ".Length) { Context = " + buffer.Name + ".Context }");
         }
 
-        return ExprPtxWriter.Uses(body.Result, input);
+        const string Tail = ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.Cuda.CudaContext? context = null";
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// The same block mask as <see cref=\"CreateBlockMask\"/>, classified on the GPU by this spec's generated builder kernel");
+        w.Line("/// (band and " + mask.MethodName + " on every (q, kv) pair, one CTA per block pair) from the device copies of the buffers;");
+        w.Line("/// the per-block classification (one byte per block pair) is downloaded and listed on the CPU. Tile sizes: powers of two, 16-256.");
+        w.Line("/// Runs on <paramref name=\"stream\"/> (the default stream when null) and waits for it; the context is <paramref name=\"context\"/>,");
+        w.Line("/// else the stream's" + (mask.Buffers.Count > 0 ? ", else the buffers'" : string.Empty) + ", else device 0's. Pass <c>.ToDevice()</c> of the result to the device Forward.");
+        w.Line("/// </summary>");
+        using (w.Block("public static global::KernelDsl.BlockMask CreateBlockMaskOnDevice(global::KernelDsl.AttentionShape shape, int blockQ, int blockKV" + buffers + Tail + ")"))
+        {
+            foreach (var buffer in mask.Buffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            w.Line("var band = global::KernelDsl.MaskBand.For(__Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, shape.SeqQ, shape.SeqKv);");
+            w.Line("return global::KernelDsl.Cuda.BlockMaskLauncher.Build(");
+            w.Line("    __GpuBlockMaskKernel.Info, shape, blockQ, blockKV, band,");
+            w.Line("    " + (captured.Count == 0 ? "null" : "new[] { " + string.Join(", ", captured) + " }") + ", context, stream);");
+        }
+
+        w.Line();
+        w.Line("/// <summary>");
+        if (plan.GpuHopper is null)
+        {
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for this spec's GPU kernel (its " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " tiles): equal to <see cref=\"CreateGpuBlockMask\"/>.");
+        }
+        else
+        {
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for the GPU kernel the device Forward launches on the builder's device: the Hopper kernel's");
+            w.Line("/// " + plan.GpuHopper.BlockQ + " x " + plan.GpuHopper.BlockKV + " tiles on compute capability 9.x, else the sm_80 kernel's " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " (on device 0: equal to <see cref=\"CreateGpuBlockMask\"/>).");
+        }
+
+        w.Line("/// </summary>");
+        using (w.Block("public static global::KernelDsl.BlockMask CreateGpuBlockMaskOnDevice(global::KernelDsl.AttentionShape shape" + buffers + Tail + ")"))
+        {
+            w.Line("shape.Validate();");
+            foreach (var buffer in mask.Buffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string device = "context ?? stream?.Context" + (mask.Buffers.Count > 0 ? " ?? " + mask.Buffers[0].Name + ".Context" : string.Empty);
+            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.BlockMaskLauncher.ForwardTiles(__GpuLaunch, " + device + ");");
+            w.Line("return CreateBlockMaskOnDevice(shape, blockQ, blockKV" + arguments + ", stream, context);");
+        }
+        w.Line();
+        w.Line("/// <summary>The GPU block-mask builder of this spec (PTX ISA 7.8, target sm_80) and its launch constants.</summary>");
+        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
+        using (w.Block("private static class __GpuBlockMaskKernel"))
+        {
+            w.Line("// params (in order): u32 seq_q, seq_kv, block_q, block_kv; s32 band_offset, band_left, band_right; u32 heads; u64 out; u64 captured buffers.");
+            w.Line("// grid = (KvBlocks, QueryBlocks, Batches * Heads of the mask); block = (ThreadsPerBlock, 1, 1); out: u8 [rows, QueryBlocks, KvBlocks].");
+            w.Line("public const string EntryName = \"" + BlockMaskPtx.EntryName(plan.Gpu) + "\";");
+            w.Line("public const int ThreadsPerBlock = " + BlockMaskPtx.ThreadsPerBlock + ";");
+            w.Line();
+            w.Line("/// <summary>The PTX text (kept as UTF-8 data in the assembly, decoded once on first use).</summary>");
+            w.Line("public static readonly string Ptx = global::System.Text.Encoding.UTF8.GetString(\"\"\"");
+            foreach (var line in BlockMaskPtx.PtxFor(plan)!.TrimEnd('\n').Split('\n'))
+            {
+                w.Line(line);
+            }
+
+            w.Line("\"\"\"u8);");
+            w.Line();
+            w.Line("public static readonly global::KernelDsl.Cuda.GpuBlockMaskKernelInfo Info = new global::KernelDsl.Cuda.GpuBlockMaskKernelInfo(");
+            w.Line("    Ptx, EntryName, ThreadsPerBlock, PerBatch: " + (usesBatch ? "true" : "false") + ", PerHead: " + (usesHead ? "true" : "false") + ");");
+        }
     }
 }
