@@ -141,6 +141,14 @@ public static class GpuPlanner
             return null;
         }
 
+        // Modifiers that read q/kv or buffers per element: ptxas keeps per-element terms live across the loop and
+        // takes whatever the one-block-per-SM budget leaves (sm_90a ptxas 13.0, 2026-12-01: ALiBi 233 at D = 64, 255 at
+        // D = 128, without spills). The cap costs no occupancy: 256 threads × 255 registers fit one block per SM.
+        if (spec.ScoreModifier is not null || spec.CapturedBuffers.Count > 0)
+        {
+            registers = Math.Min(registers + ModifierRegisters, MaxRegistersPerThread);
+        }
+
         int threads = 32 * warps;
         return new GpuKernelPlan(blockQ, blockKV, warps, stages, QInRegisters: false, smem,
             spec.EffectiveScale * Constants.Log2E, registers,
@@ -153,6 +161,9 @@ public static class GpuPlanner
             ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
+
+    /// <summary>Registers the Hopper kernel's per-element modifier terms take beyond the plain kernel (measured, see PlanHopper).</summary>
+    private const int ModifierRegisters = 64;
 
     private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
 
