@@ -3,7 +3,8 @@
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
 # KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart, SpecLibrary). Build them with samples/GpuBench/pack-for-device.sh.
-# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--no-tests] [--no-bench] [--no-variants] [--sm80]
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--quick-grid] [--no-tests] [--no-bench] [--no-variants] [--sm80]
+# (--quick: a few shapes everywhere; --quick-grid: a few shapes in the standard grid only, issue 4's variants in full)
 # GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
 # On a Hopper GPU the generated Forward launches the sm_90a (wgmma) kernels; --sm80 also runs the GPU tests (filtered by
 # GPU_TESTS_SM80_FILTER) and the benchmarks a second time with KDSL_GPU_FAMILY=sm80, i.e. on the sm_80-family kernels.
@@ -19,6 +20,7 @@ export DOTNET_ROOT=/tmp/kdsl/dotnet
 APPS=/tmp/kdsl/apps
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/device.txt"
 QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
+GRID_QUICK=$QUICK; [[ " $* " == *" --quick-grid "* ]] && GRID_QUICK="--quick"
 SM80=0; [[ " $* " == *" --sm80 "* ]] && SM80=1
 CUDA_BIN=$(dirname "$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)")
 
@@ -50,14 +52,14 @@ fi
 
 if [[ " $* " != *" --no-bench "* ]]; then
   echo "== KernelDsl GPU benchmark"
-  $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu.json" $QUICK | tee "$OUT/kerneldsl-gpu.log"
+  $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu.json" $GRID_QUICK | tee "$OUT/kerneldsl-gpu.log"
   echo "== PyTorch anchors"
-  python3 samples/GpuBench/torch_anchors.py "$OUT/torch-anchors.json" $QUICK > "$OUT/torch-anchors.log" 2>&1
+  python3 samples/GpuBench/torch_anchors.py "$OUT/torch-anchors.json" $GRID_QUICK > "$OUT/torch-anchors.log" 2>&1
   tail -n 2 "$OUT/torch-anchors.log"
   python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu.json" "$OUT/torch-anchors.json" | tee "$OUT/table.md"
   if [[ $SM80 == 1 ]]; then
     echo "== KernelDsl GPU benchmark, sm_80-family kernels (KDSL_GPU_FAMILY=sm80)"
-    KDSL_GPU_FAMILY=sm80 $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu-sm80.json" $QUICK > "$OUT/kerneldsl-gpu-sm80.log" 2>&1
+    KDSL_GPU_FAMILY=sm80 $APPS/GpuBench/GpuBench "$OUT/kerneldsl-gpu-sm80.json" $GRID_QUICK > "$OUT/kerneldsl-gpu-sm80.log" 2>&1
     python3 samples/GpuBench/compare.py "$OUT/kerneldsl-gpu-sm80.json" "$OUT/torch-anchors.json" > "$OUT/table-sm80.md"; tail -n 4 "$OUT/table-sm80.md"
   fi
 fi
