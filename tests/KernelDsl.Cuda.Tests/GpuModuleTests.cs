@@ -31,6 +31,33 @@ public class GpuModuleTests(ITestOutputHelper output)
         first.GetKernel("axpy").ShouldBeSameAs(cache.GetKernel(ptx, "axpy"));
     }
 
+    /// <summary>
+    /// A generated kernel descriptor finds its kernel by identity after the first call, and shares the module loaded for
+    /// its PTX text; the per-launch lookup stays cheap for a large PTX that is not interned (generated code's case).
+    /// </summary>
+    [Fact]
+    public void KernelDescriptorsFindTheirKernelWithoutHashingThePtx()
+    {
+        TestSupport.RequireGpu();
+        string ptx = new string((TestSupport.Ptx("axpy") + $"\n// {Guid.NewGuid()}\n" + string.Concat(System.Linq.Enumerable.Repeat("// padding that makes the text large\n", 5000))).AsSpan());
+        string.IsInterned(ptx).ShouldBeNull("the test needs a non-interned PTX, like the generated code's decoded UTF-8 text");
+        var info = new GpuKernelInfo(ptx, "axpy", 128, 128, 0);
+        CudaModuleCache cache = Cuda.DefaultContext.Modules;
+        CudaKernel first = cache.GetKernel(info);
+        first.ShouldBeSameAs(cache.GetKernel(ptx, "axpy"));
+        cache.GetKernel(info with { }).ShouldBeSameAs(first, "an equal descriptor (a copy) still reaches the same module");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 1000; i++)
+        {
+            cache.GetKernel(info);
+        }
+
+        double perCallUs = clock.Elapsed.TotalMilliseconds;  // 1000 calls: total ms = µs per call
+        output.WriteLine($"descriptor lookup: {perCallUs:F2} us per call (PTX of {ptx.Length} characters)");
+        perCallUs.ShouldBeLessThan(20, "a lookup by identity must not hash the 190 K-character PTX (~50 us and more)");
+    }
+
     [Fact]
     public void ConcurrentFirstCallsShareOneModule()
     {

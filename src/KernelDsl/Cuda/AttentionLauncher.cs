@@ -86,7 +86,7 @@ public static unsafe class AttentionLauncher
             blockMask.Mask.RequireMatches(shape, kernel.BlockQ, kernel.BlockKV, nameof(blockMask));
         }
 
-        var cudaKernel = q.Context.Modules.GetKernel(kernel.Ptx, kernel.EntryName);
+        var cudaKernel = q.Context.Modules.GetKernel(kernel);
         var arguments = new KernelArguments()
             .AddPointer(q).AddPointer(k).AddPointer(v).AddPointer(output)
             .AddPointer(lse is null ? 0UL : lse.DevicePointer)
