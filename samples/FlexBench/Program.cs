@@ -59,7 +59,8 @@ int[] Documents(int s)
     return lengths.ToArray();
 }
 
-void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> createMask, Action<DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceBuffer<int>, DeviceBlockMask> forward)
+void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> createMaskOnCpu, Func<AttentionShape, DeviceBuffer<int>, BlockMask> createMaskOnGpu,
+    Action<DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceTensor<T>, DeviceBuffer<int>, DeviceBlockMask> forward)
     where T : unmanaged =>
     variants.Add(("document", dtype, s =>
     {
@@ -70,13 +71,24 @@ void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> create
             ids.AsSpan(at, lengths[d]).Fill(d);
         }
 
+        // The block mask is built by the generated GPU builder kernel (what the first call reports); the CPU builder's
+        // time is printed next to it, and its mask must be the same.
+        var shape = new AttentionShape(Tokens / s, s, s, H, H, D, D);
         var build = Stopwatch.StartNew();
-        var mask = createMask(new AttentionShape(Tokens / s, s, s, H, H, D, D), ids);
-        var deviceMask = mask.ToDevice();
         var deviceIds = DeviceBuffer<int>.From(ids);
+        var mask = createMaskOnGpu(shape, deviceIds);
+        var deviceMask = mask.ToDevice();
         double buildMs = build.Elapsed.TotalMilliseconds;
+        var cpuBuild = Stopwatch.StartNew();
+        var cpuMask = createMaskOnCpu(shape, ids);
+        double cpuBuildMs = cpuBuild.Elapsed.TotalMilliseconds;
+        if (!cpuMask.Counts.AsSpan().SequenceEqual(mask.Counts) || !cpuMask.Indices.AsSpan().SequenceEqual(mask.Indices))
+        {
+            throw new InvalidOperationException($"the GPU-built block mask differs from the CPU-built one at S = {s}");
+        }
+
         long kept = lengths.Sum(n => (long)n * (n + 1) / 2);
-        Console.WriteLine($"  documents at S = {s}: {lengths.Length} ({string.Join(" ", lengths)}); block mask {mask.Density:P1} dense, built + uploaded in {buildMs:F1} ms");
+        Console.WriteLine($"  documents at S = {s}: {lengths.Length} ({string.Join(" ", lengths)}); block mask {mask.BlockQ}x{mask.BlockKV}, {mask.Density:P1} dense, built on the GPU + uploaded in {buildMs:F1} ms (CPU builder {cpuBuildMs:F1} ms, same mask)");
         return new Prepared((q, k, v, o) => forward((DeviceTensor<T>)q, (DeviceTensor<T>)k, (DeviceTensor<T>)v, (DeviceTensor<T>)o, deviceIds, deviceMask), kept,
             () => { deviceMask.Dispose(); deviceIds.Dispose(); }, buildMs, mask.Density);
     }));
@@ -85,8 +97,10 @@ Add<Half>("causal", "FP16", (q, k, v, o) => CausalFp16.Forward(q, k, v, o), Kept
 Add<BFloat16>("causal", "BF16", (q, k, v, o) => CausalBf16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<Half>("sliding1024", "FP16", (q, k, v, o) => Sliding1024Fp16.Forward(q, k, v, o), s => KeptPairs.CausalWindow(s, 1024));
 Add<BFloat16>("sliding1024", "BF16", (q, k, v, o) => Sliding1024Bf16.Forward(q, k, v, o), s => KeptPairs.CausalWindow(s, 1024));
-AddDocuments<Half>("FP16", (shape, ids) => DocumentFp16.CreateGpuBlockMask(shape, ids), (q, k, v, o, ids, mask) => DocumentFp16.Forward(q, k, v, o, ids, blockMask: mask));
-AddDocuments<BFloat16>("BF16", (shape, ids) => DocumentBf16.CreateGpuBlockMask(shape, ids), (q, k, v, o, ids, mask) => DocumentBf16.Forward(q, k, v, o, ids, blockMask: mask));
+AddDocuments<Half>("FP16", (shape, ids) => DocumentFp16.CreateGpuBlockMask(shape, ids), (shape, ids) => DocumentFp16.CreateGpuBlockMaskOnDevice(shape, ids),
+    (q, k, v, o, ids, mask) => DocumentFp16.Forward(q, k, v, o, ids, blockMask: mask));
+AddDocuments<BFloat16>("BF16", (shape, ids) => DocumentBf16.CreateGpuBlockMask(shape, ids), (shape, ids) => DocumentBf16.CreateGpuBlockMaskOnDevice(shape, ids),
+    (q, k, v, o, ids, mask) => DocumentBf16.Forward(q, k, v, o, ids, blockMask: mask));
 Add<Half>("alibi", "FP16", (q, k, v, o) => AlibiFp16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<BFloat16>("alibi", "BF16", (q, k, v, o) => AlibiBf16.Forward(q, k, v, o), KeptPairs.Causal);
 Add<Half>("softcap", "FP16", (q, k, v, o) => SoftcapFp16.Forward(q, k, v, o), KeptPairs.Causal);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using KernelDsl.Compiler.Diagnostics;
 using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Model.Expressions;
 
 namespace KernelDsl.Compiler.Planning;
 
@@ -141,10 +142,11 @@ public static class GpuPlanner
             return null;
         }
 
-        // Modifiers that read q/kv or buffers per element: ptxas keeps per-element terms live across the loop and
+        // Score modifiers that read q/kv: ptxas keeps per-element terms (the ALiBi distances) live across the loop and
         // takes whatever the one-block-per-SM budget leaves (sm_90a ptxas 13.0, 2026-12-01: ALiBi 233 at D = 64, 255 at
-        // D = 128, without spills). The cap costs no occupancy: 256 threads × 255 registers fit one block per SM.
-        if (spec.ScoreModifier is not null || spec.CapturedBuffers.Count > 0)
+        // D = 128, without spills; softcap and mask-only modifiers stay near the plain kernel). The cap costs no
+        // occupancy: 256 threads × 255 registers fit one block per SM.
+        if (spec.ScoreModifier is { } score && (score.Body.Reads(ModifierInput.QueryIndex) || score.Body.Reads(ModifierInput.KeyIndex)))
         {
             registers = Math.Min(registers + ModifierRegisters, MaxRegistersPerThread);
         }

@@ -84,7 +84,7 @@ internal sealed class ExprPtxWriter
                     Collect(b.Right, true);
                     break;
                 default:
-                    foreach (var child in Children(e))
+                    foreach (var child in ExprQueries.Children(e))
                     {
                         Collect(child, guarded);
                     }
@@ -112,26 +112,14 @@ internal sealed class ExprPtxWriter
         ConstantExpr => true,
         ParameterExpr p => p.Input is ModifierInput.Batch or ModifierInput.Head,
         LocalExpr l => invariantLocals.Contains(l.Name),
-        _ => System.Linq.Enumerable.All(Children(e), c => IsInvariant(c, invariantLocals)),
+        _ => System.Linq.Enumerable.All(ExprQueries.Children(e), c => IsInvariant(c, invariantLocals)),
     };
 
     /// <summary>True when <paramref name="e"/> reads a captured buffer anywhere.</summary>
-    public static bool ReadsBuffer(Expr e) => e is BufferReadExpr || System.Linq.Enumerable.Any(Children(e), ReadsBuffer);
+    public static bool ReadsBuffer(Expr e) => e is BufferReadExpr || System.Linq.Enumerable.Any(ExprQueries.Children(e), ReadsBuffer);
 
     /// <summary>True when <paramref name="e"/> reads the given modifier input.</summary>
-    public static bool Uses(Expr e, ModifierInput input) =>
-        (e is ParameterExpr p && p.Input == input) || System.Linq.Enumerable.Any(Children(e), c => Uses(c, input));
-
-    private static IEnumerable<Expr> Children(Expr e) => e switch
-    {
-        UnaryExpr u => new[] { u.Operand },
-        BinaryExpr b => new[] { b.Left, b.Right },
-        ConditionalExpr c => new[] { c.Condition, c.WhenTrue, c.WhenFalse },
-        ConvertExpr c => new[] { c.Operand },
-        CallExpr c => c.Arguments,
-        BufferReadExpr r => new[] { r.Index },
-        _ => System.Array.Empty<Expr>(),
-    };
+    public static bool Uses(Expr e, ModifierInput input) => ExprQueries.Uses(e, input);
 
     /// <summary>Evaluates the locals in order, then the result; returns the register holding the result.</summary>
     public string Lower(ModifierBody body)

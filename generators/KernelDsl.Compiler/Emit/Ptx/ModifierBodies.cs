@@ -7,18 +7,7 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 public static class ModifierBodies
 {
     /// <summary>True when the body (a local or the result) reads <paramref name="input"/>.</summary>
-    public static bool Reads(ModifierBody body, ModifierInput input)
-    {
-        foreach (var local in body.Locals)
-        {
-            if (ExprPtxWriter.Uses(local.Value, input))
-            {
-                return true;
-            }
-        }
-
-        return ExprPtxWriter.Uses(body.Result, input);
-    }
+    public static bool Reads(ModifierBody body, ModifierInput input) => body.Reads(input);
 
     /// <summary>The kernel-scope register holding the i-th captured buffer's global address (PTX names are ASCII, C# names need not be).</summary>
     internal static System.Func<string, string> CapturedRegisters(EquatableArray<CapturedBuffer> buffers) => name =>
