@@ -103,7 +103,12 @@ public sealed class PtxAssemblyTests
                     failures.Add($"{spec.Target.Name} {arch}: no {tensorCoreOp} in SASS");
                 }
 
-                if (report.Registers > GpuPlanner.MaxRegistersPerThread || Math.Abs(report.Registers - gpu.EstimatedRegisters) > EstimateTolerance)
+                // Hopper kernels run one 256-thread block per SM whatever they use up to the 255 cap, so only an estimate
+                // that is too high (or a kernel over the cap) is wrong there; sm_80 estimates also decide occupancy.
+                bool estimateWrong = hopper
+                    ? report.Registers < gpu.EstimatedRegisters - EstimateTolerance
+                    : Math.Abs(report.Registers - gpu.EstimatedRegisters) > EstimateTolerance;
+                if (report.Registers > GpuPlanner.MaxRegistersPerThread || estimateWrong)
                 {
                     failures.Add($"{spec.Target.Name} {arch}: {report.Registers} registers, plan estimated {gpu.EstimatedRegisters}");
                 }

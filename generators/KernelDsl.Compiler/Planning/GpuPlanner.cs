@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using KernelDsl.Compiler.Diagnostics;
 using KernelDsl.Compiler.Model;
-using KernelDsl.Compiler.Model.Expressions;
 
 namespace KernelDsl.Compiler.Planning;
 
@@ -142,15 +141,9 @@ public static class GpuPlanner
             return null;
         }
 
-        // Score modifiers that read q/kv: ptxas keeps per-element terms (the ALiBi distances) live across the loop and
-        // takes whatever the one-block-per-SM budget leaves (sm_90a ptxas 13.0, 2026-12-01: ALiBi 233 at D = 64, 255 at
-        // D = 128, without spills; softcap and mask-only modifiers stay near the plain kernel). The cap costs no
-        // occupancy: 256 threads × 255 registers fit one block per SM.
-        if (spec.ScoreModifier is { } score && (score.Body.Reads(ModifierInput.QueryIndex) || score.Body.Reads(ModifierInput.KeyIndex)))
-        {
-            registers = Math.Min(registers + ModifierRegisters, MaxRegistersPerThread);
-        }
-
+        // The estimate counts accumulators and fragments only. With modifiers ptxas may take more, up to the cap, at no
+        // occupancy cost (one 256-thread block per SM either way): sm_90a ptxas 13.0 on 2026-12-01 used 233-255 for
+        // ALiBi with captured slopes, and 159-202 for softcap, prefix-LM and ALiBi with a constant slope; never spilled.
         int threads = 32 * warps;
         return new GpuKernelPlan(blockQ, blockKV, warps, stages, QInRegisters: false, smem,
             spec.EffectiveScale * Constants.Log2E, registers,
@@ -163,9 +156,6 @@ public static class GpuPlanner
             ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
-
-    /// <summary>Registers the Hopper kernel's per-element modifier terms take beyond the plain kernel (measured, see PlanHopper).</summary>
-    private const int ModifierRegisters = 64;
 
     private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
 
