@@ -13,25 +13,7 @@ internal sealed partial class FlashForwardPtx
     {
         var w = _w;
         w.Stage("Prologue: Q tile and the first K/V tiles in flight (cp.async, 16 bytes per copy, zero-fill past the end)");
-        LoadTile("Q", "%q_base", "%q_ss", "%q0", "%seq_q", "%q_tile", _gpu.BlockQ, D, Smem.QPitchBytes);
-        w.Ins("cp.async.commit_group");
-        for (int stage = 0; stage < _gpu.Stages - 1; stage++)
-        {
-            using (w.Scope())
-            {
-                w.Ins(".reg .pred %skip");
-                w.Ins(".reg .b32 %tile, %k_dst, %v_dst");
-                w.Ins("add.s32 %tile, %n_start, " + I(stage));
-                w.Ins("setp.ge.s32 %skip, %tile, %n_end");
-                w.Ins("@%skip bra PROLOGUE_SKIP_" + I(stage));
-                EmitTileStart("%tile");
-                w.Ins("add.u32 %k_dst, %k_ring, " + I(stage * Smem.KStageBytes));
-                w.Ins("add.u32 %v_dst, %v_ring, " + I(stage * Smem.VStageBytes));
-                LoadKvTile("%k_dst", "%v_dst");
-                w.Label("PROLOGUE_SKIP_" + I(stage));
-                w.Ins("cp.async.commit_group");
-            }
-        }
+        IssuePrologueCopies();
 
         int pending = _gpu.OverlapScores ? _gpu.Stages - 2 : _gpu.Stages - 1;
         w.Comment(_gpu.OverlapScores ? "wait for Q and the first K/V tile" : "wait for the Q group (the K/V groups after it may still be in flight)");
@@ -54,6 +36,34 @@ internal sealed partial class FlashForwardPtx
             w.Stage("Scores of the first tile (the loop computes each next tile's scores during the softmax)");
             w.Ins("add.u32 %k_cur, %k_ring, %k_ld");
             EmitScores("%s", "%k_cur");
+        }
+    }
+
+    /// <summary>
+    /// Q (one commit group) and the first Stages−1 kept K/V tiles (one group each, empty past the end) into stages
+    /// 0..Stages−2: the copies both families' prologues start with.
+    /// </summary>
+    private void IssuePrologueCopies()
+    {
+        var w = _w;
+        LoadTile("Q", "%q_base", "%q_ss", "%q0", "%seq_q", "%q_tile", _gpu.BlockQ, D, Smem.QPitchBytes);
+        w.Ins("cp.async.commit_group");
+        for (int stage = 0; stage < _gpu.Stages - 1; stage++)
+        {
+            using (w.Scope())
+            {
+                w.Ins(".reg .pred %skip");
+                w.Ins(".reg .b32 %tile, %k_dst, %v_dst");
+                w.Ins("add.s32 %tile, %n_start, " + I(stage));
+                w.Ins("setp.ge.s32 %skip, %tile, %n_end");
+                w.Ins("@%skip bra PROLOGUE_SKIP_" + I(stage));
+                EmitTileStart("%tile");
+                w.Ins("add.u32 %k_dst, %k_ring, " + I(stage * Smem.KStageBytes));
+                w.Ins("add.u32 %v_dst, %v_ring, " + I(stage * Smem.VStageBytes));
+                LoadKvTile("%k_dst", "%v_dst");
+                w.Label("PROLOGUE_SKIP_" + I(stage));
+                w.Ins("cp.async.commit_group");
+            }
         }
     }
 

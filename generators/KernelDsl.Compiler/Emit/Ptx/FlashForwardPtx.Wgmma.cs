@@ -101,25 +101,7 @@ internal sealed partial class FlashForwardPtx
         var w = _w;
         int stages = _gpu.Stages;
         w.Stage("Prologue: Q tile and the first " + I(stages - 1) + " K/V tiles in flight (cp.async, 16 bytes per copy, zero-fill past the end, swizzled)");
-        LoadTile("Q", "%q_base", "%q_ss", "%q0", "%seq_q", "%q_tile", _gpu.BlockQ, D, Smem.QPitchBytes);
-        w.Ins("cp.async.commit_group");
-        for (int stage = 0; stage < stages - 1; stage++)
-        {
-            using (w.Scope())
-            {
-                w.Ins(".reg .pred %skip");
-                w.Ins(".reg .b32 %tile, %k_dst, %v_dst");
-                w.Ins("add.s32 %tile, %n_start, " + I(stage));
-                w.Ins("setp.ge.s32 %skip, %tile, %n_end");
-                w.Ins("@%skip bra PROLOGUE_SKIP_" + I(stage));
-                EmitTileStart("%tile");
-                w.Ins("add.u32 %k_dst, %k_ring, " + I(stage * Smem.KStageBytes));
-                w.Ins("add.u32 %v_dst, %v_ring, " + I(stage * Smem.VStageBytes));
-                LoadKvTile("%k_dst", "%v_dst");
-                w.Label("PROLOGUE_SKIP_" + I(stage));
-                w.Ins("cp.async.commit_group");
-            }
-        }
+        IssuePrologueCopies();
 
         w.Stage("First tile: wait for Q and tile 0, S = Q*K^T, mask, softmax (no P*V in flight yet)");
         w.Ins("cp.async.wait_group " + I(stages - 2));
