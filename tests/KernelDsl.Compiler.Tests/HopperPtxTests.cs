@@ -120,6 +120,13 @@ public sealed class HopperPtxTests
     }
 
     [Fact]
+    public void Plan_text_says_when_the_sm80_kernel_also_runs_on_hopper()
+    {
+        var plan = Planner.Plan(Specs.Make(96, dtype: ElementType.BF16)).Plan!;
+        Emit.Host.PlanTextRenderer.Render(plan).ShouldContain("gpu family   the sm_80 kernel runs on every GPU, Hopper included");
+    }
+
+    [Fact]
     public void Plan_text_names_both_families()
     {
         var plan = Planner.Plan(Specs.Make(128, dtype: ElementType.BF16)).Plan!;

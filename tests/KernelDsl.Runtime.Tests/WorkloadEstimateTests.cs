@@ -61,6 +61,28 @@ public class WorkloadEstimateTests
     }
 
     [Fact]
+    public void HopperTilesGiveTheirOwnBlockSkipping()
+    {
+        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuBlockQ = 128, GpuBlockKV = 32, HopperBlockQ = 128, HopperBlockKV = 128 };
+        var shape = new AttentionShape(1, 4096, 4096, 16, 16, 128, 128);
+        var estimate = WorkloadEstimate.Compute(parameters, shape);
+
+        // 32 query blocks of 128 rows; block r visits r + 1 KV blocks of 128 keys (the diagonal one whole): 128·128·(r+1) pairs.
+        long pairs = 0;
+        for (int r = 0; r < 32; r++)
+        {
+            pairs += 128L * 128 * (r + 1);
+        }
+
+        estimate.HopperComputedFlops.ShouldBe(16.0 * pairs * 2 * (128 + 128));
+        estimate.HopperComputedFlops!.Value.ShouldBe(estimate.GpuComputedFlops!.Value, "with 128-row blocks both visit the causal diagonal up to the block's last row");
+        var window = WorkloadEstimate.Compute(Parameters(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 30, 0) with { GpuBlockQ = 128, GpuBlockKV = 32, HopperBlockQ = 128, HopperBlockKV = 128 }, shape);
+        window.HopperComputedFlops!.Value.ShouldBeGreaterThan(window.GpuComputedFlops!.Value, "a 30-key look-back costs a whole 128-key tile, but only one 32-key tile");
+        estimate.ToString().ShouldContain("gpu sm_90a   computed after block skipping with the Hopper kernel's tiles");
+        WorkloadEstimate.Compute(parameters with { HopperBlockQ = 0, HopperBlockKV = 0 }, shape).HopperComputedFlops.ShouldBeNull();
+    }
+
+    [Fact]
     public void SpecsWithoutAGpuKernelHaveNoGpuEstimate()
     {
         var estimate = WorkloadEstimate.Compute(Parameters(MaskKind.None), new AttentionShape(1, 256, 256, 1, 1, 64, 64));

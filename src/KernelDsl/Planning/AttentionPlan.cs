@@ -61,10 +61,15 @@ public readonly record struct PlanParameters(
     int CpuBlockKV,
     int CpuWorkingSetBytes,
     int GpuBlockQ = 0,
-    int GpuBlockKV = 0)
+    int GpuBlockKV = 0,
+    int HopperBlockQ = 0,
+    int HopperBlockKV = 0)
 {
     /// <summary>True when the spec has a GPU kernel (its tiles are then known).</summary>
     public bool HasGpuKernel => GpuBlockQ > 0 && GpuBlockKV > 0;
+
+    /// <summary>True when the spec also has a Hopper-family (sm_90a) kernel, launched on compute capability 9.x.</summary>
+    public bool HasHopperKernel => HopperBlockQ > 0 && HopperBlockKV > 0;
 
     public MaskBand BandFor(AttentionShape shape) =>
         MaskBand.For(Mask, Alignment, WindowLeft, WindowRight, shape.SeqQ, shape.SeqKv);

@@ -31,6 +31,12 @@ public sealed record WorkloadEstimate(
     public double? GpuComputedFlops { get; init; }
 
     /// <summary>
+    /// FLOPs the Hopper-family kernel computes after skipping blocks with its own (larger) tiles; null when the spec has
+    /// none. Larger tiles skip less of a band: this is what runs on H100/H200.
+    /// </summary>
+    public double? HopperComputedFlops { get; init; }
+
+    /// <summary>
     /// The H100 roofline for this call's GPU kernel: max(FLOPs computed / dense 16-bit tensor-core rate,
     /// minimum bytes / HBM bandwidth), with the ceilings measured on the H100 (<see cref="DeviceCeilings.H100"/>).
     /// </summary>
@@ -93,6 +99,9 @@ public sealed record WorkloadEstimate(
             CpuWorkingSetBytesPerThread: p.CpuWorkingSetBytes)
         {
             GpuComputedFlops = p.HasGpuKernel ? headsTimesBatch * (double)gpu.VisitedPairs * flopsPerPair : null,
+            HopperComputedFlops = p.HasHopperKernel
+                ? headsTimesBatch * (double)BlockSkipping.Count(band, shape, p.HopperBlockQ, p.HopperBlockKV).VisitedPairs * flopsPerPair
+                : null,
         };
     }
 
@@ -144,6 +153,11 @@ public sealed record WorkloadEstimate(
         {
             bool computeBound = gpuFlops / DeviceCeilings.H100.TensorFlops >= (BytesRead + BytesWritten) / DeviceCeilings.H100.BytesPerSecond;
             s.Append(c, $"  gpu          computed after block skipping {Giga(gpuFlops)}; H100 roofline {floor:F3} ms ({(computeBound ? "compute" : "memory")}-bound at {DeviceCeilings.H100.TensorFlops / 1e12:F0} TFLOP/s, {DeviceCeilings.H100.BytesPerSecond / 1e12:F1} TB/s)\n");
+        }
+
+        if (HopperComputedFlops is double hopperFlops)
+        {
+            s.Append(c, $"  gpu sm_90a   computed after block skipping with the Hopper kernel's tiles {Giga(hopperFlops)} (the kernel that runs on compute capability 9.x)\n");
         }
         return s.ToString();
     }

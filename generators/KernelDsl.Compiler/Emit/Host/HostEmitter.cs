@@ -131,7 +131,8 @@ public sealed class HostEmitter : IEmitter
         w.Line("        __Spec.InputType, __Spec.OutputType, __Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, __Spec.WritesLse,");
         string gpuTiles = plan.Gpu is null
             ? string.Empty
-            : string.Format(CultureInfo.InvariantCulture, ", GpuBlockQ: {0}, GpuBlockKV: {1}", plan.Gpu.BlockQ, plan.Gpu.BlockKV);
+            : string.Format(CultureInfo.InvariantCulture, ", GpuBlockQ: {0}, GpuBlockKV: {1}", plan.Gpu.BlockQ, plan.Gpu.BlockKV)
+              + (plan.GpuHopper is null ? string.Empty : string.Format(CultureInfo.InvariantCulture, ", HopperBlockQ: {0}, HopperBlockKV: {1}", plan.GpuHopper.BlockQ, plan.GpuHopper.BlockKV));
         w.Line(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}{3}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes, gpuTiles));
     }
 

@@ -38,6 +38,10 @@ public static class PlanTextRenderer
             s.Append("  gpu family   Hopper (compute capability 9.x) runs the sm_90a kernel below; other GPUs the sm_80 kernel above\n");
             s.Append(plan.GpuHopper.Describe());
         }
+        else if (plan.Gpu is not null)
+        {
+            s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (the sm_90a family covers head dims 64 and 128)\n");
+        }
         return s.ToString();
     }
 
