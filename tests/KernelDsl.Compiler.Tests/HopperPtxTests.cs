@@ -34,6 +34,31 @@ public sealed class HopperPtxTests
         }
     }
 
+    [Theory]
+    [InlineData(100, 0, false)]
+    [InlineData(37, 50, false)]
+    [InlineData(200, 55, true)]
+    [InlineData(1024, 0, true)]
+    [InlineData(64, -1, true)]
+    public void Narrow_windows_keep_the_sm80_kernel_on_hopper(int left, int right, bool hopper)
+    {
+        var mask = new MaskSpec(MaskKind.SlidingWindow, MaskAlignment.BottomRight, left, right);
+        var plan = Planner.Plan(Specs.Make(128, dtype: ElementType.FP16, mask: mask)).Plan!;
+        (plan.GpuHopper is not null).ShouldBe(hopper);
+        if (!hopper)
+        {
+            Emit.Host.PlanTextRenderer.Render(plan).ShouldContain("no sm_90a kernel: a window narrower than 256 keys");
+            GpuPlanner.Plan(plan.Spec, new System.Collections.Generic.List<Diagnostics.SpecDiagnostic>(), new GpuTuning(Family: GpuFamily.Sm90a))
+                .ShouldNotBeNull("a tuning that asks for the family still gets it, for measurements");
+        }
+    }
+
+    [Fact]
+    public void Causal_specs_get_the_hopper_kernel()
+    {
+        Planner.Plan(Specs.Make(128, dtype: ElementType.FP16, mask: Specs.CausalBottomRight)).Plan!.GpuHopper.ShouldNotBeNull();
+    }
+
     [Fact]
     public void Fp32_specs_get_no_hopper_kernel()
     {

@@ -110,6 +110,11 @@ public static class GpuPlanner
     /// </summary>
     public static GpuKernelPlan? PlanHopper(AttentionSpec spec, GpuTuning? tuning = null)
     {
+        if (HopperExclusion(spec) is not null && tuning?.Family != GpuFamily.Sm90a)
+        {
+            return null;
+        }
+
         if (spec.InputType == ElementType.FP32 || !HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim))
         {
             return null;
@@ -156,6 +161,37 @@ public static class GpuPlanner
             ModifierNotes = ModifierMathNotes.For(spec),
         };
     }
+
+    /// <summary>
+    /// Why a spec gets no Hopper kernel (its sm_80 kernel then runs on Hopper too), or null when it gets one.
+    /// Narrow sliding windows stay on the sm_80 family: the Hopper kernel's 128-key tiles spend most of a boundary tile
+    /// on dropped pairs, and on the H200 (2026-12-01) a 101-key window ran at 0.86–0.88× and an 88-key window at
+    /// 0.83–0.85× of the sm_80 kernel, while the 1025-key window of issue 4's benchmark ran 1.09–1.13× FlexAttention on
+    /// it. The 256-key threshold (two tiles) lies between those measurements; it has not been located more precisely.
+    /// </summary>
+    public static string? HopperExclusion(AttentionSpec spec)
+    {
+        if (spec.InputType == ElementType.FP32)
+        {
+            return "FP32 inputs";
+        }
+
+        if (!HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim))
+        {
+            return "the sm_90a family covers head dims 64 and 128";
+        }
+
+        var mask = spec.Mask;
+        if (mask.BandLeft >= 0 && mask.BandRight >= 0 && mask.BandLeft + mask.BandRight + 1 < MinHopperWindow)
+        {
+            return "a window narrower than " + MinHopperWindow.ToString(System.Globalization.CultureInfo.InvariantCulture) + " keys: measured faster with the sm_80 kernel's smaller tiles";
+        }
+
+        return null;
+    }
+
+    /// <summary>Narrowest sliding window (keys per row) that gets the Hopper kernel; see <see cref="HopperExclusion"/>.</summary>
+    public const int MinHopperWindow = 256;
 
     private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
 

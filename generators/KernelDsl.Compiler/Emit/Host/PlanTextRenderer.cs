@@ -40,7 +40,7 @@ public static class PlanTextRenderer
         }
         else if (plan.Gpu is not null)
         {
-            s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (the sm_90a family covers head dims 64 and 128)\n");
+            s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (no sm_90a kernel: " + (GpuPlanner.HopperExclusion(plan.Spec) ?? "its tiles do not fit") + ")\n");
         }
         return s.ToString();
     }
