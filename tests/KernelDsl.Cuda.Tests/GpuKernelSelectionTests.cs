@@ -64,6 +64,6 @@ public class GpuKernelSelectionTests
     public void Without_a_gpu_block_masks_get_the_sm80_tiles()
     {
         TestSupport.RequireNoGpu();
-        GpuKernelSelection.DefaultDeviceTiles(WithHopper).ShouldBe((128, 32));
+        GpuKernelSelection.Tiles(WithHopper).ShouldBe((128, 32));
     }
 }

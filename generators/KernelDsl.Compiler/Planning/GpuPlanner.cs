@@ -110,12 +110,9 @@ public static class GpuPlanner
     /// </summary>
     public static GpuKernelPlan? PlanHopper(AttentionSpec spec, GpuTuning? tuning = null)
     {
-        if (HopperExclusion(spec) is not null && tuning?.Family != GpuFamily.Sm90a)
-        {
-            return null;
-        }
-
-        if (spec.InputType == ElementType.FP32 || !HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim))
+        // A tuning that asks for the family (the benchmark's variants) overrides the narrow-window preference, never
+        // what the kernel cannot do.
+        if (HopperCannotRun(spec) is not null || (tuning?.Family != GpuFamily.Sm90a && HopperExclusion(spec) is not null))
         {
             return null;
         }
@@ -171,24 +168,22 @@ public static class GpuPlanner
     /// </summary>
     public static string? HopperExclusion(AttentionSpec spec)
     {
-        if (spec.InputType == ElementType.FP32)
+        if (HopperCannotRun(spec) is { } reason)
         {
-            return "FP32 inputs";
-        }
-
-        if (!HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim))
-        {
-            return "the sm_90a family covers head dims 64 and 128";
+            return reason;
         }
 
         var mask = spec.Mask;
-        if (mask.BandLeft >= 0 && mask.BandRight >= 0 && mask.BandLeft + mask.BandRight + 1 < MinHopperWindow)
-        {
-            return "a window narrower than " + MinHopperWindow.ToString(System.Globalization.CultureInfo.InvariantCulture) + " keys: measured faster with the sm_80 kernel's smaller tiles";
-        }
-
-        return null;
+        return mask.BandLeft >= 0 && mask.BandRight >= 0 && mask.BandLeft + mask.BandRight + 1 < MinHopperWindow
+            ? "a window narrower than " + MinHopperWindow.ToString(System.Globalization.CultureInfo.InvariantCulture) + " keys: measured faster with the sm_80 kernel's smaller tiles"
+            : null;
     }
+
+    /// <summary>Why the Hopper kernel cannot compute a spec at all (null when it can).</summary>
+    private static string? HopperCannotRun(AttentionSpec spec) =>
+        spec.InputType == ElementType.FP32 ? "FP32 inputs"
+        : !HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim) ? "the sm_90a family covers head dims 64 and 128"
+        : null;
 
     /// <summary>Narrowest sliding window (keys per row) that gets the Hopper kernel; see <see cref="HopperExclusion"/>.</summary>
     public const int MinHopperWindow = 256;

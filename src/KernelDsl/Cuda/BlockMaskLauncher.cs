@@ -40,19 +40,6 @@ public static class BlockMaskLauncher
     }
 
     /// <summary>
-    /// The tiles (BlockQ, BlockKV) of the attention kernel that the device Forward launches on the device of
-    /// <paramref name="context"/> (null: device 0): the Hopper kernel's on compute capability 9.x when the spec has one
-    /// (see <see cref="GpuKernelSelection"/>), else the sm_80 kernel's. The generated <c>CreateGpuBlockMaskOnDevice</c>
-    /// builds its mask for these tiles.
-    /// </summary>
-    public static (int BlockQ, int BlockKV) ForwardTiles(GpuKernelInfo kernel, CudaContext? context)
-    {
-        ArgumentNullException.ThrowIfNull(kernel);
-        var chosen = GpuKernelSelection.Preferred(kernel, (context ?? Cuda.DefaultContext).Device.ComputeCapabilityMajor);
-        return (chosen.BlockQ, chosen.BlockKV);
-    }
-
-    /// <summary>
     /// Validates the arguments (shape, tile sizes, grid limits, captured buffer lengths against their declared shapes,
     /// one context for everything), launches the builder on <paramref name="stream"/> (the legacy default stream when
     /// null), waits for it and returns the compacted mask. The context is <paramref name="context"/>, else the stream's,

@@ -35,12 +35,15 @@ public static class GpuKernelSelection
     public static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor) => Preferred(kernel, computeCapabilityMajor, ForcedSm80);
 
     /// <summary>
-    /// Tiles (BlockQ, BlockKV) of the kernel the default device (device 0) launches, for building a block mask; the
-    /// sm_80 family's when CUDA is not available.
+    /// Tiles (BlockQ, BlockKV) of the kernel the device <c>Forward</c> launches on <paramref name="context"/>'s device
+    /// (device 0 when null), for building a block mask; the sm_80 family's when no context is given and CUDA is not
+    /// available. The generated <c>CreateGpuBlockMask</c> and <c>CreateGpuBlockMaskOnDevice</c> both use it.
     /// </summary>
-    public static (int BlockQ, int BlockKV) DefaultDeviceTiles(GpuKernelInfo kernel)
+    public static (int BlockQ, int BlockKV) Tiles(GpuKernelInfo kernel, CudaContext? context = null)
     {
-        int major = Cuda.IsAvailable ? Cuda.GetDevice(0).ComputeCapabilityMajor : 0;
+        int major = context is not null ? context.Device.ComputeCapabilityMajor
+            : Cuda.IsAvailable ? Cuda.GetDevice(0).ComputeCapabilityMajor
+            : 0;
         var chosen = Preferred(kernel, major);
         return (chosen.BlockQ, chosen.BlockKV);
     }

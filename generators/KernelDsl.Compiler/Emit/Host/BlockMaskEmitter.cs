@@ -25,8 +25,8 @@ public sealed class BlockMaskEmitter : IEmitter
             return null;
         }
 
-        bool usesBatch = Reads(mask.Body, ModifierInput.Batch);
-        bool usesHead = Reads(mask.Body, ModifierInput.Head);
+        bool usesBatch = mask.Body.Reads(ModifierInput.Batch);
+        bool usesHead = mask.Body.Reads(ModifierInput.Head);
         var w = new CodeWriter();
         w.Lines(TypeScope.FileHeader.TrimEnd('\n'));
         w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": block masks from the mask modifier " + mask.MethodName + ".");
@@ -114,7 +114,7 @@ public sealed class BlockMaskEmitter : IEmitter
                     w.Line("/// </summary>");
                     w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ")");
                     w.Line("{");
-                    w.Line("    var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.DefaultDeviceTiles(__GpuLaunch);");
+                    w.Line("    var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(__GpuLaunch);");
                     w.Line("    return CreateBlockMask(shape, blockQ, blockKV" + arguments + ");");
                     w.Line("}");
                 }
@@ -125,8 +125,6 @@ public sealed class BlockMaskEmitter : IEmitter
 
         return new GeneratedFile(spec.Target.FullName + ".BlockMask.g.cs", w.ToString());
     }
-
-    private static bool Reads(ModifierBody body, ModifierInput input) => ModifierBodies.Reads(body, input);
 
     /// <summary>
     /// <c>CreateBlockMaskOnDevice</c> / <c>CreateGpuBlockMaskOnDevice</c>: the same classification by the generated
@@ -189,7 +187,7 @@ public sealed class BlockMaskEmitter : IEmitter
             }
 
             string device = "context ?? stream?.Context" + (mask.Buffers.Count > 0 ? " ?? " + mask.Buffers[0].Name + ".Context" : string.Empty);
-            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.BlockMaskLauncher.ForwardTiles(__GpuLaunch, " + device + ");");
+            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(__GpuLaunch, " + device + ");");
             w.Line("return CreateBlockMaskOnDevice(shape, blockQ, blockKV" + arguments + ", stream, context);");
         }
         w.Line();

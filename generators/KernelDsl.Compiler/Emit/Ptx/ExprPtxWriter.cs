@@ -118,9 +118,6 @@ internal sealed class ExprPtxWriter
     /// <summary>True when <paramref name="e"/> reads a captured buffer anywhere.</summary>
     public static bool ReadsBuffer(Expr e) => e is BufferReadExpr || System.Linq.Enumerable.Any(ExprQueries.Children(e), ReadsBuffer);
 
-    /// <summary>True when <paramref name="e"/> reads the given modifier input.</summary>
-    public static bool Uses(Expr e, ModifierInput input) => ExprQueries.Uses(e, input);
-
     /// <summary>Evaluates the locals in order, then the result; returns the register holding the result.</summary>
     public string Lower(ModifierBody body)
     {

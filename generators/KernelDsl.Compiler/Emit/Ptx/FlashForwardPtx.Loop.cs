@@ -69,19 +69,22 @@ internal sealed partial class FlashForwardPtx
     private void EmitAdvance()
     {
         var w = _w;
-        int stages = _gpu.Stages;
         w.Stage("Next tile: advance n and the ring stages");
         using (w.Scope())
         {
             w.Ins(".reg .pred %wrap");
             w.Ins("add.s32 %n, %n, 1");
-            w.Ins("add.u32 %read_stage, %read_stage, 1");
-            w.Ins("setp.eq.u32 %wrap, %read_stage, " + I(stages));
-            w.Ins("selp.b32 %read_stage, 0, %read_stage, %wrap");
-            w.Ins("add.u32 %write_stage, %write_stage, 1");
-            w.Ins("setp.eq.u32 %wrap, %write_stage, " + I(stages));
-            w.Ins("selp.b32 %write_stage, 0, %write_stage, %wrap");
+            StepRingStage("%read_stage");
+            StepRingStage("%write_stage");
         }
+    }
+
+    /// <summary>stage = (stage + 1) mod Stages, branch-free; the enclosing scope declares the predicate %wrap.</summary>
+    private void StepRingStage(string stage)
+    {
+        _w.Ins("add.u32 " + stage + ", " + stage + ", 1");
+        _w.Ins("setp.eq.u32 %wrap, " + stage + ", " + I(_gpu.Stages));
+        _w.Ins("selp.b32 " + stage + ", 0, " + stage + ", %wrap");
     }
 
     /// <summary>

@@ -92,12 +92,12 @@ internal sealed partial class FlashForwardPtx
                     w.Ins(".reg .f32 %score");
                     w.Ins(".reg .b32 %kv");
                     w.Ins("mul.rn.f32 %score, " + reg + ", " + F32(_spec.EffectiveScale));
-                    if (Uses(body, ModifierInput.KeyIndex))
+                    if (body.Reads(ModifierInput.KeyIndex))
                     {
                         w.Ins("add.s32 %kv, %jb, " + I(c));
                     }
 
-                    var (row, key) = InRangeIndices(rr, Uses(body, ModifierInput.KeyIndex));
+                    var (row, key) = InRangeIndices(rr, body.Reads(ModifierInput.KeyIndex));
                     string result = new ExprPtxWriter(w, ModifierInputs(row, key), _scoreHoisted, bufferBase: CapturedRegister).Lower(body);
                     w.Ins("mov.f32 " + reg + ", " + result);
                 }
@@ -113,12 +113,12 @@ internal sealed partial class FlashForwardPtx
         using (w.Scope())
         {
             w.Ins(".reg .b32 %kv");
-            if (Uses(body, ModifierInput.KeyIndex))
+            if (body.Reads(ModifierInput.KeyIndex))
             {
                 w.Ins("add.s32 %kv, %jb, " + I(c));
             }
 
-            var (row, key) = InRangeIndices(rr, Uses(body, ModifierInput.KeyIndex));
+            var (row, key) = InRangeIndices(rr, body.Reads(ModifierInput.KeyIndex));
             string keep = new ExprPtxWriter(w, ModifierInputs(row, key), _maskHoisted, bufferBase: CapturedRegister).Lower(body);
             w.Ins("@!" + keep + " mov.f32 " + reg + ", " + NegInf);
         }
@@ -150,19 +150,7 @@ internal sealed partial class FlashForwardPtx
     }
 
     /// <summary>The kernel-scope register holding a captured buffer's global address (named by position: PTX names are ASCII).</summary>
-    private string CapturedRegister(string buffer)
-    {
-        var buffers = _spec.CapturedBuffers;
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            if (buffers[i].Name == buffer)
-            {
-                return "%captured" + I(i);
-            }
-        }
-
-        throw new System.InvalidOperationException("unknown captured buffer '" + buffer + "'");
-    }
+    private string CapturedRegister(string buffer) => ModifierBodies.CapturedRegisters(_spec.CapturedBuffers)(buffer);
 
     /// <summary>Calls <paramref name="element"/>(slab, row index rr, register, column offset from %jb) for each score element of this thread.</summary>
     private void ForEachElement(System.Action<int, int, string, int> element, string acc)
@@ -191,16 +179,4 @@ internal sealed partial class FlashForwardPtx
         _ => kv,
     };
 
-    private static bool Uses(ModifierBody body, ModifierInput input)
-    {
-        foreach (var local in body.Locals)
-        {
-            if (ExprPtxWriter.Uses(local.Value, input))
-            {
-                return true;
-            }
-        }
-
-        return ExprPtxWriter.Uses(body.Result, input);
-    }
 }

@@ -147,9 +147,7 @@ internal sealed partial class FlashForwardPtx
         using (w.Scope())
         {
             w.Ins(".reg .pred %wrap");
-            w.Ins("add.u32 %write_stage, %write_stage, 1");
-            w.Ins("setp.eq.u32 %wrap, %write_stage, " + I(stages));
-            w.Ins("selp.b32 %write_stage, 0, %write_stage, %wrap");
+            StepRingStage("%write_stage");
         }
 
         w.Ins("setp.lt.s32 %p_more, %n, %n_end");
@@ -181,9 +179,7 @@ internal sealed partial class FlashForwardPtx
             w.Ins(".reg .pred %wrap");
             w.Ins("add.s32 %n, %n, 1");
             w.Ins("mov.u32 %v_stage, %read_stage");
-            w.Ins("add.u32 %read_stage, %read_stage, 1");
-            w.Ins("setp.eq.u32 %wrap, %read_stage, " + I(_gpu.Stages));
-            w.Ins("selp.b32 %read_stage, 0, %read_stage, %wrap");
+            StepRingStage("%read_stage");
         }
     }
 

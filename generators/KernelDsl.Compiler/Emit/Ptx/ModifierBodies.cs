@@ -3,21 +3,24 @@ using KernelDsl.Compiler.Model.Expressions;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
 
-/// <summary>Questions about a modifier body that several emitters ask (the block-mask builder kernel, the host emitter).</summary>
+/// <summary>
+/// PTX naming shared by the kernels that lower modifiers (attention and block-mask builder). Questions about the IR
+/// itself (what a body reads) are <see cref="ExprQueries"/>.
+/// </summary>
 public static class ModifierBodies
 {
-    /// <summary>True when the body (a local or the result) reads <paramref name="input"/>.</summary>
-    public static bool Reads(ModifierBody body, ModifierInput input) => body.Reads(input);
-
     /// <summary>The kernel-scope register holding the i-th captured buffer's global address (PTX names are ASCII, C# names need not be).</summary>
-    internal static System.Func<string, string> CapturedRegisters(EquatableArray<CapturedBuffer> buffers) => name =>
+    internal static System.Func<string, string> CapturedRegisters(System.Collections.Generic.IEnumerable<CapturedBuffer> buffers) => name =>
     {
-        for (int i = 0; i < buffers.Count; i++)
+        int i = 0;
+        foreach (var buffer in buffers)
         {
-            if (buffers[i].Name == name)
+            if (buffer.Name == name)
             {
                 return "%captured" + PtxLiteral.I(i);
             }
+
+            i++;
         }
 
         throw new System.InvalidOperationException("unknown captured buffer '" + name + "'");
