@@ -118,7 +118,14 @@ public sealed record ModifierSpec(ModifierKind Kind, string MethodName, Modifier
 /// A read-only tensor a modifier indexes: its parameter name, element type (Int or Float) and row-major shape, each
 /// dim a <see cref="CapturedDims"/> name (B, Hq, Hkv, Sq, Skv) or a positive integer literal.
 /// </summary>
-public sealed record CapturedBuffer(string Name, ExprType ElementType, EquatableArray<string> Dims);
+public sealed record CapturedBuffer(string Name, ExprType ElementType, EquatableArray<string> Dims)
+{
+    /// <summary>
+    /// <c>[Captured(…, Learnable = true)]</c> (issue 10): a float buffer the score modifier reads whose gradient the
+    /// generated Backward returns.
+    /// </summary>
+    public bool Learnable { get; init; }
+}
 
 /// <summary>The dimension names a [Captured] shape may use, and what they mean at a call.</summary>
 public static class CapturedDims
