@@ -33,18 +33,20 @@ public sealed class PtxAssemblyTests
     /// <summary>
     /// The Hopper-family kernels (sm_90a, wgmma) of all three matrices: 0 spills, HGMMA in the SASS, and no wgmma
     /// serialization warning (ptxas serializes wgmma when it cannot prove the accumulators are left alone while in
-    /// flight, which would undo the overlap). Needs a CUDA 12+ ptxas: CI's CUDA 11.8 predates sm_90a, so CI skips
-    /// this one and the device run (samples/GpuBench/run-on-device.sh) runs it with the GPU machine's ptxas.
+    /// flight, which would undo the overlap). Needs a CUDA 12+ ptxas (PtxTools.Hopper): CI fetches Debian trixie's
+    /// CUDA 12.4 next to bookworm's 11.8 and sets KDSL_REQUIRE_SM90A=1, so there a missing one fails instead of skipping.
     /// </summary>
     [Fact]
     public void Every_hopper_kernel_assembles_for_sm90a_without_spills_and_uses_HGMMA()
     {
-        RequireTools();
-        if (!PtxTools.SupportsSm90a)
+        if (PtxTools.Hopper is not { } tools)
         {
-            Assert.Skip("ptxas " + PtxTools.PtxasRelease + " predates sm_90a (wgmma needs CUDA 12 or later); set KDSL_CUDA_BIN to a newer toolkit's bin folder");
+            Assert.NotEqual("1", Environment.GetEnvironmentVariable("KDSL_REQUIRE_SM90A"));
+            Assert.Skip(PtxTools.HopperMissingReason);
+            return;
         }
 
+        TestContext.Current.TestOutputHelper?.WriteLine("sm_90a toolchain: ptxas " + tools.Release + " (" + tools.Ptxas + ")");
         AssembleAll(Specs.PtxMatrix().Concat(Modifiers.PtxMatrix()).Concat(Modifiers.CapturedPtxMatrix()), "kdsl-ptx-sm90a-", hopper: true);
     }
 
@@ -60,7 +62,13 @@ public sealed class PtxAssemblyTests
 
     private static void AssembleAll(System.Collections.Generic.IEnumerable<Model.AttentionSpec> matrix, string tempPrefix, bool hopper = false)
     {
-        RequireTools();
+        if (!hopper)
+        {
+            RequireTools();
+        }
+
+        string ptxas = hopper ? PtxTools.Hopper!.Value.Ptxas : PtxTools.Ptxas!;
+        string cuobjdump = hopper ? PtxTools.Hopper!.Value.Cuobjdump : PtxTools.Cuobjdump!;
 
         string dir = Path.Combine(Path.GetTempPath(), tempPrefix + Environment.ProcessId);
         Directory.CreateDirectory(dir);
@@ -78,7 +86,7 @@ public sealed class PtxAssemblyTests
             foreach (var arch in arches)
             {
                 string cubin = Path.Combine(dir, gpu.EntryName + "." + arch + ".cubin");
-                var (code, output) = PtxTools.Run(PtxTools.Ptxas!, $"-arch={arch} -v \"{ptxPath}\" -o \"{cubin}\"");
+                var (code, output) = PtxTools.Run(ptxas, $"-arch={arch} -v \"{ptxPath}\" -o \"{cubin}\"");
                 if (code != 0)
                 {
                     failures.Add($"{spec.Target.Name} {arch}: ptxas failed\n{output}");
@@ -86,7 +94,7 @@ public sealed class PtxAssemblyTests
                 }
 
                 var report = PtxTools.Parse(output);
-                var (_, sass) = PtxTools.Run(PtxTools.Cuobjdump!, $"-sass \"{cubin}\"");
+                var (_, sass) = PtxTools.Run(cuobjdump, $"-sass \"{cubin}\"");
                 int hmma = sass.Split('\n').Count(l => l.Contains(tensorCoreOp));
                 lines.Add($"{spec.Target.Name,-40} {arch}  regs {report.Registers,3} (plan ~{gpu.EstimatedRegisters,3})  stack {report.StackFrame}  spills {report.SpillStores}/{report.SpillLoads}  {tensorCoreOp} {hmma}  smem {gpu.Smem.TotalBytes}");
                 if (hopper && output.Contains("serialized", StringComparison.OrdinalIgnoreCase))
