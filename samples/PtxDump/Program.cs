@@ -10,10 +10,17 @@ using KernelDsl.PtxDump;
 // Usage: dotnet run --project samples/PtxDump -- <output folder>
 // Writes <entry>.ptx for every spec of SpecMatrix and manifest.json (one object per kernel: entry, file,
 // head dim, dtypes, mask band, LSE, launch geometry) that samples/Bench/gpu/run_ptx.py reads.
+// --all: every kernel of the compiler tests' matrices, for compare-ptx.sh (see AllKernels).
 string dir = args.Length > 0 ? args[0] : ".device-carry/ptx";
 Directory.CreateDirectory(dir);
 var manifest = new StringBuilder("[\n");
 bool first = true;
+if (args.Contains("--all"))
+{
+    AllKernels.Write(dir);
+    return;
+}
+
 if (args.Contains("--mods"))
 {
     ModifierDump.Write(dir);
