@@ -68,19 +68,6 @@ public sealed class ModifierKernelTests
     }
 
     [Fact]
-    public void Overlapped_loop_applies_the_modifiers_to_both_score_sets()
-    {
-        var spec = With(Specs.Make(64), score: Softcap, mask: WindowGlobal);
-        var plan = Planner.Plan(spec).Plan!;
-        plan = plan with { Gpu = GpuPlanner.Plan(spec, new System.Collections.Generic.List<Diagnostics.SpecDiagnostic>(), new GpuTuning(OverlapScores: true, Slabs: 1)) };
-        plan.Gpu.ShouldNotBeNull();
-        string ptx = PtxEmitter.PtxFor(plan)!;
-        ptx.ShouldContain("mul.rn.f32 %score, %s0,");
-        ptx.ShouldContain("mul.rn.f32 %score, %sx0,");
-        Count(ptx, "Score modifier Softcap").ShouldBe(2);
-    }
-
-    [Fact]
     public void Plan_text_names_the_approximations_and_their_error_bounds()
     {
         var gpu = Planner.Plan(With(Specs.Make(64), score: Softcap, mask: PrefixLm)).Plan!.Gpu!;

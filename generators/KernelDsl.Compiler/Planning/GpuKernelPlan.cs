@@ -13,8 +13,6 @@ namespace KernelDsl.Compiler.Planning;
 /// <param name="BlockKV">Keys per K/V tile streamed through shared memory.</param>
 /// <param name="Warps">Warps per block; ThreadsPerBlock = 32·Warps.</param>
 /// <param name="Stages">Depth of the cp.async ring for K/V tiles (tile n+Stages−1 is in flight while tile n is used).</param>
-/// <param name="QInRegisters">True: each warp loads its Q fragments once (ldmatrix) and keeps them in registers;
-/// false (large head dims): Q fragments are re-read from shared memory for every K tile, to save registers.</param>
 /// <param name="Smem">Shared-memory layout per block.</param>
 /// <param name="ScaleLog2">softmax scale · log2(e): scores are exponentiated as exp2(s·ScaleLog2 − m·ScaleLog2).</param>
 /// <param name="EstimatedRegisters">Registers per thread the plan expects (accumulators + fragments + overhead); CI compares with ptxas.</param>
@@ -23,7 +21,6 @@ public sealed record GpuKernelPlan(
     int BlockKV,
     int Warps,
     int Stages,
-    bool QInRegisters,
     GpuSharedMemoryLayout Smem,
     double ScaleLog2,
     int EstimatedRegisters,
@@ -45,9 +42,6 @@ public sealed record GpuKernelPlan(
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";
 
-    /// <summary>A register cap for ptxas (<c>.maxnreg</c>), chosen to fit more blocks per SM; 0 = no cap (<c>.minnctapersm 1</c>).</summary>
-    public int MaxRegisters { get; init; }
-
     /// <summary>m16 row slabs per warp (1 or 2): with 2, every K/V fragment read from shared memory feeds two mma.</summary>
     public int Slabs { get; init; } = 1;
 
@@ -57,9 +51,6 @@ public sealed record GpuKernelPlan(
     /// some row's max changes on most tiles of random data).
     /// </summary>
     public bool SkipUnchangedRescale { get; init; }
-
-    /// <summary>True: S of tile n+1 is computed while tile n's softmax runs (second score register set, 3-stage ring).</summary>
-    public bool OverlapScores { get; init; }
 
     /// <summary>How the spec's score/mask modifiers are lowered and their PTX approximations' error bounds (empty without modifiers).</summary>
     public Model.EquatableArray<string> ModifierNotes { get; init; } = Model.EquatableArray<string>.Empty;
@@ -78,7 +69,7 @@ public sealed record GpuKernelPlan(
         else
         {
             s.Append(Invariant($"  {tag}  sm_80 PTX (ISA 7.8), FlashAttention-2 forward: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads), {16 * Slabs} rows per warp, {Stages}-stage cp.async K/V ring\n"));
-            s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments {(QInRegisters ? "held in registers" : "re-read from shared memory per K tile")}{(OverlapScores ? "; S(n+1) overlapped with softmax(n)" : string.Empty)}{(MaxRegisters > 0 ? $"; registers capped at {MaxRegisters}" : string.Empty)}\n"));
+            s.Append(Invariant($"               grid (ceil(Sq/{BlockQ}), Hq, B); Q fragments re-read from shared memory per K tile\n"));
             s.Append(Invariant($"  gpu smem     {Smem.TotalBytes} bytes/block: Q {Smem.QBytes} + K {Stages}x{Smem.KStageBytes} + V {Stages}x{Smem.VStageBytes}; rows padded by {GpuSharedMemoryLayout.RowPaddingBytes} bytes (bank-conflict-free ldmatrix, no swizzle), padding {Smem.PaddingBytes} bytes in total\n"));
         }
 

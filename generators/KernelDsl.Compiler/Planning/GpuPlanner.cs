@@ -55,21 +55,14 @@ public static class GpuPlanner
             return null;
         }
 
-        var (blockQ, blockKV, warps, qInRegisters, overlap, maxRegisters, slabs) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
-        overlap = tuning?.OverlapScores ?? overlap;
-        maxRegisters = tuning?.MaxRegisters ?? maxRegisters;
-        int stages = tuning?.Stages ?? (overlap ? 3 : 2);
+        var (blockQ, blockKV, warps, slabs) = ChooseTiles(Math.Max(spec.HeadDim, spec.ValueHeadDim));
+        int stages = tuning?.Stages ?? 2;
         warps = tuning?.Warps ?? warps;
         slabs = tuning?.Slabs ?? slabs;
         blockQ = 16 * warps * slabs;
         blockKV = tuning?.BlockKV ?? blockKV;
-        qInRegisters = tuning?.QInRegisters ?? qInRegisters;
         var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
-        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, qInRegisters, slabs) + (overlap ? slabs * blockKV / 2 : 0);
-        if (maxRegisters > 0)
-        {
-            registers = Math.Min(registers, maxRegisters);
-        }
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, slabs);
 
         if (smem.TotalBytes > Sm80.SmemPerBlock)
         {
@@ -86,14 +79,12 @@ public static class GpuPlanner
         }
 
         int threads = 32 * warps;
-        return new GpuKernelPlan(blockQ, blockKV, warps, stages, qInRegisters, smem,
+        return new GpuKernelPlan(blockQ, blockKV, warps, stages, smem,
             spec.EffectiveScale * Constants.Log2E, registers,
             Occupancy(Sm80, smem.TotalBytes, registers, threads),
             Occupancy(Sm90, smem.TotalBytes, registers, threads))
         {
             EntryName = EntryNameFor(spec) + (tuning?.NameSuffix ?? string.Empty),
-            MaxRegisters = maxRegisters,
-            OverlapScores = overlap,
             Slabs = slabs,
             SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
             ModifierNotes = ModifierMathNotes.For(spec),
@@ -147,7 +138,7 @@ public static class GpuPlanner
         // occupancy cost (one 256-thread block per SM either way): sm_90a ptxas 13.0 on 2026-12-01 used 233-255 for
         // ALiBi with captured slopes, and 159-202 for softcap, prefix-LM and ALiBi with a constant slope; never spilled.
         int threads = 32 * warps;
-        return new GpuKernelPlan(blockQ, blockKV, warps, stages, QInRegisters: false, smem,
+        return new GpuKernelPlan(blockQ, blockKV, warps, stages, smem,
             spec.EffectiveScale * Constants.Log2E, registers,
             Occupancy(Sm80, smem.TotalBytes, registers, threads),
             Occupancy(Sm90, smem.TotalBytes, registers, threads))
@@ -200,12 +191,14 @@ public static class GpuPlanner
     /// feeds two mma (half the shared-memory traffic of one slab per warp), Q re-read from shared memory, and two
     /// blocks per SM; D ≤ 64 streams 64-key tiles, 64 < D ≤ 128 32-key tiles (to stay under 255 registers).
     /// D = 256: 4 warps × 1 slab and 32-key tiles keep the block under sm_80's 163 KiB and the O accumulator
-    /// (128 fp32 registers) under the register limit.
+    /// (128 fp32 registers) under the register limit. Q fragments are re-read from shared memory for every K tile, the
+    /// registers going to the second slab instead (keeping Q in registers, overlapping S(n+1) with softmax(n) and a
+    /// register cap were measured and never chosen; they were removed with issue 9).
     /// </summary>
-    private static (int BlockQ, int BlockKV, int Warps, bool QInRegisters, bool Overlap, int MaxRegisters, int Slabs) ChooseTiles(int maxHeadDim) =>
-        maxHeadDim <= 64 ? (128, 64, 4, false, false, 0, 2)
-        : maxHeadDim <= 128 ? (128, 32, 4, false, false, 0, 2)
-        : (64, 32, 4, false, false, 0, 1);
+    private static (int BlockQ, int BlockKV, int Warps, int Slabs) ChooseTiles(int maxHeadDim) =>
+        maxHeadDim <= 64 ? (128, 64, 4, 2)
+        : maxHeadDim <= 128 ? (128, 32, 4, 2)
+        : (64, 32, 4, 1);
 
     public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
     {
@@ -217,12 +210,12 @@ public static class GpuPlanner
         return new GpuSharedMemoryLayout(qPitch, kPitch, vPitch, blockQ * qPitch, blockKV * kPitch, blockKV * vPitch, stages, padding);
     }
 
-    /// <summary>Per slab: fp32 O and S accumulators, 16-bit Q and P fragments (two per register); plus overhead.</summary>
-    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, bool qInRegisters, int slabs = 1)
+    /// <summary>Per slab: fp32 O and S accumulators, one 16-bit Q A-fragment (re-read per head-dim step) and the P fragments (two values per register); plus overhead.</summary>
+    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, int slabs = 1)
     {
         int o = valueHeadDim / 2;          // 16 x Dv fp32 per slab / 32 lanes
         int s = blockKV / 2;               // 16 x BlockKV fp32 per slab / 32 lanes
-        int q = qInRegisters ? headDim / 4 : 4;
+        int q = 4;
         int p = blockKV / 4;
         return (slabs * (o + s + q + p + 4)) + OverheadRegisters - 4;
     }
@@ -251,8 +244,8 @@ public static class GpuPlanner
     }
 }
 
-/// <summary>Overrides of the planner's GPU tile choices (null = default); MaxRegisters 0 = no cap.</summary>
-public sealed record GpuTuning(GpuFamily? Family = null, int? Warps = null, int? BlockKV = null, int? Stages = null, bool? QInRegisters = null, int? MaxRegisters = null, bool? OverlapScores = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
+/// <summary>Overrides of the planner's GPU tile choices (null = default).</summary>
+public sealed record GpuTuning(GpuFamily? Family = null, int? Warps = null, int? BlockKV = null, int? Stages = null, int? Slabs = null, bool? SkipUnchangedRescale = null, string NameSuffix = "");
 
 /// <summary>Shared-memory limits of one GPU target.</summary>
 public sealed record GpuTarget(string Name, int SmemPerSm, int SmemPerBlock);

@@ -6,8 +6,7 @@ internal sealed partial class FlashForwardPtx
 {
     /// <summary>
     /// Starts the pipeline: the Q tile and the first Stages−1 K/V tiles are put in flight (one commit group
-    /// each, Q with the first), then Q's group is awaited and, when the plan keeps Q in registers, each warp
-    /// ldmatrix-loads its 16 rows of Q fragments once.
+    /// each, Q with the first), then Q's group is awaited.
     /// </summary>
     private void EmitPrologue()
     {
@@ -15,28 +14,9 @@ internal sealed partial class FlashForwardPtx
         w.Stage("Prologue: Q tile and the first K/V tiles in flight (cp.async, 16 bytes per copy, zero-fill past the end)");
         IssuePrologueCopies();
 
-        int pending = _gpu.OverlapScores ? _gpu.Stages - 2 : _gpu.Stages - 1;
-        w.Comment(_gpu.OverlapScores ? "wait for Q and the first K/V tile" : "wait for the Q group (the K/V groups after it may still be in flight)");
-        w.Ins("cp.async.wait_group " + I(pending));
+        w.Comment("wait for the Q group (the K/V groups after it may still be in flight)");
+        w.Ins("cp.async.wait_group " + I(_gpu.Stages - 1));
         w.Ins("bar.sync 0");
-        if (_gpu.QInRegisters)
-        {
-            w.Comment("Q fragments for all head-dim steps, kept in registers for the whole KV loop");
-            for (int ms = 0; ms < Slabs; ms++)
-            {
-                for (int kc = 0; kc < D / 16; kc++)
-                {
-                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + List(Slab("%qa", ms), 4 * kc, 4) + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
-                }
-            }
-        }
-
-        if (_gpu.OverlapScores)
-        {
-            w.Stage("Scores of the first tile (the loop computes each next tile's scores during the softmax)");
-            w.Ins("add.u32 %k_cur, %k_ring, %k_ld");
-            EmitScores("%s", "%k_cur");
-        }
     }
 
     /// <summary>

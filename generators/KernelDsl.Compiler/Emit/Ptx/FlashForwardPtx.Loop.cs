@@ -11,12 +11,6 @@ internal sealed partial class FlashForwardPtx
     /// </summary>
     private void EmitMainLoop()
     {
-        if (_gpu.OverlapScores)
-        {
-            EmitOverlappedMainLoop();
-            return;
-        }
-
         var w = _w;
         int stages = _gpu.Stages;
         w.Stage("Main loop over the kept KV tiles");
@@ -108,22 +102,11 @@ internal sealed partial class FlashForwardPtx
             using (w.Scope())
             {
                 var a = new string[Slabs];
-                if (!_gpu.QInRegisters)
-                {
-                    w.Ins(".reg .b32 %a<" + I(4 * Slabs) + ">");
-                }
-
+                w.Ins(".reg .b32 %a<" + I(4 * Slabs) + ">");
                 for (int ms = 0; ms < Slabs; ms++)
                 {
-                    if (_gpu.QInRegisters)
-                    {
-                        a[ms] = List(Slab("%qa", ms), 4 * kc, 4);
-                    }
-                    else
-                    {
-                        a[ms] = List("%a", 4 * ms, 4);
-                        w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + a[ms] + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
-                    }
+                    a[ms] = List("%a", 4 * ms, 4);
+                    w.Ins("ldmatrix.sync.aligned.m8n8.x4.shared.b16 " + a[ms] + ", [%q_ld+" + I((ms * 16 * Smem.QPitchBytes) + (kc * 32)) + "]");
                 }
 
                 w.Ins(".reg .b32 %b<4>");

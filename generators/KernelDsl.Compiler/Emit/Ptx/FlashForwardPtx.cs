@@ -83,16 +83,8 @@ internal sealed partial class FlashForwardPtx
 
         w.Raw(")");
         w.Raw(".maxntid " + I(Threads) + ", 1, 1");
-        if (_gpu.MaxRegisters > 0)
-        {
-            w.Raw("// register cap so that more blocks fit on an SM (the plan's occupancy)");
-            w.Raw(".maxnreg " + I(_gpu.MaxRegisters));
-        }
-        else
-        {
-            w.Raw("// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)");
-            w.Raw(".minnctapersm 1");
-        }
+        w.Raw("// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)");
+        w.Raw(".minnctapersm 1");
         w.Raw("{");
         DeclareKernelRegisters();
         EmitSetup();
@@ -157,18 +149,6 @@ internal sealed partial class FlashForwardPtx
             w.Comment(System.FormattableString.Invariant($"slab {ms}: accumulators O 16x{Dv} and S 16x{Bkv}, fp32, mma C-fragment order"));
             w.Ins(".reg .f32 " + Slab("%o", ms) + "<" + I(Dv / 2) + ">");
             w.Ins(".reg .f32 " + Slab("%s", ms) + "<" + I(Bkv / 2) + ">");
-            if (_gpu.OverlapScores)
-            {
-                w.Comment("second score set: the next tile's S while this tile's softmax runs");
-                w.Ins(".reg .f32 " + Slab("%sx", ms) + "<" + I(Bkv / 2) + ">");
-            }
-
-            if (_gpu.QInRegisters)
-            {
-                w.Comment("Q A-fragments (two 16-bit values per register), loaded once");
-                w.Ins(".reg .b32 " + Slab("%qa", ms) + "<" + I(D / 4) + ">");
-            }
-
             w.Comment("P A-fragments: the probabilities converted to 16-bit, reused from registers for P*V");
             w.Ins(".reg .b32 " + Slab("%pa", ms) + "<" + I(Bkv / 4) + ">");
         }
