@@ -24,13 +24,13 @@ def normalise(text):
             return match.group(0)
         return "%" + names.setdefault(name, "r" + str(len(names)))
 
-    lines = []
-    for line in text.split("\n"):
-        line = line.split("//", 1)[0]
-        line = " ".join(line.split())
-        if line:
-            lines.append(REG.sub(rename, line))
-    return lines
+    # Comments out, whitespace collapsed (line breaks included), then one statement per line: a header written one
+    # parameter per line and one written on a single line compare equal.
+    code = " ".join(line.split("//", 1)[0] for line in text.split("\n"))
+    code = " ".join(code.split())
+    code = re.sub(r"\s*([(),;{}\[\]])\s*", r"\1", code)
+    statements = re.split(r"(?<=[;{}])", code)
+    return [REG.sub(rename, s.strip()) for s in statements if s.strip()]
 
 
 def main(before, after):

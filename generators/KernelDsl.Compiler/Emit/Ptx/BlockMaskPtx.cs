@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model.Expressions;
 using KernelDsl.Compiler.Planning;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
@@ -69,187 +70,167 @@ public static class BlockMaskPtx
         return mask is null || plan.Gpu is null ? null : Build(plan.Spec, mask, EntryName(plan.Gpu));
     }
 
-    private static string Build(AttentionSpec spec, ModifierSpec mask, string entry)
+    private static string Build(AttentionSpec spec, ModifierSpec mask, string entryName)
     {
-        string P(string name) => entry + "_param_" + name;
         var w = new PtxWriter();
-        var buffers = mask.Buffers;
-        w.Raw("//");
-        w.Raw("// KernelDsl block-mask builder, " + spec.Target.FullName + ": mask modifier " + mask.MethodName);
-        w.Raw("// One CTA per (KV block, query block, mask row): 0 empty, 1 partial, 2 full, from band && modifier on every element.");
-        w.Raw("//");
-        w.Raw(".version 7.8");
-        w.Raw(".target sm_80");
-        w.Raw(".address_size 64");
-        w.Blank();
-        w.Raw("// per warp: its \"any kept\" vote at [4*warp], its \"all kept\" vote at [32 + 4*warp]");
-        w.Raw(".shared .align 4 .b8 " + entry + "_votes[64];");
-        w.Blank();
-        w.Raw(".visible .entry " + entry + "(");
-        var parameters = Parameters(mask);
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            w.Raw("    .param ." + parameters[i].Type + " " + P(parameters[i].Name) + (i + 1 < parameters.Count ? "," : string.Empty));
-        }
-
-        w.Raw(")");
-        w.Raw(".maxntid " + I(ThreadsPerBlock) + ", 1, 1");
-        w.Raw("{");
-        w.Ins(".reg .b32 %seq_q, %seq_kv, %block_q, %block_kv, %align, %left, %right, %heads");
-        w.Ins(".reg .b32 %thread, %kb, %qb, %mask_row, %batch, %head, %q0, %k0, %nq, %nk, %log_kv, %kv_bits, %n_all");
-        w.Ins(".reg .b32 %i, %r, %c, %row, %kv, %d, %lo, %hi, %any, %all, %x");
-        w.Ins(".reg .pred %p, %left_open, %right_open, %band, %lead");
-        w.Ins(".reg .b64 %out, %at");
+        var entry = new KernelEntry(entryName, Parameters(mask));
+        string votesSymbol = entryName + "_votes";
+        entry.WriteHeader(w,
+            new[]
+            {
+                "KernelDsl block-mask builder, " + spec.Target.FullName + ": mask modifier " + mask.MethodName,
+                "One CTA per (KV block, query block, mask row): 0 empty, 1 partial, 2 full, from band && modifier on every element.",
+            },
+            framed: true, version: "7.8", target: "sm_80",
+            new[] { ("per warp: its \"any kept\" vote at [4*warp], its \"all kept\" vote at [32 + 4*warp]", ".shared .align 4 .b8 " + votesSymbol + "[64];") },
+            new[] { ".maxntid " + I(ThreadsPerBlock) + ", 1, 1" });
+        var (seqQ, seqKv, blockQ, blockKv, align, left, right, heads) = Eight(w.Declare(RegKind.B32, "seq_q", "seq_kv", "block_q", "block_kv", "align", "left", "right", "heads"));
+        var tile = w.Declare(RegKind.B32, "thread", "kb", "qb", "mask_row", "batch", "head", "q0", "k0", "nq", "nk", "log_kv", "kv_bits", "n_all");
+        var (thread, kb, qb, maskRow, batch, head, q0) = (tile[0], tile[1], tile[2], tile[3], tile[4], tile[5], tile[6]);
+        var (k0, nq, nk, logKv, kvBits, nAll) = (tile[7], tile[8], tile[9], tile[10], tile[11], tile[12]);
+        var element = w.Declare(RegKind.B32, "i", "r", "c", "row", "kv", "d", "lo", "hi", "any", "all", "x");
+        var (i, r, c, row, kv, d) = (element[0], element[1], element[2], element[3], element[4], element[5]);
+        var (lo, hi, any, all, x) = (element[6], element[7], element[8], element[9], element[10]);
+        var preds = w.Declare(RegKind.Pred, "p", "left_open", "right_open", "band", "lead");
+        var (p, leftOpen, rightOpen, band, lead) = (preds[0], preds[1], preds[2], preds[3], preds[4]);
+        var pointers = w.Declare(RegKind.B64, "out", "at");
+        var (output, at) = (pointers[0], pointers[1]);
 
         w.Stage("Parameters; this CTA's tile: KV block ctaid.x, query block ctaid.y, mask row ctaid.z = (batch, head)");
-        foreach (var (name, register) in new[] { ("seq_q", "%seq_q"), ("seq_kv", "%seq_kv"), ("block_q", "%block_q"), ("block_kv", "%block_kv"), ("band_offset", "%align"), ("band_left", "%left"), ("band_right", "%right"), ("heads", "%heads") })
+        foreach (var (name, register) in new[] { ("seq_q", seqQ), ("seq_kv", seqKv), ("block_q", blockQ), ("block_kv", blockKv), ("band_offset", align), ("band_left", left), ("band_right", right), ("heads", heads) })
         {
-            w.Ins("ld.param." + (name.StartsWith("band", System.StringComparison.Ordinal) ? "s32 " : "u32 ") + register + ", [" + P(name) + "]");
+            entry.Load(w, register, name);
         }
 
-        w.Ins("ld.param.u64 %out, [" + P("out") + "]");
-        w.Ins("cvta.to.global.u64 %out, %out");
-        var captured = ModifierBodies.CapturedRegisters(buffers);
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            string register = captured(buffers[i].Name);
-            w.Comment(register + " = " + (buffers[i].ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffers[i].Dims) + "]");
-            w.Ins(".reg .b64 " + register);
-            w.Ins("ld.param.u64 " + register + ", [" + P(PtxAbi.CapturedParameter(i)) + "]");
-            w.Ins("cvta.to.global.u64 " + register + ", " + register);
-        }
-
-        w.Ins("mov.u32 %thread, %tid.x");
-        w.Ins("mov.u32 %kb, %ctaid.x");
-        w.Ins("mov.u32 %qb, %ctaid.y");
-        w.Ins("mov.u32 %mask_row, %ctaid.z");
-        w.Ins("div.u32 %batch, %mask_row, %heads");
-        w.Ins("mul.lo.u32 %x, %batch, %heads");
-        w.Ins("sub.u32 %head, %mask_row, %x");
+        entry.LoadGlobalPointer(w, output, "out");
+        var captured = ModifierInputs.LoadCapturedBuffers(w, entry, mask.Buffers);
+        w.Ins("mov.u32 " + thread + ", %tid.x");
+        w.Ins("mov.u32 " + kb + ", %ctaid.x");
+        w.Ins("mov.u32 " + qb + ", %ctaid.y");
+        w.Ins("mov.u32 " + maskRow + ", %ctaid.z");
+        w.Ins("div.u32 " + batch + ", " + maskRow + ", " + heads);
+        w.Ins("mul.lo.u32 " + x + ", " + batch + ", " + heads);
+        w.Ins("sub.u32 " + head + ", " + maskRow + ", " + x);
         w.Comment("tile origin and its extent inside the sequences: rows [q0, q0 + nq), keys [k0, k0 + nk)");
-        w.Ins("mul.lo.u32 %q0, %qb, %block_q");
-        w.Ins("mul.lo.u32 %k0, %kb, %block_kv");
-        w.Ins("sub.u32 %nq, %seq_q, %q0");
-        w.Ins("min.u32 %nq, %nq, %block_q");
-        w.Ins("sub.u32 %nk, %seq_kv, %k0");
-        w.Ins("min.u32 %nk, %nk, %block_kv");
-        w.Ins("bfind.u32 %log_kv, %block_kv");
-        w.Ins("sub.u32 %kv_bits, %block_kv, 1");
-        w.Ins("mul.lo.u32 %n_all, %block_q, %block_kv");
+        w.Ins("mul.lo.u32 " + q0 + ", " + qb + ", " + blockQ);
+        w.Ins("mul.lo.u32 " + k0 + ", " + kb + ", " + blockKv);
+        w.Ins("sub.u32 " + nq + ", " + seqQ + ", " + q0);
+        w.Ins("min.u32 " + nq + ", " + nq + ", " + blockQ);
+        w.Ins("sub.u32 " + nk + ", " + seqKv + ", " + k0);
+        w.Ins("min.u32 " + nk + ", " + nk + ", " + blockKv);
+        w.Ins("bfind.u32 " + logKv + ", " + blockKv);
+        w.Ins("sub.u32 " + kvBits + ", " + blockKv + ", 1");
+        w.Ins("mul.lo.u32 " + nAll + ", " + blockQ + ", " + blockKv);
         w.Comment("band: keep kv when (Left < 0 || kv >= d - Left) && (Right < 0 || kv <= d + Right), d = q + offset (KernelDsl.MaskBand.Keeps)");
-        w.Ins("setp.lt.s32 %left_open, %left, 0");
-        w.Ins("setp.lt.s32 %right_open, %right, 0");
+        w.Ins("setp.lt.s32 " + leftOpen + ", " + left + ", 0");
+        w.Ins("setp.lt.s32 " + rightOpen + ", " + right + ", 0");
         w.Comment("this thread's votes: any element kept, every element kept (vacuously true with no element)");
-        w.Ins("mov.u32 %any, 0");
-        w.Ins("mov.u32 %all, 1");
+        w.Ins("mov.u32 " + any + ", 0");
+        w.Ins("mov.u32 " + all + ", 1");
 
+        var inputs = new ModifierInputs(Score: null, batch, head, Query: row, Key: kv);
         w.Stage("Mask modifier " + mask.MethodName + ": subexpressions that depend only on (batch, head), evaluated once per thread");
-        var hoisted = new ExprPtxWriter(w, Inputs, prefix: "%hm", bufferBase: captured).Hoist(mask.Body);
+        var hoisted = new ExprPtxWriter(w, inputs.Map, prefix: "%hm", bufferBase: captured).Hoist(mask.Body);
 
         w.Stage("Elements: i = tid, tid + " + I(ThreadsPerBlock) + ", ... over the BlockQ x BlockKV tile; q = q0 + (i >> log2 BlockKV), kv = k0 + (i & (BlockKV - 1))");
-        w.Ins("mov.u32 %i, %thread");
+        w.Ins("mov.u32 " + i + ", " + thread);
         w.Label("ELEMENT");
-        w.Ins("setp.ge.u32 %p, %i, %n_all");
-        w.Ins("@%p bra VOTE");
-        w.Ins("shr.u32 %r, %i, %log_kv");
+        w.Ins("setp.ge.u32 " + p + ", " + i + ", " + nAll);
+        w.Ins("@" + p + " bra VOTE");
+        w.Ins("shr.u32 " + r + ", " + i + ", " + logKv);
         w.Comment("rows past Sq: this and every later i of the thread are outside the sequence");
-        w.Ins("setp.ge.u32 %p, %r, %nq");
-        w.Ins("@%p bra VOTE");
-        w.Ins("and.b32 %c, %i, %kv_bits");
-        w.Ins("setp.ge.u32 %p, %c, %nk");
-        w.Ins("@%p bra NEXT");
-        w.Ins("add.s32 %row, %q0, %r");
-        w.Ins("add.s32 %kv, %k0, %c");
-        w.Ins("add.s32 %d, %row, %align");
-        w.Ins("sub.s32 %lo, %d, %left");
-        w.Ins("setp.ge.s32 %band, %kv, %lo");
-        w.Ins("or.pred %band, %band, %left_open");
-        w.Ins("add.s32 %hi, %d, %right");
-        w.Ins("setp.le.s32 %p, %kv, %hi");
-        w.Ins("or.pred %p, %p, %right_open");
-        w.Ins("and.pred %band, %band, %p");
-        w.Ins("mov.u32 %x, 0");
+        w.Ins("setp.ge.u32 " + p + ", " + r + ", " + nq);
+        w.Ins("@" + p + " bra VOTE");
+        w.Ins("and.b32 " + c + ", " + i + ", " + kvBits);
+        w.Ins("setp.ge.u32 " + p + ", " + c + ", " + nk);
+        w.Ins("@" + p + " bra NEXT");
+        w.Ins("add.s32 " + row + ", " + q0 + ", " + r);
+        w.Ins("add.s32 " + kv + ", " + k0 + ", " + c);
+        w.Ins("add.s32 " + d + ", " + row + ", " + align);
+        w.Ins("sub.s32 " + lo + ", " + d + ", " + left);
+        w.Ins("setp.ge.s32 " + band + ", " + kv + ", " + lo);
+        w.Ins("or.pred " + band + ", " + band + ", " + leftOpen);
+        w.Ins("add.s32 " + hi + ", " + d + ", " + right);
+        w.Ins("setp.le.s32 " + p + ", " + kv + ", " + hi);
+        w.Ins("or.pred " + p + ", " + p + ", " + rightOpen);
+        w.Ins("and.pred " + band + ", " + band + ", " + p);
+        w.Ins("mov.u32 " + x + ", 0");
         w.Comment("band && modifier, as in C#: the modifier (and its buffer reads) only inside the band");
-        w.Ins("@!%band bra KEPT");
+        w.Ins("@" + band.Not + " bra KEPT");
         using (w.Scope())
         {
-            string keep = new ExprPtxWriter(w, Inputs, hoisted, bufferBase: captured).Lower(mask.Body);
-            w.Ins("selp.u32 %x, 1, 0, " + keep);
+            string keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).Lower(mask.Body);
+            w.Ins("selp.u32 " + x + ", 1, 0, " + keep);
         }
 
         w.Label("KEPT");
-        w.Ins("or.b32 %any, %any, %x");
-        w.Ins("and.b32 %all, %all, %x");
+        w.Ins("or.b32 " + any + ", " + any + ", " + x);
+        w.Ins("and.b32 " + all + ", " + all + ", " + x);
         w.Comment("seen a kept and a dropped element: the tile is partial whatever the other threads see");
-        w.Ins("not.b32 %x, %all");
-        w.Ins("and.b32 %x, %x, %any");
-        w.Ins("setp.ne.u32 %p, %x, 0");
-        w.Ins("@%p bra VOTE");
+        w.Ins("not.b32 " + x + ", " + all);
+        w.Ins("and.b32 " + x + ", " + x + ", " + any);
+        w.Ins("setp.ne.u32 " + p + ", " + x + ", 0");
+        w.Ins("@" + p + " bra VOTE");
         w.Label("NEXT");
-        w.Ins("add.u32 %i, %i, " + I(ThreadsPerBlock));
+        w.Ins("add.u32 " + i + ", " + i + ", " + I(ThreadsPerBlock));
         w.Ins("bra ELEMENT");
 
         w.Stage("Reduce: warp votes, then one slot per warp in shared memory; thread 0 writes the tile's kind");
         w.Label("VOTE");
-        w.Ins("setp.ne.u32 %p, %any, 0");
-        w.Ins("vote.sync.any.pred %p, %p, 0xffffffff");
-        w.Ins("selp.u32 %any, 1, 0, %p");
-        w.Ins("setp.ne.u32 %p, %all, 0");
-        w.Ins("vote.sync.all.pred %p, %p, 0xffffffff");
-        w.Ins("selp.u32 %all, 1, 0, %p");
+        w.Ins("setp.ne.u32 " + p + ", " + any + ", 0");
+        w.Ins("vote.sync.any.pred " + p + ", " + p + ", 0xffffffff");
+        w.Ins("selp.u32 " + any + ", 1, 0, " + p);
+        w.Ins("setp.ne.u32 " + p + ", " + all + ", 0");
+        w.Ins("vote.sync.all.pred " + p + ", " + p + ", 0xffffffff");
+        w.Ins("selp.u32 " + all + ", 1, 0, " + p);
         using (w.Scope())
         {
-            w.Ins(".reg .b32 %slot, %votes");
-            w.Ins("and.b32 %x, %thread, 31");
-            w.Ins("setp.eq.u32 %lead, %x, 0");
-            w.Ins("shr.u32 %slot, %thread, 5");
-            w.Ins("shl.b32 %slot, %slot, 2");
-            w.Ins("mov.u32 %votes, " + entry + "_votes");
-            w.Ins("add.u32 %slot, %slot, %votes");
-            w.Ins("@%lead st.shared.u32 [%slot], %any");
-            w.Ins("@%lead st.shared.u32 [%slot+32], %all");
+            var (slot, votes) = Two(w.Declare(RegKind.B32, "slot", "votes"));
+            w.Ins("and.b32 " + x + ", " + thread + ", 31");
+            w.Ins("setp.eq.u32 " + lead + ", " + x + ", 0");
+            w.Ins("shr.u32 " + slot + ", " + thread + ", 5");
+            w.Ins("shl.b32 " + slot + ", " + slot + ", 2");
+            w.Ins("mov.u32 " + votes + ", " + votesSymbol);
+            w.Ins("add.u32 " + slot + ", " + slot + ", " + votes);
+            w.Ins("@" + lead + " st.shared.u32 [" + slot + "], " + any);
+            w.Ins("@" + lead + " st.shared.u32 [" + slot + "+32], " + all);
             w.Ins("bar.sync 0");
-            w.Ins("setp.ne.u32 %p, %thread, 0");
-            w.Ins("@%p bra EXIT");
+            w.Ins("setp.ne.u32 " + p + ", " + thread + ", 0");
+            w.Ins("@" + p + " bra EXIT");
             for (int warp = 0; warp < ThreadsPerBlock / 32; warp++)
             {
-                w.Ins("ld.shared.u32 %x, [%votes+" + I(4 * warp) + "]");
-                w.Ins("or.b32 %any, %any, %x");
-                w.Ins("ld.shared.u32 %x, [%votes+" + I(32 + (4 * warp)) + "]");
-                w.Ins("and.b32 %all, %all, %x");
+                w.Ins("ld.shared.u32 " + x + ", [" + votes + "+" + I(4 * warp) + "]");
+                w.Ins("or.b32 " + any + ", " + any + ", " + x);
+                w.Ins("ld.shared.u32 " + x + ", [" + votes + "+" + I(32 + (4 * warp)) + "]");
+                w.Ins("and.b32 " + all + ", " + all + ", " + x);
             }
         }
 
         w.Comment("kind = any ? (all ? 2 : 1) : 0, at out[((mask_row * QueryBlocks) + qb) * KvBlocks + kb]");
-        w.Ins("add.u32 %x, %all, 1");
-        w.Ins("setp.eq.u32 %p, %any, 0");
-        w.Ins("selp.u32 %x, 0, %x, %p");
+        w.Ins("add.u32 " + x + ", " + all + ", 1");
+        w.Ins("setp.eq.u32 " + p + ", " + any + ", 0");
+        w.Ins("selp.u32 " + x + ", 0, " + x + ", " + p);
         using (w.Scope())
         {
-            w.Ins(".reg .b32 %blocks");
-            w.Ins(".reg .b64 %offset");
-            w.Ins("mov.u32 %blocks, %nctaid.y");
-            w.Ins("mad.lo.u32 %r, %mask_row, %blocks, %qb");
-            w.Ins("mov.u32 %blocks, %nctaid.x");
-            w.Ins("mul.wide.u32 %at, %r, %blocks");
-            w.Ins("cvt.u64.u32 %offset, %kb");
-            w.Ins("add.u64 %at, %at, %offset");
-            w.Ins("add.u64 %at, %at, %out");
-            w.Ins("st.global.u8 [%at], %x");
+            var blocks = w.Declare1(RegKind.B32, "blocks");
+            var offset = w.Declare1(RegKind.B64, "offset");
+            w.Ins("mov.u32 " + blocks + ", %nctaid.y");
+            w.Ins("mad.lo.u32 " + r + ", " + maskRow + ", " + blocks + ", " + qb);
+            w.Ins("mov.u32 " + blocks + ", %nctaid.x");
+            w.Ins("mul.wide.u32 " + at + ", " + r + ", " + blocks);
+            w.Ins("cvt.u64.u32 " + offset + ", " + kb);
+            w.Ins("add.u64 " + at + ", " + at + ", " + offset);
+            w.Ins("add.u64 " + at + ", " + at + ", " + output);
+            w.Ins("st.global.u8 [" + at + "], " + x);
         }
 
         w.Label("EXIT");
         w.Ins("ret");
-        w.Raw("}");
-        return w.ToString();
+        KernelEntry.WriteEnd(w);
+        return KernelEntry.AsciiOnly(w.ToString());
     }
 
-    private static string Inputs(ModifierInput input) => input switch
-    {
-        ModifierInput.Batch => "%batch",
-        ModifierInput.Head => "%head",
-        ModifierInput.QueryIndex => "%row",
-        ModifierInput.KeyIndex => "%kv",
-        _ => throw new System.InvalidOperationException("a mask modifier has no score"),
-    };
+    private static (Reg, Reg) Two(Reg[] r) => (r[0], r[1]);
+
+    private static (Reg, Reg, Reg, Reg, Reg, Reg, Reg, Reg) Eight(Reg[] r) => (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }

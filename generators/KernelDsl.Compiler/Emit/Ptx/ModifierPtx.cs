@@ -1,3 +1,4 @@
+using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model.Expressions;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
@@ -19,72 +20,67 @@ public static class ModifierPtx
     public static string Standalone(ModifierSpec modifier)
     {
         var w = new PtxWriter();
-        w.Raw("// KernelDsl modifier " + modifier.MethodName + " (" + modifier.Kind + "), standalone");
-        w.Raw(".version 7.8");
-        w.Raw(".target sm_80");
-        w.Raw(".address_size 64");
-        w.Blank();
-        w.Raw(".visible .entry " + EntryName + "(");
-        w.Raw("    .param .u64 out, .param .u64 score, .param .u64 b, .param .u64 h, .param .u64 q, .param .u64 kv, .param .u32 n)");
-        w.Raw("{");
-        w.Ins(".reg .b32 %i, %n, %batch, %head, %row, %kv");
-        w.Ins(".reg .f32 %score");
-        w.Ins(".reg .b64 %off, %ptr");
-        w.Ins(".reg .pred %past");
-        w.Ins("mov.u32 %i, %ctaid.x");
-        w.Ins("mov.u32 %n, %ntid.x");
-        w.Ins("mov.u32 %batch, %tid.x");
-        w.Ins("mad.lo.u32 %i, %i, %n, %batch");
-        w.Ins("ld.param.u32 %n, [n]");
-        w.Ins("setp.ge.u32 %past, %i, %n");
-        w.Ins("@%past ret");
-        w.Ins("mul.wide.u32 %off, %i, 4");
-        Load(w, "score", "f32", "%score");
-        Load(w, "b", "s32", "%batch");
-        Load(w, "h", "s32", "%head");
-        Load(w, "q", "s32", "%row");
-        Load(w, "kv", "s32", "%kv");
-        var writer = new ExprPtxWriter(w, input => input switch
-        {
-            ModifierInput.Score => "%score",
-            ModifierInput.Batch => "%batch",
-            ModifierInput.Head => "%head",
-            ModifierInput.QueryIndex => "%row",
-            _ => "%kv",
-        });
+        var entry = new KernelEntry(EntryName, Parameters, prefixed: false);
+        entry.WriteHeader(w, new[] { "KernelDsl modifier " + modifier.MethodName + " (" + modifier.Kind + "), standalone" },
+            framed: false, version: "7.8", target: "sm_80", System.Array.Empty<(string, string)>(), System.Array.Empty<string>());
+        var scalars = w.Declare(RegKind.B32, "i", "n", "batch", "head", "row", "kv");
+        var (i, n, batch, head, row, kv) = (scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5]);
+        var score = w.Declare1(RegKind.F32, "score");
+        var pointers = w.Declare(RegKind.B64, "off", "ptr");
+        var (off, ptr) = (pointers[0], pointers[1]);
+        var past = w.Declare1(RegKind.Pred, "past");
+        w.Ins("mov.u32 " + i + ", %ctaid.x");
+        w.Ins("mov.u32 " + n + ", %ntid.x");
+        w.Ins("mov.u32 " + batch + ", %tid.x");
+        w.Ins("mad.lo.u32 " + i + ", " + i + ", " + n + ", " + batch);
+        entry.Load(w, n, "n");
+        w.Ins("setp.ge.u32 " + past + ", " + i + ", " + n);
+        w.Ins("@" + past + " ret");
+        w.Ins("mul.wide.u32 " + off + ", " + i + ", 4");
+        Load(w, entry, "score", "f32", score, off, ptr);
+        Load(w, entry, "b", "s32", batch, off, ptr);
+        Load(w, entry, "h", "s32", head, off, ptr);
+        Load(w, entry, "q", "s32", row, off, ptr);
+        Load(w, entry, "kv", "s32", kv, off, ptr);
+        var writer = new ExprPtxWriter(w, new ModifierInputs(score, batch, head, row, kv).Map);
         w.Comment("the modifier body");
         string result = writer.Lower(modifier.Body);
-        w.Ins("ld.param.u64 %ptr, [out]");
-        w.Ins("cvta.to.global.u64 %ptr, %ptr");
-        w.Ins("add.u64 %ptr, %ptr, %off");
+        entry.LoadGlobalPointer(w, ptr, "out");
+        w.Ins("add.u64 " + ptr + ", " + ptr + ", " + off);
         if (modifier.Body.Result.Type == ExprType.Bool)
         {
-            w.Ins(".reg .b32 %keep");
-            w.Ins("selp.u32 %keep, 1, 0, " + result);
-            w.Ins("st.global.u32 [%ptr], %keep");
+            var keep = w.Declare1(RegKind.B32, "keep");
+            w.Ins("selp.u32 " + keep + ", 1, 0, " + result);
+            w.Ins("st.global.u32 [" + ptr + "], " + keep);
         }
         else if (modifier.Body.Result.Type == ExprType.Double)
         {
             // 4-byte slots: a double result is stored rounded to float, as a score modifier's return would be
-            w.Ins(".reg .f32 %single");
-            w.Ins("cvt.rn.f32.f64 %single, " + result);
-            w.Ins("st.global.f32 [%ptr], %single");
+            var single = w.Declare1(RegKind.F32, "single");
+            w.Ins("cvt.rn.f32.f64 " + single + ", " + result);
+            w.Ins("st.global.f32 [" + ptr + "], " + single);
         }
         else
         {
-            w.Ins("st.global." + (modifier.Body.Result.Type == ExprType.Int ? "u32" : "f32") + " [%ptr], " + result);
+            w.Ins("st.global." + (modifier.Body.Result.Type == ExprType.Int ? "u32" : "f32") + " [" + ptr + "], " + result);
         }
 
         w.Ins("ret");
-        w.Raw("}");
-        return w.ToString();
+        KernelEntry.WriteEnd(w);
+        return KernelEntry.AsciiOnly(w.ToString());
     }
 
-    private static void Load(PtxWriter w, string param, string type, string reg)
+    /// <summary>The parameters, in order.</summary>
+    private static readonly (string Name, string Type)[] Parameters =
     {
-        w.Ins("ld.param.u64 %ptr, [" + param + "]");
-        w.Ins("cvta.to.global.u64 %ptr, %ptr");
-        w.Ins("add.u64 %ptr, %ptr, %off");
-        w.Ins("ld.global." + type + " " + reg + ", [%ptr]");
+        ("out", "u64"), ("score", "u64"), ("b", "u64"), ("h", "u64"), ("q", "u64"), ("kv", "u64"), ("n", "u32"),
+    };
+
+    /// <summary>reg = array[i] (element type <paramref name="type"/>), the array's pointer parameter read through <paramref name="ptr"/>.</summary>
+    private static void Load(PtxWriter w, KernelEntry entry, string param, string type, Reg reg, Reg off, Reg ptr)
+    {
+        entry.LoadGlobalPointer(w, ptr, param);
+        w.Ins("add.u64 " + ptr + ", " + ptr + ", " + off);
+        w.Ins("ld.global." + type + " " + reg + ", [" + ptr + "]");
     }
 }

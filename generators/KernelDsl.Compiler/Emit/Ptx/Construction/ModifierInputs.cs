@@ -1,0 +1,41 @@
+using System.Collections.Generic;
+using KernelDsl.Compiler.Model.Expressions;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Construction;
+
+/// <summary>
+/// What a lowered modifier body reads: the registers holding its inputs (score, b, h, q, kv) at the point it is
+/// inlined, and the global addresses of the buffers it captures. Every kernel that lowers a modifier (attention,
+/// block-mask builder, the standalone test kernel) builds one and hands it to <see cref="ExprPtxWriter"/>.
+/// </summary>
+internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg Query, Reg Key)
+{
+    /// <summary>The map ExprPtxWriter reads (a mask modifier has no score).</summary>
+    public System.Func<ModifierInput, string> Map => input => input switch
+    {
+        ModifierInput.Score => Score?.Name ?? throw new System.InvalidOperationException("a mask modifier has no score"),
+        ModifierInput.Batch => Batch.Name,
+        ModifierInput.Head => Head.Name,
+        ModifierInput.QueryIndex => Query.Name,
+        _ => Key.Name,
+    };
+
+    /// <summary>
+    /// Declares one kernel-scope register per captured buffer and loads its parameter (<see cref="PtxAbi.CapturedParameter"/>,
+    /// by position) as a global address; returns the buffer name → register map the lowering reads.
+    /// </summary>
+    public static System.Func<string, string> LoadCapturedBuffers(PtxWriter w, KernelEntry entry, IEnumerable<CapturedBuffer> capturedBuffers)
+    {
+        var buffers = new List<CapturedBuffer>(capturedBuffers);
+        var captured = ModifierBodies.CapturedRegisters(buffers);
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            string name = captured(buffers[i].Name).Substring(1);
+            w.Comment("%" + name + " = " + (buffers[i].ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffers[i].Dims) + "]");
+            var register = w.Declare1(RegKind.B64, name);
+            entry.LoadGlobalPointer(w, register, PtxAbi.CapturedParameter(i));
+        }
+
+        return captured;
+    }
+}
