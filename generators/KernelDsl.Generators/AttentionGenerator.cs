@@ -39,7 +39,17 @@ public sealed class AttentionGenerator : IIncrementalGenerator
         var files = outputs
             .Select(static (output, _) => output.Files)
             .WithTrackingName(TrackingNames.Files);
-        context.RegisterSourceOutput(files, SourceWriter.Add);
+        var unsafeAllowed = UnsafeCodeCheck.Allowed(context);
+        context.RegisterSourceOutput(files.Combine(unsafeAllowed), static (production, pair) =>
+        {
+            if (pair.Right)
+            {
+                SourceWriter.Add(production, pair.Left);
+            }
+        });
+        context.RegisterSourceOutput(
+            models.Collect().Combine(unsafeAllowed).Select(static (pair, _) => UnsafeCodeCheck.Find(pair.Left, pair.Right)),
+            DiagnosticReporter.Report);
 
         var diagnostics = models.Collect()
             .Combine(outputs.Collect())

@@ -157,6 +157,11 @@ public static class DiagnosticCatalog
         "The buffer '{0}' is used as '{1}' in the modifier '{2}': a buffer can only be indexed with an int, as {0}[i] (its length is fixed by its [Captured] shape)",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo UnsafeCodeDisabled = new(
+        "KDSL0031", "Unsafe code is not allowed in this project",
+        "The attention spec '{0}' needs unsafe code (its kernels use pointers to pinned memory), but the project does not allow it: add <AllowUnsafeBlocks>true</AllowUnsafeBlocks> to the project (the KernelDsl package sets it unless the project turns it off)",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -167,5 +172,6 @@ public static class DiagnosticCatalog
         GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded, ModifierDuplicate,
         ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
         ModifierWithoutGpuKernel, CapturedBufferInvalid, CapturedBufferConflict, CapturedBufferUse,
+        UnsafeCodeDisabled,
     };
 }
