@@ -51,14 +51,14 @@ public sealed class PtxEmitter : IEmitter
     }
 
     /// <summary>The PTX text alone (for tools and tests).</summary>
-    public static string? PtxFor(KernelPlan plan) => plan.Gpu is null ? null : new FlashForwardPtx(plan).Build();
+    public static string? PtxFor(KernelPlan plan) => plan.Gpu is null ? null : Forward.ForwardKernel.Build(plan, plan.Gpu);
 
     /// <summary>The Hopper-family PTX alone (null when the plan has none).</summary>
-    public static string? HopperPtxFor(KernelPlan plan) => plan.GpuHopper is null ? null : new FlashForwardPtx(plan, plan.GpuHopper).Build();
+    public static string? HopperPtxFor(KernelPlan plan) => plan.GpuHopper is null ? null : Forward.ForwardKernel.Build(plan, plan.GpuHopper);
 
     private static void EmitKernelClass(CodeWriter w, KernelPlan plan, GpuKernelPlan gpu, string className, string summary)
     {
-        string ptx = new FlashForwardPtx(plan, gpu).Build();
+        string ptx = Forward.ForwardKernel.Build(plan, gpu);
         w.Line("/// <summary>");
         w.Line("/// " + summary);
         w.Line("/// and its launch geometry.");

@@ -8,17 +8,19 @@ namespace KernelDsl.Compiler.Emit.Ptx.Construction;
 /// inlined, and the global addresses of the buffers it captures. Every kernel that lowers a modifier (attention,
 /// block-mask builder, the standalone test kernel) builds one and hands it to <see cref="ExprPtxWriter"/>.
 /// </summary>
-internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg Query, Reg Key)
+/// <remarks>An input left null is not available where the body is lowered (a mask modifier has no score; the
+/// subexpressions hoisted out of the loop read b and h only): reading it is an emitter bug and throws.</remarks>
+internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Query, Reg? Key)
 {
-    /// <summary>The map ExprPtxWriter reads (a mask modifier has no score).</summary>
-    public System.Func<ModifierInput, string> Map => input => input switch
+    /// <summary>The map ExprPtxWriter reads.</summary>
+    public System.Func<ModifierInput, string> Map => input => (input switch
     {
-        ModifierInput.Score => Score?.Name ?? throw new System.InvalidOperationException("a mask modifier has no score"),
-        ModifierInput.Batch => Batch.Name,
-        ModifierInput.Head => Head.Name,
-        ModifierInput.QueryIndex => Query.Name,
-        _ => Key.Name,
-    };
+        ModifierInput.Score => Score,
+        ModifierInput.Batch => Batch,
+        ModifierInput.Head => Head,
+        ModifierInput.QueryIndex => Query,
+        _ => Key,
+    })?.Name ?? throw new System.InvalidOperationException("modifier input " + input + " is not available here");
 
     /// <summary>
     /// Declares one kernel-scope register per captured buffer and loads its parameter (<see cref="PtxAbi.CapturedParameter"/>,

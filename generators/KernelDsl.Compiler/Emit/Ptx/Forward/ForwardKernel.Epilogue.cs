@@ -1,0 +1,84 @@
+using KernelDsl.Compiler.Emit.Ptx.Construction;
+using KernelDsl.Compiler.Model;
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Forward;
+
+internal abstract partial class ForwardKernel
+{
+    /// <summary>
+    /// Finishes each row: the quad's partial sums are added, O is divided by l (0 for an empty row), and O is
+    /// written in the output type (rows ≥ Sq are not stored). LSE = ln Σ exp(s) = (m·c + log2 l)·ln 2, −inf
+    /// for an empty row, written by the quad's first lane when the lse pointer is not 0.
+    /// </summary>
+    private void EmitEpilogue()
+    {
+        var w = W;
+        var output = Shape.Output;
+        var o = new GlobalTile(R.OBase, R.OStride, output);
+        w.Label("EPILOGUE");
+        w.Stage("Epilogue: O / l, store O (" + OutputType + ") and LSE");
+        for (int rr = 0; rr < Shape.RowsPerThread; rr++)
+        {
+            int ms = rr / 2;
+            int r = rr % 2;
+            var row = R.Row[rr];
+            var l = R.L[rr];
+            string skip = "STORE_SKIP_" + I(rr);
+            using (w.Scope())
+            {
+                w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
+                var f = w.Declare(RegKind.F32, "other", "inv", "lse");
+                var (other, inv, lse) = (f[0], f[1], f[2]);
+                var p = w.Declare(RegKind.Pred, "has", "out", "lead");
+                var (has, outside, lead) = (p[0], p[1], p[2]);
+                var a = w.Declare(RegKind.B64, "ptr", "x");
+                var (ptr, x) = (a[0], a[1]);
+                var b = w.Declare(RegKind.B32, "h", "idx");
+                var (h, idx) = (b[0], b[1]);
+                RowReductions.AcrossQuad(w, "add.f32", l, other);
+                w.Ins("setp.gt.f32 " + has + ", " + l + ", " + Zero);
+                w.Ins("rcp.rn.f32 " + inv + ", " + l);
+                w.Ins("selp.f32 " + inv + ", " + inv + ", " + Zero + ", " + has);
+                w.Ins("setp.ge.s32 " + outside + ", " + row + ", " + R.SeqQ);
+                w.Ins("@" + outside + " bra " + skip);
+                o.RowAddress(w, ptr, row, x);
+                w.Ins("mul.wide.u32 " + x + ", " + R.T4 + ", " + I(2 * output.Bytes));
+                w.Ins("add.u64 " + ptr + ", " + ptr + ", " + x);
+                var outs = R.O[ms].Row(r);
+                for (int nt = 0; nt < outs.Length / 2; nt++)
+                {
+                    var (o0, o1) = (outs[2 * nt], outs[(2 * nt) + 1]);
+                    w.Ins("mul.f32 " + o0 + ", " + o0 + ", " + inv);
+                    w.Ins("mul.f32 " + o1 + ", " + o1 + ", " + inv);
+                    int offset = nt * 8 * output.Bytes;
+                    if (output == ElementTraits.F32)
+                    {
+                        w.Ins("st.global.v2.f32 [" + ptr + "+" + I(offset) + "], {" + o0 + ", " + o1 + "}");
+                    }
+                    else
+                    {
+                        w.Ins(output.PackPair(h, o1, o0));
+                        w.Ins("st.global.b32 [" + ptr + "+" + I(offset) + "], " + h);
+                    }
+                }
+
+                w.Comment("LSE (natural log), by the quad's first lane");
+                w.Ins("setp.eq.and.u32 " + lead + ", " + R.T4 + ", 0, " + R.HasLse);
+                w.Ins("@" + lead.Not + " bra " + skip);
+                w.Ins("lg2.approx.f32 " + lse + ", " + l);
+                w.Ins("fma.rn.f32 " + lse + ", " + R.M[rr] + ", " + R.ScaleLog2 + ", " + lse);
+                w.Ins("mul.f32 " + lse + ", " + lse + ", " + F32(Constants.Ln2));
+                w.Ins("selp.f32 " + lse + ", " + lse + ", " + NegInf + ", " + has);
+                w.Ins("mad.lo.u32 " + idx + ", " + R.Batch + ", " + R.HeadsQ + ", " + R.Head);
+                w.Ins("mad.lo.u32 " + idx + ", " + idx + ", " + R.SeqQ + ", " + row);
+                w.Ins("mul.wide.u32 " + x + ", " + idx + ", 4");
+                w.Ins("add.u64 " + ptr + ", " + R.LsePtr + ", " + x);
+                w.Ins("st.global.f32 [" + ptr + "], " + lse);
+                w.Label(skip);
+            }
+        }
+
+        w.Ins("ret");
+    }
+}

@@ -1,0 +1,104 @@
+using KernelDsl.Compiler.Emit.Ptx.Construction;
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Forward;
+
+internal abstract partial class ForwardKernel
+{
+    /// <summary>
+    /// Online softmax for each of this thread's rows: the tile's row max (the quad's four lanes share a row), the rescale
+    /// factor alpha = exp2((m_old − m_new)·c) applied to l (and to O by <see cref="EmitRescaleO"/>), and
+    /// p = exp2(s·c − m_new·c) in place of s. A row with nothing kept yet uses 0 as its max so that −inf − (−inf) never
+    /// appears; its p and alpha are then exactly 0.
+    /// </summary>
+    protected void EmitOnlineSoftmax()
+    {
+        var w = W;
+        w.Stage("Online softmax: new row max, rescale O and l, p = exp2(s*c - m*c) (c = scale*log2 e)");
+        for (int rr = 0; rr < Shape.RowsPerThread; rr++)
+        {
+            int ms = rr / 2;
+            int r = rr % 2;
+            using (w.Scope())
+            {
+                w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
+                var f = w.Declare(RegKind.F32, "mx", "other", "m_new", "neg_mc", "sum");
+                var (mx, other, mNew, negMc, sum) = (f[0], f[1], f[2], f[3], f[4]);
+                var none = w.Declare1(RegKind.Pred, "none");
+                var scores = R.S[ms].Row(r);
+                RowReductions.Reduce(w, "max.f32", mx, scores);
+                RowReductions.AcrossQuad(w, "max.f32", mx, other);
+                w.Ins("max.f32 " + mNew + ", " + R.M[rr] + ", " + mx);
+                w.Ins("setp.eq.f32 " + none + ", " + mNew + ", " + NegInf);
+                w.Ins("selp.f32 " + negMc + ", " + Zero + ", " + mNew + ", " + none);
+                w.Ins("mul.f32 " + negMc + ", " + negMc + ", " + R.ScaleLog2);
+                w.Ins("neg.f32 " + negMc + ", " + negMc);
+                var alpha = R.Alpha[rr];
+                w.Ins("fma.rn.f32 " + alpha + ", " + R.M[rr] + ", " + R.ScaleLog2 + ", " + negMc);
+                w.Ins("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
+                w.Ins("mov.f32 " + R.M[rr] + ", " + mNew);
+                foreach (var s in scores)
+                {
+                    w.Ins("fma.rn.f32 " + s + ", " + s + ", " + R.ScaleLog2 + ", " + negMc);
+                    w.Ins("ex2.approx.ftz.f32 " + s + ", " + s);
+                }
+
+                RowReductions.Reduce(w, "add.f32", sum, scores);
+                w.Comment("l = alpha*l + sum (per-thread partial; the quad's partials are added once, at the end)");
+                w.Ins("fma.rn.f32 " + R.L[rr] + ", " + R.L[rr] + ", " + alpha + ", " + sum);
+            }
+        }
+    }
+
+    /// <summary>
+    /// O *= alpha per row, after all rows' softmax. With plan.SkipUnchangedRescale the multiplies are skipped,
+    /// exactly, when no row of the warp changed its max (every alpha is 1.0): a warp vote and one uniform branch
+    /// instead of Dv/4 multiplies per row and slab (measured slower on the H100, so off by default).
+    /// </summary>
+    /// <param name="tag">Suffix of the stage's label, unique per copy of the stage in the kernel.</param>
+    protected void EmitRescaleO(string tag = "")
+    {
+        var w = W;
+        bool skip = Gpu.SkipUnchangedRescale;
+        w.Comment(skip ? "rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)" : "rescale O by alpha");
+        using (w.Scope())
+        {
+            if (skip)
+            {
+                var p = w.Declare(RegKind.Pred, "changed", "any");
+                var (changed, any) = (p[0], p[1]);
+                w.Ins("setp.neu.f32 " + changed + ", " + R.Alpha[0] + ", 0f3F800000");
+                for (int rr = 1; rr < Shape.RowsPerThread; rr++)
+                {
+                    w.Ins("setp.neu.or.f32 " + changed + ", " + R.Alpha[rr] + ", 0f3F800000, " + changed);
+                }
+
+                w.Ins("vote.sync.any.pred " + any + ", " + changed + ", 0xffffffff");
+                w.Ins("@" + any.Not + " bra RESCALE_DONE" + tag);
+            }
+
+            for (int rr = 0; rr < Shape.RowsPerThread; rr++)
+            {
+                foreach (var o in R.O[rr / 2].Row(rr % 2))
+                {
+                    w.Ins("mul.f32 " + o + ", " + o + ", " + R.Alpha[rr]);
+                }
+            }
+
+            if (skip)
+            {
+                w.Label("RESCALE_DONE" + tag);
+            }
+        }
+    }
+
+    /// <summary>P (the probabilities in the score registers) into the A fragments of P·V, in registers.</summary>
+    protected void EmitProbabilitiesToFragments()
+    {
+        W.Stage("P to " + Shape.Element.Ptx + " A-fragments, in registers (cvt packs hi, lo)");
+        for (int ms = 0; ms < Shape.Slabs; ms++)
+        {
+            R.S[ms].ConvertToA(W, Shape.Element, R.P[ms]);
+        }
+    }
+}
