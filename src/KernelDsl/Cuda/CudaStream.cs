@@ -9,12 +9,13 @@ namespace KernelDsl.Cuda;
 /// that the synchronous copies and memsets of <see cref="DeviceBuffer{T}"/> use: an upload, a launch on this
 /// stream and a download happen in program order without extra synchronization.
 /// A null <see cref="CudaStream"/> wherever one is accepted means the legacy default stream.
+/// A stream another library created can be wrapped without taking it over (<see cref="Wrap"/>, CudaStream.External.cs).
 /// </summary>
-public sealed class CudaStream : IDisposable
+public sealed partial class CudaStream : IDisposable
 {
-    private readonly StreamHandle _handle;
+    private readonly ContextBoundHandle _handle;
 
-    private CudaStream(CudaContext context, StreamHandle handle)
+    private CudaStream(CudaContext context, ContextBoundHandle handle)
     {
         Context = context;
         _handle = handle;

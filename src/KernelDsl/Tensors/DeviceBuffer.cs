@@ -9,12 +9,13 @@ namespace KernelDsl;
 /// <summary>
 /// A contiguous array of <typeparamref name="T"/> in GPU memory (float, <see cref="Half"/>, <see cref="BFloat16"/>,
 /// or any unmanaged type). Copies are synchronous on the legacy default stream: an upload has finished with the
-/// host span when it returns, and a download has the data. Dispose frees the memory (a finalizer does, too).
+/// host span when it returns, and a download has the data. Dispose frees the memory (a finalizer does, too) —
+/// unless the buffer is a view of memory another library owns (<see cref="Wrap"/>, in DeviceBuffer.External.cs).
 /// </summary>
-public sealed unsafe class DeviceBuffer<T> : IDisposable
+public sealed unsafe partial class DeviceBuffer<T> : IDisposable
     where T : unmanaged
 {
-    private readonly DeviceMemoryHandle _memory;
+    private readonly ContextBoundHandle _memory;
 
     /// <summary>Allocates <paramref name="length"/> elements (uninitialized) on the context's device.</summary>
     public DeviceBuffer(long length, CudaContext? context = null)

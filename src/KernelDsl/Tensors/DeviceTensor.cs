@@ -7,9 +7,11 @@ namespace KernelDsl;
 /// <summary>
 /// A contiguous row-major 4-D tensor in GPU memory, shape [d0, d1, d2, d3]. <see cref="Layout"/> says how to
 /// read the dimensions: BSHD = [batch, seq, heads, dim], BHSD = [batch, heads, seq, dim]; the batch/seq/head
-/// strides follow from it. Owns its <see cref="DeviceBuffer{T}"/>; Dispose frees it.
+/// strides follow from it. Owns its <see cref="DeviceBuffer{T}"/>; Dispose frees it — unless it is a view of memory
+/// another library owns (<see cref="Wrap(ulong, TensorLayout, ReadOnlySpan{int}, ReadOnlySpan{long}, CudaContext?)"/>,
+/// in DeviceTensor.External.cs), which may also have any strides.
 /// </summary>
-public sealed class DeviceTensor<T> : IDisposable
+public sealed partial class DeviceTensor<T> : IDisposable
     where T : unmanaged
 {
     private readonly nint[] _lengths;
@@ -55,7 +57,11 @@ public sealed class DeviceTensor<T> : IDisposable
     /// <summary>Row-major element strides of [d0, d1, d2, d3].</summary>
     public ReadOnlySpan<nint> Strides => _strides;
 
-    public long Length => Buffer.Length;
+    /// <summary>Number of elements (the product of <see cref="Lengths"/>).</summary>
+    public long Length => (long)_lengths[0] * _lengths[1] * _lengths[2] * _lengths[3];
+
+    /// <summary>True when the elements are row-major without gaps (always, unless a view with other strides).</summary>
+    public bool IsContiguous => IsRowMajorContiguous(_lengths, _strides);
 
     public int Batch => (int)_lengths[0];
 
@@ -86,6 +92,7 @@ public sealed class DeviceTensor<T> : IDisposable
     /// <summary>Copies a contiguous host array of exactly <see cref="Length"/> elements, in this tensor's order.</summary>
     public void Upload(ReadOnlySpan<T> source)
     {
+        RequireContiguous();
         if (source.Length != Length)
         {
             throw new ArgumentException($"'{nameof(source)}' has {source.Length} elements, but the device tensor {ShapeText} has {Length}.", nameof(source));
@@ -97,6 +104,7 @@ public sealed class DeviceTensor<T> : IDisposable
     /// <summary>Copies a host tensor of the same shape; strided (non-contiguous) views are flattened first.</summary>
     public unsafe void Upload(in ReadOnlyTensorSpan<T> source)
     {
+        RequireContiguous();
         RequireShape(source.Lengths, nameof(source));
         if (IsRowMajorContiguous(source.Lengths, source.Strides))
         {
@@ -116,6 +124,7 @@ public sealed class DeviceTensor<T> : IDisposable
     /// <summary>Copies the whole tensor into a contiguous host array of exactly <see cref="Length"/> elements.</summary>
     public void Download(Span<T> destination)
     {
+        RequireContiguous();
         if (destination.Length != Length)
         {
             throw new ArgumentException($"'{nameof(destination)}' has {destination.Length} elements, but the device tensor {ShapeText} has {Length}.", nameof(destination));
@@ -127,16 +136,25 @@ public sealed class DeviceTensor<T> : IDisposable
     /// <summary>Copies the whole tensor into a host tensor of the same shape (any strides).</summary>
     public void Download(in TensorSpan<T> destination)
     {
+        RequireContiguous();
         RequireShape(destination.Lengths, nameof(destination));
         T[] staging = Buffer.ToArray();
         new ReadOnlyTensorSpan<T>(staging, _lengths).CopyTo(destination);
     }
 
     /// <summary>Downloads into a new contiguous array.</summary>
-    public T[] ToArray() => Buffer.ToArray();
+    public T[] ToArray()
+    {
+        RequireContiguous();
+        return Buffer.ToArray();
+    }
 
     /// <summary>Sets every element to <paramref name="value"/> (e.g. NaN to poison an output).</summary>
-    public void Fill(T value) => Buffer.Fill(value);
+    public void Fill(T value)
+    {
+        RequireContiguous();
+        Buffer.Fill(value);
+    }
 
     public void Dispose() => Buffer.Dispose();
 
