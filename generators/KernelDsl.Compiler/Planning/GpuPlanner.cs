@@ -61,8 +61,9 @@ public static class GpuPlanner
         slabs = tuning?.Slabs ?? slabs;
         blockQ = 16 * warps * slabs;
         blockKV = tuning?.BlockKV ?? blockKV;
-        var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
-        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, slabs);
+        var element = ElementTraits.Of(spec.InputType);
+        var smem = Layout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages, element);
+        int registers = EstimateRegisters(spec.HeadDim, spec.ValueHeadDim, blockKV, slabs, element);
 
         if (smem.TotalBytes > Sm80.SmemPerBlock)
         {
@@ -108,6 +109,7 @@ public static class GpuPlanner
             return null;
         }
 
+        var element = ElementTraits.Of(spec.InputType);
         const int warps = 8;
         const int blockQ = 128;
         int blockKV = tuning?.BlockKV ?? 128;
@@ -115,20 +117,20 @@ public static class GpuPlanner
         if (stages == 0)
         {
             stages = 3;
-            while (stages < 4 && HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages + 1).TotalBytes <= Sm90.SmemPerBlock)
+            while (stages < 4 && HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages + 1, element).TotalBytes <= Sm90.SmemPerBlock)
             {
                 stages++;
             }
         }
 
-        var smem = HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages);
+        var smem = HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages, element);
         if (smem.TotalBytes > Sm90.SmemPerBlock)
         {
             return null;
         }
 
         // Per thread (one 16-row slab of a warpgroup's 64 rows): S blockKV/2 + O Dv/2 fp32, P blockKV/4 16-bit pairs.
-        int registers = (blockKV / 2) + (spec.ValueHeadDim / 2) + (blockKV / 4) + OverheadRegisters;
+        int registers = (blockKV / 2) + (spec.ValueHeadDim / 2) + (blockKV / 2 / element.PerRegister) + OverheadRegisters;
         if (registers > MaxRegistersPerThread)
         {
             return null;
@@ -182,8 +184,12 @@ public static class GpuPlanner
     private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
 
     /// <summary>Unpadded tiles (the 128-byte swizzle spreads the banks), each a multiple of 1024 bytes so every tile starts on a swizzle atom.</summary>
-    public static GpuSharedMemoryLayout HopperLayout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages) =>
-        new(headDim * 2, headDim * 2, valueHeadDim * 2, blockQ * headDim * 2, blockKV * headDim * 2, blockKV * valueHeadDim * 2, stages, 0);
+    public static GpuSharedMemoryLayout HopperLayout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages, ElementTraits element)
+    {
+        int qRow = headDim * element.Bytes;
+        int vRow = valueHeadDim * element.Bytes;
+        return new(qRow, qRow, vRow, blockQ * qRow, blockKV * qRow, blockKV * vRow, stages, 0);
+    }
 
     /// <summary>
     /// Tile choices per head dim, each measured on the H100 against the alternatives (samples/Bench/NOTES.md):
@@ -200,23 +206,23 @@ public static class GpuPlanner
         : maxHeadDim <= 128 ? (128, 32, 4, 2)
         : (64, 32, 4, 1);
 
-    public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages)
+    public static GpuSharedMemoryLayout Layout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages, ElementTraits element)
     {
         int pad = GpuSharedMemoryLayout.RowPaddingBytes;
-        int qPitch = (headDim * 2) + pad;
-        int kPitch = (headDim * 2) + pad;
-        int vPitch = (valueHeadDim * 2) + pad;
-        int padding = pad * (blockQ + (stages * blockKV * 2));
+        int qPitch = (headDim * element.Bytes) + pad;
+        int kPitch = (headDim * element.Bytes) + pad;
+        int vPitch = (valueHeadDim * element.Bytes) + pad;
+        int padding = pad * (blockQ + (stages * blockKV * 2));   // Q's rows, and K's and V's rows in every stage
         return new GpuSharedMemoryLayout(qPitch, kPitch, vPitch, blockQ * qPitch, blockKV * kPitch, blockKV * vPitch, stages, padding);
     }
 
     /// <summary>Per slab: fp32 O and S accumulators, one 16-bit Q A-fragment (re-read per head-dim step) and the P fragments (two values per register); plus overhead.</summary>
-    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, int slabs = 1)
+    public static int EstimateRegisters(int headDim, int valueHeadDim, int blockKV, int slabs, ElementTraits element)
     {
         int o = valueHeadDim / 2;          // 16 x Dv fp32 per slab / 32 lanes
         int s = blockKV / 2;               // 16 x BlockKV fp32 per slab / 32 lanes
-        int q = 4;
-        int p = blockKV / 4;
+        int q = 4;                         // one ldmatrix.x4 A fragment
+        int p = blockKV / 2 / element.PerRegister;
         return (slabs * (o + s + q + p + 4)) + OverheadRegisters - 4;
     }
 

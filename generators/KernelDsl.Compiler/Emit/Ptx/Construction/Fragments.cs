@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;

@@ -1,3 +1,5 @@
+using KernelDsl.Compiler.Model;
+
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;

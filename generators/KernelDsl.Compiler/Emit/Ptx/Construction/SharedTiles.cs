@@ -1,3 +1,4 @@
+using KernelDsl.Compiler.Model;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
-using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
+using KernelDsl.Compiler.Model;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;

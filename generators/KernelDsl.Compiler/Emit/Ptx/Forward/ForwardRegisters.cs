@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
+using KernelDsl.Compiler.Model;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 

@@ -1,17 +1,15 @@
-using KernelDsl.Compiler.Model;
-
-namespace KernelDsl.Compiler.Emit.Ptx.Construction;
+namespace KernelDsl.Compiler.Model;
 
 /// <summary>
-/// What the kernels need to know about an element type of the tensor-core operands: its size, its PTX spelling in
-/// mma/wgmma/cvt, the k of one mma step, and how many elements one 16-byte copy or one 32-bit register holds. No
-/// emitter or planner writes an element width as a literal; it asks these.
+/// What the planner and the GPU kernels need to know about an element type of the tensor-core operands: its size, its
+/// PTX spelling in mma/wgmma/cvt, the k of one mma step, and how many elements one 16-byte copy or one 32-bit register
+/// holds. No emitter or planner writes an element width as a literal; it asks these.
 /// </summary>
 /// <remarks>
 /// e4m3/e5m2 are declared for the fp8 forward (issue 9): their mma k is 32 (m16n8k32 on sm_89+, wgmma k32 on sm_90a)
 /// and they pack four to a register. No kernel selects them yet; the planner rejects fp8 specs before any emitter runs.
 /// </remarks>
-internal sealed class ElementTraits
+public sealed class ElementTraits
 {
     public static readonly ElementTraits F16 = new("f16", bytes: 2, mmaK: 16);
     public static readonly ElementTraits BF16 = new("bf16", bytes: 2, mmaK: 16);
@@ -55,9 +53,6 @@ internal sealed class ElementTraits
         ElementType.FP16 => F16,
         _ => F32,
     };
-
-    /// <summary>Converts two fp32 registers to one packed register of this type (<c>hi</c> to the upper half, as PTX orders the operands).</summary>
-    public string PackPair(Reg packed, Reg hi, Reg lo) => "cvt.rn." + Ptx + "x2.f32 " + packed + ", " + hi + ", " + lo;
 
     public override string ToString() => Ptx;
 }

@@ -1,0 +1,10 @@
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Construction;
+
+/// <summary>Conversions between the fp32 accumulators and an element type's registers.</summary>
+internal static class Conversions
+{
+    /// <summary>Converts two fp32 registers to one packed register of <paramref name="type"/> (<c>hi</c> to the upper half, as PTX orders the operands).</summary>
+    public static string PackPair(this ElementTraits type, Reg packed, Reg hi, Reg lo) => "cvt.rn." + type.Ptx + "x2.f32 " + packed + ", " + hi + ", " + lo;
+}
