@@ -168,6 +168,69 @@ public sealed partial class DiagnosticTests
     public void KDSL0028_non_positive_literal_dim_is_reported_at_the_attribute_argument() =>
         DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured([|\"0\"|])] ReadOnlySpan<float> table"), "KDSL0028");
 
+    /// <summary>"score + 0f + 1f ...": the body is the identifier plus two nodes (binary, literal) per term.</summary>
+    private static string SumOf(int terms) =>
+        "=> score" + string.Concat(System.Linq.Enumerable.Range(0, terms).Select(i => " + " + (i % 9) + "f")) + ";";
+
+    [Fact]
+    public void KDSL0032_a_body_one_node_over_the_limit_is_reported_at_the_name()
+    {
+        int terms = (KernelDsl.Generators.Modifiers.ModifierSize.MaxSyntaxNodes / 2) + 1; // 1 + 2 * 129 = 259 nodes
+        var diagnostic = DiagnosticAssert.Expect(
+            ModifierSpec + "    [ScoreMod] static float [|M|](float score)\n    " + SumOf(terms) + "\n}\n", "KDSL0032").Single();
+        diagnostic.GetMessage().ShouldContain($"has {1 + (2 * terms)} syntax nodes in its body; at most 256 compile");
+    }
+
+    [Fact]
+    public void A_body_at_the_limit_compiles()
+    {
+        int terms = (KernelDsl.Generators.Modifiers.ModifierSize.MaxSyntaxNodes - 1) / 2; // 255 nodes
+        var result = GeneratorHarness.Run(ModifierSpec + "    [ScoreMod] static float M(float score)\n    " + SumOf(terms) + "\n}\n");
+        result.Diagnostics.ShouldBeEmpty();
+        result.GeneratedTrees.ShouldNotBeEmpty();
+    }
+
+    [Theory]
+    [InlineData(5000, false)] // overflowed the stack of a real dotnet build before the limit
+    [InlineData(2000, true)]  // a right-nested ?: chain, 2000 deep
+    public void KDSL0032_huge_bodies_are_reported_without_translating_them(int size, bool nested)
+    {
+        string body = nested
+            ? "=> " + string.Concat(System.Linq.Enumerable.Range(0, size).Select(i => $"q > {i} ? score * {i}f : ")) + "score;"
+            : SumOf(size);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        DiagnosticAssert.Expect(ModifierSpec + "    [ScoreMod] static float [|M|](float score, int q)\n    " + body + "\n}\n", "KDSL0032");
+        clock.Elapsed.ShouldBeLessThan(System.TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public void KDSL0028_null_dims_array_is_reported_at_the_attribute_argument()
+    {
+        // [Captured(null)] passes a null params array; the generator once threw a NullReferenceException on it.
+        var diagnostic = DiagnosticAssert.Expect(Score("=> score;", "float score, [Captured([|null|])] ReadOnlySpan<float> table"), "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("the dim 'null'");
+    }
+
+    [Fact]
+    public void KDSL0028_literal_dims_whose_product_overflows_are_reported_at_the_attribute()
+    {
+        // 4·5·5581·8681·49477·384773 wraps to 4 in a 64-bit product: a 4-element span would have passed the length check.
+        var diagnostic = DiagnosticAssert.Expect(
+            Score("=> score + table[0];", "float score, [[|Captured(\"4\", \"5\", \"5581\", \"8681\", \"49477\", \"384773\")|]] ReadOnlySpan<float> table"),
+            "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("product exceeds 2147483647 elements");
+    }
+
+    [Fact]
+    public void KDSL0028_literal_dims_just_past_int_max_are_reported_and_named_dims_do_not_count() =>
+        DiagnosticAssert.Expect(
+            Score("=> score + table[0];", "float score, [[|Captured(\"Sq\", \"65536\", \"32768\")|]] ReadOnlySpan<float> table"),
+            "KDSL0028");
+
+    [Fact]
+    public void Literal_dims_up_to_int_max_are_accepted() =>
+        DiagnosticAssert.Expect(Score("=> score + table[0];", "float score, [Captured(\"Skv\", \"65535\", \"32768\")] ReadOnlySpan<float> table"));
+
     [Fact]
     public void KDSL0028_reserved_name_is_reported_at_the_name()
     {

@@ -1,3 +1,4 @@
+using System.Linq;
 using KernelDsl.Generators.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
@@ -36,6 +37,8 @@ public sealed class MalformedInputTests
     [InlineData("[Attention(HeadDim = 64)] [Mask(MaskKind.Causal, [|MaskKind.None|], Alignment = MaskAlignment.TopLeft)]")]
     [InlineData("[Attention(HeadDim = 64)] [Mask([|Foo.Bar|], Left = 3)]")]
     [InlineData("[Attention(HeadDim = 64)] [Mask(MaskKind.SlidingWindow, [|Left = 1L|], Alignment = MaskAlignment.TopLeft)]")]
+    [InlineData("[Attention(HeadDim = 64)] [Precision(DType.FP16, [|WriteLse = true|])]")]   // named argument on an attribute with none (threw IndexOutOfRange)
+    [InlineData("[Attention(HeadDim = 64)] [Layout(TensorLayout.BHSD, [|Foo = 1|])]")]
     [InlineData("[Attention(HeadDim = 64)] [Tiling([|BlockQ = 1.5|])]")]         // Roslyn binds this as 1
     [InlineData("[Attention(HeadDim = 64)] [Tiling([|64|])]")]
     [InlineData("[Attention(HeadDim = 64)] [Fusion([|WriteLse = 1|])]")]
@@ -43,6 +46,13 @@ public sealed class MalformedInputTests
     [InlineData("[Attention(HeadDim = 64)] [Fusion([|OutputType = (DType)3|])]")]
     public void An_unreadable_argument_gives_KDSL0010_at_that_argument(string attributes) =>
         DiagnosticAssert.Expect(Using + attributes + "\npublic static partial class S;", "KDSL0010");
+
+    [Fact]
+    public void A_named_argument_on_Precision_says_it_takes_none()
+    {
+        var diagnostic = DiagnosticAssert.Expect(Using + "[Attention(HeadDim = 64)] [Precision(DType.FP16, [|WriteLse = true|])]\npublic static partial class S;", "KDSL0010").Single();
+        diagnostic.GetMessage().ShouldContain("[Precision] takes no named arguments; write it as [Precision(DType.BF16)]");
+    }
 
     [Fact]
     public void Every_unreadable_argument_is_reported() =>

@@ -162,6 +162,11 @@ public static class DiagnosticCatalog
         "The attention spec '{0}' needs unsafe code (its kernels use pointers to pinned memory), but the project does not allow it: add <AllowUnsafeBlocks>true</AllowUnsafeBlocks> to the project (the KernelDsl package sets it unless the project turns it off)",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo ModifierTooLarge = new(
+        "KDSL0032", "Modifier too large",
+        "The modifier '{0}' has {1} syntax nodes in its body; at most {2} compile: its code is inlined at every score element of every kernel, so a larger body makes megabytes of PTX and a slow build. Split the work into a captured table, or simplify it",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -172,6 +177,6 @@ public static class DiagnosticCatalog
         GpuHeadDimUnsupported, GpuSharedMemoryExceeded, GpuRegistersExceeded, ModifierDuplicate,
         ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
         ModifierWithoutGpuKernel, CapturedBufferInvalid, CapturedBufferConflict, CapturedBufferUse,
-        UnsafeCodeDisabled,
+        UnsafeCodeDisabled, ModifierTooLarge,
     };
 }

@@ -67,6 +67,14 @@ internal static class CapturedParameters
             }
         }
 
+        if (diagnostics.Count == before && LiteralProduct(dims) > int.MaxValue)
+        {
+            // A span holds at most int.MaxValue elements and the modifier indexes it with an int, so no call could pass
+            // a buffer this large; and the run-time length check must never see a product that wraps.
+            Report(attribute.ApplicationSyntaxReference is { } tooLarge ? LocationInfo.From(tooLarge.GetSyntax()) : at,
+                $"has literal dims whose product exceeds {int.MaxValue} elements, the most a ReadOnlySpan or an int index can reach");
+        }
+
         return diagnostics.Count != before || element is null
             ? null
             : new CapturedBuffer(parameter.Name, element.Value, dims.Select(d => d!).ToEquatableArray());
@@ -75,6 +83,21 @@ internal static class CapturedParameters
     /// <summary>"float[Hq, 32]", for messages.</summary>
     public static string Describe(CapturedBuffer buffer) =>
         (buffer.ElementType == ExprType.Int ? "int" : "float") + "[" + string.Join(", ", buffer.Dims) + "]";
+
+    /// <summary>The product of the integer-literal dims (the named ones left out), saturating at long.MaxValue.</summary>
+    private static long LiteralProduct(List<string?> dims)
+    {
+        long product = 1;
+        foreach (string? dim in dims)
+        {
+            if (long.TryParse(dim, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n))
+            {
+                product = n != 0 && product > long.MaxValue / n ? long.MaxValue : product * n;
+            }
+        }
+
+        return product;
+    }
 
     private static AttributeData? Attribute(IParameterSymbol parameter) =>
         parameter.GetAttributes().FirstOrDefault(data =>
@@ -87,7 +110,11 @@ internal static class CapturedParameters
         var dims = new List<string?>();
         foreach (var argument in attribute.ConstructorArguments)
         {
-            if (argument.Kind == TypedConstantKind.Array)
+            if (argument.Kind == TypedConstantKind.Array && argument.IsNull)
+            {
+                dims.Add(null); // [Captured(null)]: the params array itself is null; reported as a null dim at that argument
+            }
+            else if (argument.Kind == TypedConstantKind.Array)
             {
                 dims.AddRange(argument.Values.Select(value => value.Value as string));
             }

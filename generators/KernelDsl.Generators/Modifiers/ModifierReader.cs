@@ -88,6 +88,11 @@ internal static class ModifierReader
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (!ModifierSize.Check(declaration, diagnostics))
+        {
+            return null;
+        }
+
         var translator = new ModifierTranslator(modelFor(declaration.SyntaxTree), method.Name, inputs, buffers, diagnostics);
         var body = translator.Translate(declaration);
         var captured = method.Parameters.Where(buffers.ContainsKey).Select(p => buffers[p]).ToEquatableArray();

@@ -120,10 +120,18 @@ internal static class ArgumentRules
 
     public static int ConstructorArity(string attribute) => All.Count(rule => rule.Attribute == attribute && rule.ConstructorIndex >= 0);
 
-    /// <summary>"HeadDim, ValueHeadDim or Scale", for the message about an unknown argument.</summary>
+    /// <summary>
+    /// "use HeadDim, ValueHeadDim or Scale", for the message about an unknown named argument; an attribute with
+    /// no named arguments ([Precision], [Layout]) says so instead.
+    /// </summary>
     public static string NamedChoices(string attribute)
     {
         var names = All.Where(rule => rule.Attribute == attribute && rule.ConstructorIndex < 0).Select(rule => rule.Property).ToArray();
-        return names.Length == 1 ? names[0] : string.Join(", ", names.Take(names.Length - 1)) + " or " + names[names.Length - 1];
+        return names.Length switch
+        {
+            0 => $"[{attribute}] takes no named arguments; write it as {All.First(rule => rule.Attribute == attribute).Example}",
+            1 => "use " + names[0],
+            _ => "use " + string.Join(", ", names.Take(names.Length - 1)) + " or " + names[names.Length - 1],
+        };
     }
 }

@@ -51,7 +51,7 @@ internal static class AttributeReader
                 var rule = ArgumentRules.Named(name, property);
                 if (rule is null)
                 {
-                    Invalid(result, diagnostics, location, $"'{property}' is not an argument of [{name}]: use {ArgumentRules.NamedChoices(name)}");
+                    Invalid(result, diagnostics, location, $"'{property}' is not an argument of [{name}]: {ArgumentRules.NamedChoices(name)}");
                     continue;
                 }
 
@@ -227,7 +227,7 @@ internal static class AttributeReader
             var rule = ArgumentRules.Named(name, pair.Key);
             if (rule is null)
             {
-                Invalid(result, diagnostics, fallback, $"'{pair.Key}' is not an argument of [{name}]: use {ArgumentRules.NamedChoices(name)}");
+                Invalid(result, diagnostics, fallback, $"'{pair.Key}' is not an argument of [{name}]: {ArgumentRules.NamedChoices(name)}");
                 continue;
             }
 

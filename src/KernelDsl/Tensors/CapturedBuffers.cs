@@ -34,9 +34,19 @@ public static class CapturedBuffers
     {
         var resolved = Resolve(dims, shape);
         long expected = 1;
-        foreach (long dim in resolved)
+        try
         {
-            expected *= dim;
+            foreach (long dim in resolved)
+            {
+                expected = checked(expected * dim);
+            }
+        }
+        catch (OverflowException)
+        {
+            // Unchecked, the product wraps (65536^4 is 0) and a tiny buffer would pass the check below.
+            throw new ArgumentException(
+                $"Captured buffer '{name}' has the shape [{string.Join(", ", dims)}], which is [{string.Join(", ", resolved)}] at this call ({shape}): more elements than a 64-bit count can hold.",
+                name);
         }
 
         if (length != expected)

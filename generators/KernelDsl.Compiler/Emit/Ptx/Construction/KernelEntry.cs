@@ -101,17 +101,6 @@ internal sealed class KernelEntry
         w.Ins("cvta.to.global.u64 " + destination + ", " + destination);
     }
 
-    /// <summary>The driver's PTX JIT rejects any non-ASCII byte (even in comments); CUDA 11.8's ptxas accepts them, so every kernel is checked here.</summary>
-    public static string AsciiOnly(string ptx)
-    {
-        foreach (char c in ptx)
-        {
-            if (c > 127)
-            {
-                throw new System.InvalidOperationException("non-ASCII character '" + c + "' in emitted PTX");
-            }
-        }
-
-        return ptx;
-    }
+    /// <summary>The driver's PTX JIT rejects any non-ASCII byte (even in comments); C# names may be any Unicode letter, so every kernel's text is escaped (<see cref="PtxAscii"/>).</summary>
+    public static string AsciiOnly(string ptx) => PtxAscii.Escape(ptx);
 }
