@@ -15,47 +15,47 @@ public static class CapturedBuffers
         var resolved = new long[dims.Length];
         for (int i = 0; i < dims.Length; i++)
         {
-            resolved[i] = dims[i] switch
-            {
-                "B" => shape.Batch,
-                "Hq" => shape.HeadsQ,
-                "Hkv" => shape.HeadsKv,
-                "Sq" => shape.SeqQ,
-                "Skv" => shape.SeqKv,
-                var literal => long.Parse(literal, NumberStyles.None, CultureInfo.InvariantCulture),
-            };
+            resolved[i] = Resolve(dims[i], shape);
         }
 
         return resolved;
     }
 
-    /// <summary>Throws an ArgumentException naming the buffer when its length does not match its declared shape at this call.</summary>
+    /// <summary>
+    /// Throws an ArgumentException naming the buffer when its length does not match its declared shape at this call
+    /// (or when that shape's element count overflows). Allocates only to report a failure.
+    /// </summary>
     public static void RequireLength(string name, long length, string[] dims, AttentionShape shape)
     {
-        var resolved = Resolve(dims, shape);
         long expected = 1;
-        try
+        bool overflow = false;
+        foreach (string dim in dims)
         {
-            foreach (long dim in resolved)
-            {
-                expected = checked(expected * dim);
-            }
-        }
-        catch (OverflowException)
-        {
-            // Unchecked, the product wraps (65536^4 is 0) and a tiny buffer would pass the check below.
-            throw new ArgumentException(
-                $"Captured buffer '{name}' has the shape [{string.Join(", ", dims)}], which is [{string.Join(", ", resolved)}] at this call ({shape}): more elements than a 64-bit count can hold.",
-                name);
+            long size = Resolve(dim, shape);
+            overflow |= size != 0 && expected > long.MaxValue / size;
+            expected = unchecked(expected * size);
         }
 
-        if (length != expected)
+        if (overflow || length != expected)
         {
+            var resolved = Resolve(dims, shape);
             throw new ArgumentException(
-                $"Captured buffer '{name}' has {length} elements, but its shape [{string.Join(", ", dims)}] is [{string.Join(", ", resolved)}] at this call ({shape}), which needs {expected}.",
+                overflow
+                    ? $"Captured buffer '{name}' has shape [{string.Join(", ", dims)}] = [{string.Join(", ", resolved)}] at this call ({shape}), whose element count overflows a 64-bit integer."
+                    : $"Captured buffer '{name}' has {length} elements, but its shape [{string.Join(", ", dims)}] is [{string.Join(", ", resolved)}] at this call ({shape}), which needs {expected}.",
                 name);
         }
     }
+
+    private static long Resolve(string dim, AttentionShape shape) => dim switch
+    {
+        "B" => shape.Batch,
+        "Hq" => shape.HeadsQ,
+        "Hkv" => shape.HeadsKv,
+        "Sq" => shape.SeqQ,
+        "Skv" => shape.SeqKv,
+        var literal => long.Parse(literal, NumberStyles.None, CultureInfo.InvariantCulture),
+    };
 }
 
 /// <summary>
