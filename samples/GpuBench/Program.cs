@@ -12,13 +12,20 @@ using KernelDsl.Cuda;
 // Times every generated kernel of the grid with CUDA events (warm-up, then the median of timed groups) on fresh
 // random inputs, and the first call of each spec (PTX JIT + module load + one run). Writes JSON for compare.py.
 // Usage: GpuBench [output.json] [--quick]
+//        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string outPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "kerneldsl-gpu.json";
+bool small = args.Contains("--small");
+string outPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? (small ? "kerneldsl-small.json" : "kerneldsl-gpu.json");
 bool quick = args.Contains("--quick");
 if (!Cuda.IsAvailable)
 {
     Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");
     return 1;
+}
+
+if (small)
+{
+    return SmallCalls.Run(outPath);
 }
 
 var device = Cuda.GetDevice();

@@ -11,6 +11,9 @@
 # The tests step also runs the ptxas gate (KernelDsl.Compiler.Tests' PtxAssemblyTests) with this machine's CUDA ptxas,
 # which, unlike CI's CUDA 11.8, assembles the sm_90a kernels.
 # (--no-bench skips the standard grid vs SDPA/cuDNN/Flex; --no-variants skips issue 4's variants vs FlexAttention).
+# --small also runs the small-call benchmark (GpuBench --small: us per call, host us, bytes per call, graph replay, next to
+# an empty kernel) and PyTorch's SDPA on the same shapes (torch_small.py), then compare_small.py's table; --small-only
+# runs just that (no tests, grid or variants).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -23,6 +26,15 @@ QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
 GRID_QUICK=$QUICK; [[ " $* " == *" --quick-grid "* ]] && GRID_QUICK="--quick"
 SM80=0; [[ " $* " == *" --sm80 "* ]] && SM80=1
 CUDA_BIN=$(dirname "$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)")
+
+SMALL=0; [[ " $* " == *" --small "* || " $* " == *" --small-only "* ]] && SMALL=1
+if [[ $SMALL == 1 ]]; then
+  echo "== Small calls: KernelDsl (GpuBench --small) and PyTorch SDPA (torch_small.py), same device, same call"
+  $APPS/GpuBench/GpuBench --small "$OUT/kerneldsl-small.json" | tee "$OUT/kerneldsl-small.log"
+  python3 samples/GpuBench/torch_small.py "$OUT/torch-small.json" > "$OUT/torch-small.log" 2>&1; tail -n 3 "$OUT/torch-small.log"
+  python3 samples/GpuBench/compare_small.py "$OUT/kerneldsl-small.json" "$OUT/torch-small.json" | tee "$OUT/small-table.md"
+  [[ " $* " == *" --small-only "* ]] && exit 0
+fi
 
 if [[ " $* " != *" --no-tests "* ]]; then
   echo "== CUDA driver tests"

@@ -6,7 +6,7 @@ namespace KernelDsl.Cuda;
 
 /// <summary>
 /// One kernel (a PTX .entry) of a loaded module: its resource usage as the JIT compiled it, the dynamic
-/// shared-memory limit, and <see cref="Launch"/>. Thread-safe; lives as long as its module.
+/// shared-memory limit, and <c>Launch</c>. Thread-safe; lives as long as its module.
 /// </summary>
 public sealed class CudaKernel
 {
@@ -101,24 +101,62 @@ public sealed class CudaKernel
     public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream? stream, KernelArguments arguments)
     {
         ArgumentNullException.ThrowIfNull(arguments);
+        nint streamHandle = PrepareLaunch(block, dynamicSharedBytes, stream);
+        CudaResult result;
+        void** pointers = stackalloc void*[Math.Max(1, arguments.Count)];
+        fixed (byte* data = arguments.Data)
+        {
+            for (int i = 0; i < arguments.Count; i++)
+            {
+                pointers[i] = data + arguments.GetSlot(i).Offset;
+            }
+
+            result = CudaDriver.cuLaunchKernel(
+                Function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)dynamicSharedBytes, streamHandle, arguments.Count == 0 ? null : pointers, null);
+        }
+
+        CheckLaunch(result, grid, block, dynamicSharedBytes, arguments.Count);
+    }
+
+    /// <summary>
+    /// The allocation-free launch the generated <c>Forward</c> uses: as <see cref="Launch(Dim3, Dim3, int, CudaStream?, KernelArguments)"/>,
+    /// with the values in a <see cref="LaunchArguments"/> on the caller's stack. In steady state this is one
+    /// cuCtxSetCurrent and one cuLaunchKernel; an error message is formatted only when the launch fails.
+    /// </summary>
+    public void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream? stream, ref LaunchArguments arguments)
+    {
+        nint streamHandle = PrepareLaunch(block, dynamicSharedBytes, stream);
+        CudaResult result = arguments.LaunchKernel(Function, grid, block, (uint)dynamicSharedBytes, streamHandle);
+        CheckLaunch(result, grid, block, dynamicSharedBytes, arguments.Count);
+    }
+
+    /// <summary>The checks before a launch: block size, stream context, shared-memory opt-in; makes the context current.</summary>
+    private nint PrepareLaunch(Dim3 block, int dynamicSharedBytes, CudaStream? stream)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(dynamicSharedBytes);
         if (block.Volume > MaxThreadsPerBlock)
         {
-            throw new ArgumentOutOfRangeException(nameof(block), block,
-                $"Kernel '{EntryName}' can run at most {MaxThreadsPerBlock} threads per block ({Registers} registers per thread).");
+            ThrowTooManyThreads(block);
         }
 
         nint streamHandle = CudaStream.HandleFor(stream, Context);
         EnsureDynamicSharedMemory(dynamicSharedBytes);
         Context.MakeCurrent();
-
-        CudaResult result = CudaResult.Success;
-        arguments.WithPointerArray(pointers =>
-            result = CudaDriver.cuLaunchKernel(
-                Function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)dynamicSharedBytes, streamHandle, pointers, null));
-        CudaException.Check(result, "cuLaunchKernel",
-            $"kernel '{EntryName}', grid {grid}, block {block}, {dynamicSharedBytes} bytes dynamic shared memory, {arguments.Count} parameters");
+        return streamHandle;
     }
+
+    private void CheckLaunch(CudaResult result, Dim3 grid, Dim3 block, int dynamicSharedBytes, int count)
+    {
+        if (result != CudaResult.Success)
+        {
+            CudaException.Check(result, "cuLaunchKernel",
+                $"kernel '{EntryName}', grid {grid}, block {block}, {dynamicSharedBytes} bytes dynamic shared memory, {count} parameters");
+        }
+    }
+
+    private void ThrowTooManyThreads(Dim3 block) =>
+        throw new ArgumentOutOfRangeException(nameof(block), block,
+            $"Kernel '{EntryName}' can run at most {MaxThreadsPerBlock} threads per block ({Registers} registers per thread).");
 
     public override string ToString() =>
         $"{EntryName}: {Registers} registers, {LocalMemoryBytes} B local, {StaticSharedMemoryBytes} B static shared memory";

@@ -14,14 +14,17 @@ public static class GpuKernelSelection
     /// <summary>The environment variable that forces a family: "sm80" (or "sm_80"); anything else means automatic.</summary>
     public const string FamilyVariable = "KDSL_GPU_FAMILY";
 
-    /// <summary>True when the environment forces the sm_80 family (read on every call, so a process can switch it).</summary>
-    public static bool ForcedSm80
+    /// <summary>
+    /// True when the sm_80 family is forced. Starts as the environment says (read once, when the type is first used: a
+    /// launch must not read the environment, which allocates a string per call); a process may set it to switch.
+    /// </summary>
+    public static bool ForcedSm80 { get; set; } = ReadForcedSm80();
+
+    /// <summary>Whether <see cref="FamilyVariable"/> currently asks for the sm_80 family.</summary>
+    public static bool ReadForcedSm80()
     {
-        get
-        {
-            string? value = Environment.GetEnvironmentVariable(FamilyVariable);
-            return string.Equals(value, "sm80", StringComparison.OrdinalIgnoreCase) || string.Equals(value, "sm_80", StringComparison.OrdinalIgnoreCase);
-        }
+        string? value = Environment.GetEnvironmentVariable(FamilyVariable);
+        return string.Equals(value, "sm80", StringComparison.OrdinalIgnoreCase) || string.Equals(value, "sm_80", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>The kernel a launch on <paramref name="device"/> uses (see the class summary).</summary>

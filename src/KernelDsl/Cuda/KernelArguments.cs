@@ -83,25 +83,8 @@ public sealed class KernelArguments
         return _data.AsSpan(offset, size);
     }
 
-    /// <summary>
-    /// Pins the values and passes the void** array to <paramref name="use"/>. The pointers are valid only
-    /// inside the callback.
-    /// </summary>
-    internal unsafe void WithPointerArray(PointerArrayAction use)
-    {
-        void** pointers = stackalloc void*[Math.Max(1, _slots.Count)];
-        fixed (byte* data = _data)
-        {
-            for (int i = 0; i < _slots.Count; i++)
-            {
-                pointers[i] = data + _slots[i].Offset;
-            }
-
-            use(_slots.Count == 0 ? null : pointers);
-        }
-    }
-
-    internal unsafe delegate void PointerArrayAction(void** pointers);
+    /// <summary>The value buffer (pinned by the launcher for the duration of cuLaunchKernel).</summary>
+    internal byte[] Data => _data;
 
     private Span<byte> Reserve(int size)
     {

@@ -34,11 +34,25 @@ public static unsafe class AttentionBinding
         var (batchK, seqKv, headsKv, dimK) = Dims(k, layout);
         string names = layout == TensorLayout.BSHD ? "[batch, seq, heads, dim]" : "[batch, heads, seq, dim]";
 
-        Require(dimQ == headDim, q, $"its last dimension must be the spec's HeadDim = {headDim}; expected {names} = {Expected(layout, batch, seqQ, headsQ, headDim)}");
-        Require(batchK == batch, k, $"its batch ({batchK}) must equal q's ({batch})");
-        Require(dimK == headDim, k, $"its last dimension must be the spec's HeadDim = {headDim}; expected {Expected(layout, batch, seqKv, headsKv, headDim)}");
-        Require(headsKv > 0 && headsQ % headsKv == 0, k,
-            $"q has {headsQ} heads, which must be a multiple of k's {headsKv} heads (grouped-query attention)");
+        if (dimQ != headDim)
+        {
+            Fail(q, $"its last dimension must be the spec's HeadDim = {headDim}; expected {names} = {Expected(layout, batch, seqQ, headsQ, headDim)}");
+        }
+
+        if (batchK != batch)
+        {
+            Fail(k, $"its batch ({batchK}) must equal q's ({batch})");
+        }
+
+        if (dimK != headDim)
+        {
+            Fail(k, $"its last dimension must be the spec's HeadDim = {headDim}; expected {Expected(layout, batch, seqKv, headsKv, headDim)}");
+        }
+
+        if (!(headsKv > 0 && headsQ % headsKv == 0))
+        {
+            Fail(k, $"q has {headsQ} heads, which must be a multiple of k's {headsKv} heads (grouped-query attention)");
+        }
 
         var shape = new AttentionShape(batch, seqQ, seqKv, headsQ, headsKv, headDim, valueHeadDim);
         shape.Validate();
@@ -50,9 +64,16 @@ public static unsafe class AttentionBinding
         if (lse.IsPresent)
         {
             CheckRankAndStrides(lse, 3);
-            Require(lse.Lengths[0] == batch && lse.Lengths[1] == headsQ && lse.Lengths[2] == seqQ, lse,
-                $"it must have shape [batch, query heads, query seq] = [{batch}, {headsQ}, {seqQ}], but has {lse.ShapeText}");
-            Require(IsContiguous(lse), lse, "it must be contiguous (strides [Hq·Sq, Sq, 1])");
+            if (!(lse.Lengths[0] == batch && lse.Lengths[1] == headsQ && lse.Lengths[2] == seqQ))
+            {
+                Fail(lse, $"it must have shape [batch, query heads, query seq] = [{batch}, {headsQ}, {seqQ}], but has {lse.ShapeText}");
+            }
+
+            if (!IsContiguous(lse))
+            {
+                Fail(lse, "it must be contiguous (strides [Hq·Sq, Sq, 1])");
+            }
+
             CheckDisjoint(lse, output);
             CheckDisjoint(lse, q);
             CheckDisjoint(lse, k);
@@ -98,22 +119,42 @@ public static unsafe class AttentionBinding
     private static void RequireShape(TensorArgument t, TensorLayout layout, int batch, int seq, int heads, int dim, string dimName)
     {
         var (b, s, h, d) = Dims(t, layout);
-        Require(b == batch && s == seq && h == heads && d == dim, t,
-            $"expected shape {Expected(layout, batch, seq, heads, dim)} ({layout}, last dimension = {dimName}), but it has {t.ShapeText}");
+        if (!(b == batch && s == seq && h == heads && d == dim))
+        {
+            Fail(t, $"expected shape {Expected(layout, batch, seq, heads, dim)} ({layout}, last dimension = {dimName}), but it has {t.ShapeText}");
+        }
     }
 
     private static void CheckRankAndStrides(TensorArgument t, int rank)
     {
-        Require(t.Lengths.Length == rank, t, $"it must have rank {rank}, but has rank {t.Lengths.Length} with shape {t.ShapeText}");
-        for (int i = 0; i < rank; i++)
+        if (t.Lengths.Length != rank)
         {
-            Require(t.Lengths[i] > 0, t, $"dimension {i} is empty ({t.ShapeText})");
-            Require(t.Lengths[i] <= int.MaxValue, t, $"dimension {i} is longer than int.MaxValue");
-            Require(t.Strides[i] >= 0, t, $"negative strides are not supported (stride {t.Strides[i]} in dimension {i})");
+            Fail(t, $"it must have rank {rank}, but has rank {t.Lengths.Length} with shape {t.ShapeText}");
         }
 
-        Require(t.Strides[rank - 1] == 1 || t.Lengths[rank - 1] == 1, t,
-            $"its last dimension must be contiguous (stride 1), but its stride is {t.Strides[rank - 1]}");
+        for (int i = 0; i < rank; i++)
+        {
+            if (t.Lengths[i] <= 0)
+            {
+                Fail(t, $"dimension {i} is empty ({t.ShapeText})");
+            }
+
+            if (t.Lengths[i] > int.MaxValue)
+            {
+                Fail(t, $"dimension {i} is longer than int.MaxValue");
+            }
+
+            if (t.Strides[i] < 0)
+            {
+                Fail(t, $"negative strides are not supported (stride {t.Strides[i]} in dimension {i})");
+            }
+
+        }
+
+        if (!(t.Strides[rank - 1] == 1 || t.Lengths[rank - 1] == 1))
+        {
+            Fail(t, $"its last dimension must be contiguous (stride 1), but its stride is {t.Strides[rank - 1]}");
+        }
     }
 
     private static bool IsContiguous(TensorArgument t)
@@ -135,16 +176,23 @@ public static unsafe class AttentionBinding
     /// <summary>Every element of an output must have its own address, or parallel writes race.</summary>
     private static void CheckNotSelfOverlapping(TensorArgument t)
     {
-        // Sort dimensions by stride; each stride must reach past everything the smaller-stride dims span.
+        // Sort dimensions by stride (insertion sort on the stack: ranks are 3 or 4, and the call must not allocate);
+        // each stride must reach past everything the smaller-stride dims span.
         int rank = t.Lengths.Length;
-        var order = new int[rank];
+        Span<int> order = stackalloc int[rank];
         for (int i = 0; i < rank; i++)
         {
-            order[i] = i;
+            int dim = i;
+            int j = i;
+            while (j > 0 && t.Strides[order[j - 1]] > t.Strides[dim])
+            {
+                order[j] = order[j - 1];
+                j--;
+            }
+
+            order[j] = dim;
         }
 
-        var strides = t.Strides.ToArray();
-        Array.Sort(order, (a, b) => strides[a].CompareTo(strides[b]));
         nint span = 1;
         foreach (int dim in order)
         {
@@ -153,8 +201,11 @@ public static unsafe class AttentionBinding
                 continue;
             }
 
-            Require(t.Strides[dim] >= span, t,
-                $"its elements overlap (stride {t.Strides[dim]} in dimension {dim} is smaller than the {span} elements the inner dimensions span); outputs must not alias themselves");
+            if (t.Strides[dim] < span)
+            {
+                Fail(t, $"its elements overlap (stride {t.Strides[dim]} in dimension {dim} is smaller than the {span} elements the inner dimensions span); outputs must not alias themselves");
+            }
+
             span = t.Strides[dim] * t.Lengths[dim];
         }
     }
@@ -163,14 +214,14 @@ public static unsafe class AttentionBinding
     {
         var (a0, a1) = written.ByteRange;
         var (b0, b1) = other.ByteRange;
-        Require(a1 <= b0 || b1 <= a0, written, $"it overlaps '{other.Name}' in memory; outputs must not alias inputs or each other");
-    }
-
-    private static void Require(bool condition, TensorArgument t, string problem)
-    {
-        if (!condition)
+        if (!(a1 <= b0 || b1 <= a0))
         {
-            throw new ArgumentException($"Tensor '{t.Name}' is invalid: {problem}.", t.Name);
+            Fail(written, $"it overlaps '{other.Name}' in memory; outputs must not alias inputs or each other");
         }
     }
+
+    /// <summary>Throws the binding's ArgumentException; callers test first, so a message is only built on failure (no allocation per call).</summary>
+    [global::System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Fail(TensorArgument t, string problem) =>
+        throw new ArgumentException($"Tensor '{t.Name}' is invalid: {problem}.", t.Name);
 }

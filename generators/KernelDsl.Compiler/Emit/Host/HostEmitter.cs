@@ -243,7 +243,8 @@ public sealed class HostEmitter : IEmitter
 
             w.Line("global::KernelDsl.Cuda.AttentionLauncher.Launch(");
             string head = "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream";
-            string capturedArray = captured.Count == 0 ? "null" : "new[] { " + string.Join(", ", captured) + " }";
+            // A collection expression into the launcher's ReadOnlySpan parameter lives on the stack: no allocation per call.
+            string capturedArray = captured.Count == 0 ? "default" : "[" + string.Join(", ", captured) + "]";
             w.Line(head + (captured.Count == 0 && !blockMask ? ");" : ","));
             if (captured.Count > 0 || blockMask)
             {

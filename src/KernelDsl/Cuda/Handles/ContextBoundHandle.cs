@@ -70,3 +70,13 @@ internal sealed class EventHandle(PrimaryContextHandle context) : ContextBoundHa
 {
     protected override CudaResult Free(nint value) => CudaDriver.cuEventDestroy_v2(value);
 }
+
+internal sealed class GraphHandle(PrimaryContextHandle context) : ContextBoundHandle(context)
+{
+    protected override CudaResult Free(nint value) => CudaDriver.cuGraphDestroy(value);
+}
+
+internal sealed class GraphExecHandle(PrimaryContextHandle context) : ContextBoundHandle(context)
+{
+    protected override CudaResult Free(nint value) => CudaDriver.cuGraphExecDestroy(value);
+}

@@ -45,3 +45,25 @@ internal enum FunctionAttribute
     BinaryVersion = 6,
     MaxDynamicSharedSizeBytes = 8,
 }
+
+/// <summary>CUstreamCaptureMode: which API calls the driver refuses while a stream captures (unsafe ones would run, not be recorded).</summary>
+internal enum StreamCaptureMode
+{
+    /// <summary>Unsafe calls are refused from every thread.</summary>
+    Global = 0,
+
+    /// <summary>Unsafe calls are refused from the capturing thread only.</summary>
+    ThreadLocal = 1,
+
+    Relaxed = 2,
+}
+
+/// <summary>CUstreamCaptureStatus.</summary>
+internal enum StreamCaptureStatus
+{
+    None = 0,
+    Active = 1,
+
+    /// <summary>The capture was invalidated (an unsafe call, or a dependency on work outside it); EndCapture will fail.</summary>
+    Invalidated = 2,
+}
