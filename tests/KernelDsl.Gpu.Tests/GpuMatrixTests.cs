@@ -51,14 +51,19 @@ public sealed class GpuMatrixTests(ITestOutputHelper output)
             result.EmptyRowsExact.ShouldBeTrue($"{label}: rows with no kept key must be exactly 0 with LSE −∞ (seed {seed})");
         }
     }
+}
 
+/// <summary>The matrix itself, checked without a GPU.</summary>
+public sealed class GpuMatrixCoverageTests
+{
     [Fact]
     public void MatrixCoversEveryCombination() =>
         GpuSpecs.All.Select(c => c.Name).Distinct().Count().ShouldBe(2 * 2 * 4 * 5);
 }
 
-/// <summary>GPU tests share one device and run one at a time.</summary>
+/// <summary>GPU tests share one device and run one at a time; the trait marks them GPU-only (tests/Directory.Build.targets).</summary>
 [CollectionDefinition(nameof(GpuCollection), DisableParallelization = true)]
+[Trait("Requires", "GPU")]
 public sealed class GpuCollection;
 
 /// <summary>
