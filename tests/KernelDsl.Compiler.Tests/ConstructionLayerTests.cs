@@ -1,0 +1,172 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using KernelDsl.Compiler.Emit.Ptx;
+using KernelDsl.Compiler.Emit.Ptx.Construction;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+using Shouldly;
+using Xunit;
+
+namespace KernelDsl.Compiler.Tests;
+
+/// <summary>
+/// The kernel construction layer's pieces on their own (Emit/Ptx/Construction): fragment layout arithmetic, register
+/// declarations, the entry's parameter symbols and load types, element traits, tile layouts, and the rule that the
+/// forward kernel compositions issue no instruction text themselves. The kernels built from the layer are covered by
+/// the PTX snapshots and the ptxas gate.
+/// </summary>
+public sealed class ConstructionLayerTests
+{
+    private static AccumulatorFragment Fragment(PtxWriter w, int width) => new(w.DeclareArray(RegKind.F32, "s", width / 2));
+
+    [Fact]
+    public void Fragment_element_nt_r_e_is_register_4nt_plus_2r_plus_e()
+    {
+        var s = Fragment(new PtxWriter(), 32);
+        s.Tiles.ShouldBe(4);
+        s[0, 0, 0].Name.ShouldBe("%s0");
+        s[0, 1, 1].Name.ShouldBe("%s3");
+        s[3, 1, 0].Name.ShouldBe("%s14");
+        s.Tile(2).ShouldBe("{%s8, %s9, %s10, %s11}");
+        s.Row(1).Select(r => r.Name).ShouldBe(new[] { "%s2", "%s3", "%s6", "%s7", "%s10", "%s11", "%s14", "%s15" });
+    }
+
+    [Fact]
+    public void Fragment_elements_cover_every_register_once_with_its_row_and_column()
+    {
+        var s = Fragment(new PtxWriter(), 64);
+        var elements = s.Elements().ToList();
+        elements.Select(e => e.Register.Name).Distinct().Count().ShouldBe(32);
+        foreach (var (row, register, column) in elements)
+        {
+            int index = int.Parse(register.Name.Substring(2), System.Globalization.CultureInfo.InvariantCulture);
+            column.ShouldBe((8 * (index / 4)) + (index % 2), register.Name);
+            row.ShouldBe(index % 4 / 2, register.Name);
+        }
+    }
+
+    [Fact]
+    public void Accumulator_to_A_fragments_packs_tiles_2k_and_2k_plus_1_high_element_first()
+    {
+        var w = new PtxWriter();
+        var s = Fragment(w, 16);
+        var a = w.DeclareArray(RegKind.B32, "pa", 4);
+        s.ConvertToA(w, ElementTraits.BF16, a);
+        var lines = w.ToString().Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("cvt", StringComparison.Ordinal)).ToList();
+        lines.ShouldBe(new[]
+        {
+            "cvt.rn.bf16x2.f32 %pa0, %s1, %s0;",
+            "cvt.rn.bf16x2.f32 %pa1, %s3, %s2;",
+            "cvt.rn.bf16x2.f32 %pa2, %s5, %s4;",
+            "cvt.rn.bf16x2.f32 %pa3, %s7, %s6;",
+        });
+    }
+
+    [Fact]
+    public void Registers_are_declared_where_they_are_made_and_arrays_check_their_bounds()
+    {
+        var w = new PtxWriter();
+        var regs = w.Declare(RegKind.B32, "thr", "warp");
+        var rows = w.DeclareArrays(RegKind.F32, 4, "m", "l");
+        w.ToString().ShouldContain(".reg .b32 %thr, %warp;");
+        w.ToString().ShouldContain(".reg .f32 %m<4>, %l<4>;");
+        regs[1].Name.ShouldBe("%warp");
+        rows[1][3].Name.ShouldBe("%l3");
+        Should.Throw<ArgumentOutOfRangeException>(() => rows[0][4]);
+        Should.Throw<ArgumentOutOfRangeException>(() => rows[0].Vector(2, 3));
+    }
+
+    [Fact]
+    public void Entry_loads_each_parameter_with_its_own_type_and_rejects_unknown_names()
+    {
+        var w = new PtxWriter();
+        var entry = new KernelEntry("k", new[] { ("seq", "u32"), ("offset", "s32"), ("out", "u64") });
+        var r = w.Declare(RegKind.B32, "a", "b");
+        var p = w.Declare1(RegKind.B64, "p");
+        entry.Load(w, r[0], "seq");
+        entry.Load(w, r[1], "offset");
+        entry.LoadGlobalPointer(w, p, "out");
+        string text = w.ToString();
+        text.ShouldContain("ld.param.u32 %a, [k_param_seq];");
+        text.ShouldContain("ld.param.s32 %b, [k_param_offset];");
+        text.ShouldContain("ld.param.u64 %p, [k_param_out];");
+        text.ShouldContain("cvta.to.global.u64 %p, %p;");
+        Should.Throw<ArgumentException>(() => entry.Symbol("missing"));
+        new KernelEntry("k", new[] { ("n", "u32") }, prefixed: false).Symbol("n").ShouldBe("n");
+    }
+
+    [Fact]
+    public void Every_kernel_kind_writes_its_parameters_through_the_entry_in_abi_order()
+    {
+        var plan = Planner.Plan(Modifiers.With(Specs.Make(64), mask: Modifiers.PrefixLm)).Plan!;
+        string attention = PtxEmitter.PtxFor(plan)!;
+        var declared = Regex.Matches(attention, @"\.param \.(\w+) (\w+)").Select(m => (m.Groups[2].Value, m.Groups[1].Value)).ToList();
+        declared.ShouldBe(PtxAbi.For(plan.Spec).Select(p => (plan.Gpu!.EntryName + "_param_" + p.Name, p.Type)).ToList());
+        string builder = BlockMaskPtx.PtxFor(plan)!;
+        Regex.Matches(builder, @"\.param \.(\w+) (\w+)").Select(m => m.Groups[1].Value).ShouldBe(BlockMaskPtx.FixedParameters.Select(p => p.Type));
+        builder.ShouldContain("ld.param.s32 %left, [" + BlockMaskPtx.EntryName(plan.Gpu!) + "_param_band_left]");
+    }
+
+    [Fact]
+    public void Element_traits_give_sizes_mma_k_and_packing()
+    {
+        ElementTraits.Of(ElementType.FP16).ShouldBeSameAs(ElementTraits.F16);
+        ElementTraits.Of(ElementType.BF16).ShouldBeSameAs(ElementTraits.BF16);
+        ElementTraits.Of(ElementType.FP32).ShouldBeSameAs(ElementTraits.F32);
+        (ElementTraits.BF16.Bytes, ElementTraits.BF16.MmaK, ElementTraits.BF16.PerCopy, ElementTraits.BF16.PerRegister, ElementTraits.BF16.ByteShift).ShouldBe((2, 16, 8, 2, 1));
+        (ElementTraits.E4M3.Bytes, ElementTraits.E4M3.MmaK, ElementTraits.E4M3.PerCopy, ElementTraits.E4M3.PerRegister, ElementTraits.E4M3.ByteShift).ShouldBe((1, 32, 16, 4, 0));
+        (ElementTraits.E5M2.Ptx, ElementTraits.F32.Bytes, ElementTraits.F32.ByteShift).ShouldBe(("e5m2", 4, 2));
+    }
+
+    [Fact]
+    public void Planner_layouts_scale_with_the_element_size()
+    {
+        var f16 = GpuPlanner.Layout(128, 64, 128, 32, 2, ElementTraits.F16);
+        var fp8 = GpuPlanner.Layout(128, 64, 128, 32, 2, ElementTraits.E4M3);
+        (f16.QPitchBytes, f16.VPitchBytes).ShouldBe((128 * 2 + GpuSharedMemoryLayout.RowPaddingBytes, 64 * 2 + GpuSharedMemoryLayout.RowPaddingBytes));
+        (fp8.QPitchBytes, fp8.VPitchBytes).ShouldBe((128 + GpuSharedMemoryLayout.RowPaddingBytes, 64 + GpuSharedMemoryLayout.RowPaddingBytes));
+        GpuPlanner.HopperLayout(128, 128, 128, 128, 3, ElementTraits.E4M3).KStageBytes.ShouldBe(GpuPlanner.HopperLayout(128, 128, 128, 128, 3, ElementTraits.BF16).KStageBytes / 2);
+        GpuPlanner.EstimateRegisters(64, 64, 64, 1, ElementTraits.E4M3).ShouldBe(GpuPlanner.EstimateRegisters(64, 64, 64, 1, ElementTraits.F16) - 8);
+    }
+
+    [Fact]
+    public void Padded_tiles_address_rows_by_pitch_and_swizzled_tiles_xor_the_chunk_with_the_row()
+    {
+        var w = new PtxWriter();
+        var r = w.Declare(RegKind.B32, "sa", "r", "lc", "tile");
+        new PaddedTile(144).ChunkAddress(w, r[0], r[1], r[2], r[3]);
+        w.ToString().ShouldContain("mad.lo.u32 %sa, %r, 144, %tile;");
+        var sw = new PtxWriter();
+        new Swizzled128Tile(64).ChunkAddress(sw, r[0], r[1], r[2], r[3]);
+        string text = sw.ToString();
+        text.ShouldContain("xor.b32 %chunk, %chunk, %r8;");
+        text.ShouldContain("mul.lo.u32 %sa, %blk, 8192;");   // 64 rows x 128 bytes per column block
+        text.ShouldContain("add.u32 %sa, %sa, %tile;");
+    }
+
+    /// <summary>The forward kernels are compositions: every instruction comes from the layer or a shared stage.</summary>
+    [Theory]
+    [InlineData("FlashForwardSm80.cs")]
+    [InlineData("FlashForwardSm90a.cs")]
+    public void Forward_kernel_compositions_contain_no_instruction_text(string file)
+    {
+        string path = Path.Combine(RepositoryRoot(), "generators", "KernelDsl.Compiler", "Emit", "Ptx", "Forward", file);
+        string source = File.ReadAllText(path);
+        source.ShouldNotContain(".Ins(");
+        source.ShouldNotContain(".Raw(");
+        Regex.IsMatch(source, "\"[a-z]+\\.[a-z0-9]+[. ]").ShouldBeFalse("no PTX opcode spelled in " + file);
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "KernelDsl.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("KernelDsl.sln not found above " + AppContext.BaseDirectory);
+    }
+}
