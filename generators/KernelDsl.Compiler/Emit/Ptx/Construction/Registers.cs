@@ -7,6 +7,8 @@ namespace KernelDsl.Compiler.Emit.Ptx.Construction;
 /// <summary>The PTX register classes the kernels use.</summary>
 internal enum RegKind
 {
+    /// <summary>One 16-bit element (f16/bf16 scalars: ld.b16, cvt.f32.f16/bf16).</summary>
+    B16,
     B32,
     B64,
     F32,
@@ -78,6 +80,7 @@ internal static class PtxWriterRegisters
 {
     private static string Type(RegKind kind) => kind switch
     {
+        RegKind.B16 => ".b16",
         RegKind.B32 => ".b32",
         RegKind.B64 => ".b64",
         RegKind.F32 => ".f32",
