@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
@@ -7,7 +8,8 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 
 /// <summary>
 /// Lowers a modifier's expression IR into PTX registers with C# semantics: Float → .f32, Double → .f64,
-/// Int → .s32 (32-bit wrapping), Bool → .pred. Each temporary is declared where it is produced, in the
+/// Int → .s32 (32-bit wrapping), Bool → .pred. Each temporary is declared (through the construction layer's
+/// <see cref="PtxWriterRegisters"/>) where it is produced, in the
 /// caller's current register scope, so a caller evaluating one score element per <c>{ }</c> scope keeps only a
 /// handful of registers live (ptxas reuses them across elements). Approximations (ex2/lg2/tanh.approx) and
 /// their error bounds are listed in <see cref="Planning.ModifierMathNotes"/>, which the GPU plan text prints.
@@ -208,8 +210,7 @@ internal sealed class ExprPtxWriter
     private string BufferRead(BufferReadExpr r)
     {
         string index = Eval(r.Index);
-        string address = _prefix + I(_next++);
-        _w.Ins(".reg .b64 " + address);
+        string address = Temp(RegKind.B64);
         var baseRegister = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
         _w.Ins("mul.wide.s32 " + address + ", " + index + ", 4");
         _w.Ins("add.s64 " + address + ", " + address + ", " + baseRegister);
@@ -238,12 +239,16 @@ internal sealed class ExprPtxWriter
         _ => "f64",
     };
 
-    private string Temp(ExprType type)
+    /// <summary>A new temporary of the IR type, declared through the layer in the caller's current scope.</summary>
+    private string Temp(ExprType type) => Temp(type switch
     {
-        string name = _prefix + I(_next++);
-        _w.Ins(".reg ." + RegType(type) + " " + name);
-        return name;
-    }
+        ExprType.Bool => RegKind.Pred,
+        ExprType.Int => RegKind.S32,
+        ExprType.Float => RegKind.F32,
+        _ => RegKind.F64,
+    });
+
+    private string Temp(RegKind kind) => _w.Declare1(kind, _prefix.Substring(1) + I(_next++)).Name;
 
     private string Constant(ExprType type, double value)
     {

@@ -30,6 +30,11 @@ internal sealed class MmaSyncFamily : IMatmulFamily
         _dv = valueHeadDim;
     }
 
+    /// <summary>ldmatrix reads 8×8 matrices of b16: 8 rows of 16 bytes (whatever the element type packed in them).</summary>
+    private const int MatrixRows = 8;
+
+    private const int MatrixRowBytes = 16;
+
     private GpuSharedMemoryLayout Smem => _gpu.Smem;
 
     private int Slabs => _gpu.Slabs;
@@ -76,18 +81,18 @@ internal sealed class MmaSyncFamily : IMatmulFamily
             w.Ins("shr.u32 " + hi + ", " + tiles.Lane + ", 4");
             w.Ins("bfe.u32 " + mid + ", " + tiles.Lane + ", 3, 1");
             w.Comment("Q as A (row-major 16x16): row = " + I(16 * Slabs) + "*warp + r8 + 8*mid, column block = 8*hi (slab s at +16 rows)");
-            w.Ins("mad.lo.u32 " + x + ", " + mid + ", 8, " + r8);
+            w.Ins("mad.lo.u32 " + x + ", " + mid + ", " + I(MatrixRows) + ", " + r8);
             w.Ins("mad.lo.u32 " + x + ", " + tiles.Warp + ", " + I(16 * Slabs) + ", " + x);
             w.Ins("mad.lo.u32 " + x + ", " + x + ", " + I(Smem.QPitchBytes) + ", " + tiles.QTile);
-            w.Ins("mad.lo.u32 " + _qLd + ", " + hi + ", 16, " + x);
+            w.Ins("mad.lo.u32 " + _qLd + ", " + hi + ", " + I(MatrixRowBytes) + ", " + x);
             w.Comment("K as B of Q*K^T (keys are columns, head dim contiguous = 'col'): key = r8 + 8*hi, column block = 8*mid");
-            w.Ins("mad.lo.u32 " + x + ", " + hi + ", 8, " + r8);
+            w.Ins("mad.lo.u32 " + x + ", " + hi + ", " + I(MatrixRows) + ", " + r8);
             w.Ins("mul.lo.u32 " + x + ", " + x + ", " + I(Smem.KPitchBytes));
-            w.Ins("mad.lo.u32 " + _kLd + ", " + mid + ", 16, " + x);
+            w.Ins("mad.lo.u32 " + _kLd + ", " + mid + ", " + I(MatrixRowBytes) + ", " + x);
             w.Comment("V as B of P*V through ldmatrix.trans: key = r8 + 8*mid, column block = 8*hi");
-            w.Ins("mad.lo.u32 " + x + ", " + mid + ", 8, " + r8);
+            w.Ins("mad.lo.u32 " + x + ", " + mid + ", " + I(MatrixRows) + ", " + r8);
             w.Ins("mul.lo.u32 " + x + ", " + x + ", " + I(Smem.VPitchBytes));
-            w.Ins("mad.lo.u32 " + _vLd + ", " + hi + ", 16, " + x);
+            w.Ins("mad.lo.u32 " + _vLd + ", " + hi + ", " + I(MatrixRowBytes) + ", " + x);
         }
 
         _kRing = tiles.KRing;

@@ -13,6 +13,10 @@ internal enum RegKind
     B64,
     F32,
     Pred,
+
+    /// <summary>The modifier lowering's C# int (32-bit wrapping) and double.</summary>
+    S32,
+    F64,
 }
 
 /// <summary>
@@ -84,6 +88,8 @@ internal static class PtxWriterRegisters
         RegKind.B32 => ".b32",
         RegKind.B64 => ".b64",
         RegKind.F32 => ".f32",
+        RegKind.S32 => ".s32",
+        RegKind.F64 => ".f64",
         _ => ".pred",
     };
 
