@@ -18,7 +18,7 @@ internal static class SpecCompilation
             return new CompilationOutput(EquatableArray<SpecDiagnostic>.Empty, EquatableArray<GeneratedFile>.Empty);
         }
 
-        var output = KernelCompiler.Compile(input.Spec);
+        var output = CompiledSpecCache.Compile(input.Spec);
         return input.CanEmit ? output : output with { Files = EquatableArray<GeneratedFile>.Empty };
     }
 
