@@ -79,6 +79,19 @@ public sealed class ConstructionLayerTests
     }
 
     [Fact]
+    public void Labels_are_objects_unique_per_kernel()
+    {
+        var w = new PtxWriter();
+        var p = w.Declare1(RegKind.Pred, "p");
+        var done = w.NewLabel("DONE");
+        w.BranchUnless(p, done);
+        w.Place(done);
+        w.ToString().ShouldContain("@!%p bra DONE;");
+        w.ToString().ShouldContain("DONE:");
+        Should.Throw<InvalidOperationException>(() => w.NewLabel("DONE"));
+    }
+
+    [Fact]
     public void Entry_loads_each_parameter_with_its_own_type_and_rejects_unknown_names()
     {
         var w = new PtxWriter();

@@ -129,21 +129,22 @@ public static class BlockMaskPtx
         w.Ins("mov.u32 " + all + ", 1");
 
         var inputs = new ModifierInputs(Score: null, batch, head, Query: row, Key: kv);
+        var (elementLoop, next, kept, vote, exit) = (w.NewLabel("ELEMENT"), w.NewLabel("NEXT"), w.NewLabel("KEPT"), w.NewLabel("VOTE"), w.NewLabel("EXIT"));
         w.Stage("Mask modifier " + mask.MethodName + ": subexpressions that depend only on (batch, head), evaluated once per thread");
         var hoisted = new ExprPtxWriter(w, inputs.Map, prefix: "%hm", bufferBase: captured).Hoist(mask.Body);
 
         w.Stage("Elements: i = tid, tid + " + I(ThreadsPerBlock) + ", ... over the BlockQ x BlockKV tile; q = q0 + (i >> log2 BlockKV), kv = k0 + (i & (BlockKV - 1))");
         w.Ins("mov.u32 " + i + ", " + thread);
-        w.Label("ELEMENT");
+        w.Place(elementLoop);
         w.Ins("setp.ge.u32 " + p + ", " + i + ", " + nAll);
-        w.Ins("@" + p + " bra VOTE");
+        w.BranchIf(p, vote);
         w.Ins("shr.u32 " + r + ", " + i + ", " + logKv);
         w.Comment("rows past Sq: this and every later i of the thread are outside the sequence");
         w.Ins("setp.ge.u32 " + p + ", " + r + ", " + nq);
-        w.Ins("@" + p + " bra VOTE");
+        w.BranchIf(p, vote);
         w.Ins("and.b32 " + c + ", " + i + ", " + kvBits);
         w.Ins("setp.ge.u32 " + p + ", " + c + ", " + nk);
-        w.Ins("@" + p + " bra NEXT");
+        w.BranchIf(p, next);
         w.Ins("add.s32 " + row + ", " + q0 + ", " + r);
         w.Ins("add.s32 " + kv + ", " + k0 + ", " + c);
         w.Ins("add.s32 " + d + ", " + row + ", " + align);
@@ -156,27 +157,27 @@ public static class BlockMaskPtx
         w.Ins("and.pred " + band + ", " + band + ", " + p);
         w.Ins("mov.u32 " + x + ", 0");
         w.Comment("band && modifier, as in C#: the modifier (and its buffer reads) only inside the band");
-        w.Ins("@" + band.Not + " bra KEPT");
+        w.BranchUnless(band, kept);
         using (w.Scope())
         {
             string keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).Lower(mask.Body);
             w.Ins("selp.u32 " + x + ", 1, 0, " + keep);
         }
 
-        w.Label("KEPT");
+        w.Place(kept);
         w.Ins("or.b32 " + any + ", " + any + ", " + x);
         w.Ins("and.b32 " + all + ", " + all + ", " + x);
         w.Comment("seen a kept and a dropped element: the tile is partial whatever the other threads see");
         w.Ins("not.b32 " + x + ", " + all);
         w.Ins("and.b32 " + x + ", " + x + ", " + any);
         w.Ins("setp.ne.u32 " + p + ", " + x + ", 0");
-        w.Ins("@" + p + " bra VOTE");
-        w.Label("NEXT");
+        w.BranchIf(p, vote);
+        w.Place(next);
         w.Ins("add.u32 " + i + ", " + i + ", " + I(ThreadsPerBlock));
-        w.Ins("bra ELEMENT");
+        w.Branch(elementLoop);
 
         w.Stage("Reduce: warp votes, then one slot per warp in shared memory; thread 0 writes the tile's kind");
-        w.Label("VOTE");
+        w.Place(vote);
         w.Ins("setp.ne.u32 " + p + ", " + any + ", 0");
         w.Ins("vote.sync.any.pred " + p + ", " + p + ", 0xffffffff");
         w.Ins("selp.u32 " + any + ", 1, 0, " + p);
@@ -196,7 +197,7 @@ public static class BlockMaskPtx
             w.Ins("@" + lead + " st.shared.u32 [" + slot + "+32], " + all);
             w.Ins("bar.sync 0");
             w.Ins("setp.ne.u32 " + p + ", " + thread + ", 0");
-            w.Ins("@" + p + " bra EXIT");
+            w.BranchIf(p, exit);
             for (int warp = 0; warp < ThreadsPerBlock / 32; warp++)
             {
                 w.Ins("ld.shared.u32 " + x + ", [" + votes + "+" + I(4 * warp) + "]");
@@ -224,7 +225,7 @@ public static class BlockMaskPtx
             w.Ins("st.global.u8 [" + at + "], " + x);
         }
 
-        w.Label("EXIT");
+        w.Place(exit);
         w.Ins("ret");
         KernelEntry.WriteEnd(w);
         return KernelEntry.AsciiOnly(w.ToString());

@@ -10,7 +10,17 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 internal sealed class PtxWriter
 {
     private readonly StringBuilder _text = new();
+    private readonly System.Collections.Generic.HashSet<string> _labels = new(System.StringComparer.Ordinal);
     private int _indent;
+
+    /// <summary>Records a label name, which must be new in this kernel (Construction.PtxWriterLabels.NewLabel).</summary>
+    public void ClaimLabel(string name)
+    {
+        if (!_labels.Add(name))
+        {
+            throw new System.InvalidOperationException("label " + name + " is defined twice");
+        }
+    }
 
     public void Raw(string line) => _text.Append(line).Append('\n');
 

@@ -29,7 +29,8 @@ internal sealed class FlashForwardSm80 : ForwardKernel
         w.Stage("Main loop over the kept KV tiles");
         StartLoop();
         SetWriteStage(stages - 1);
-        w.Label("KV_LOOP");
+        var loop = w.NewLabel("KV_LOOP");
+        w.Place(loop);
         w.Comment("tile n has landed in shared memory (at most Stages-2 newer groups still in flight)");
         Copies.Wait(w, stages - 2);
         Copies.Barrier(w);
@@ -45,6 +46,6 @@ internal sealed class FlashForwardSm80 : ForwardKernel
         Family.AccumulatePv(w, R.O, R.P, R.ReadStage);
         w.Stage("Next tile: advance n and the ring stages");
         AdvanceTile(null, R.ReadStage, R.WriteStage);
-        LoopWhileTilesRemain("KV_LOOP");
+        LoopWhileTilesRemain(loop);
     }
 }

@@ -42,9 +42,10 @@ internal sealed class FlashForwardSm90a : ForwardKernel
         AdvanceToNextTile();
 
         w.Stage("Main loop over the remaining kept KV tiles: S(n) and P(n-1)*V(n-1) on the tensor cores while softmax(n) runs");
-        SkipWhenNoTileRemains("KV_LOOP_END");
+        var (loop, loopEnd) = (w.NewLabel("KV_LOOP"), w.NewLabel("KV_LOOP_END"));
+        SkipWhenNoTileRemains(loopEnd);
         SetWriteStage((stages - 1) % stages);
-        w.Label("KV_LOOP");
+        w.Place(loop);
         w.Comment("tile n has landed (Stages-3 newer groups may still be in flight); the barrier also proves every thread finished P(n-2)*V(n-2), whose stage the prefetch reuses");
         Copies.Wait(w, stages - 3);
         WgmmaFamily.PublishCopies(w);
@@ -66,8 +67,8 @@ internal sealed class FlashForwardSm90a : ForwardKernel
         EmitProbabilitiesToFragments();
         AdvanceToNextTile();
         StepRingStage(R.WriteStage);
-        LoopWhileTilesRemain("KV_LOOP");
-        w.Label("KV_LOOP_END");
+        LoopWhileTilesRemain(loop);
+        w.Place(loopEnd);
 
         w.Stage("Last tile's O += P*V");
         WgmmaFamily.Fence(w);

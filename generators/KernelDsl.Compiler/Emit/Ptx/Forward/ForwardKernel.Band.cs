@@ -113,7 +113,7 @@ internal abstract partial class ForwardKernel
 
         EmitBlockMaskRange();
         w.Ins("setp.le.s32 " + R.Empty + ", " + R.NEnd + ", " + R.NStart);
-        w.Ins("@" + R.Empty + " bra EPILOGUE");
+        w.BranchIf(R.Empty, Epilogue);
     }
 
     private static int Log2(int powerOfTwo)

@@ -31,7 +31,8 @@ internal abstract partial class ForwardKernel
         Entry.Load(w, counts, "block_counts");
         w.Ins("setp.ne.u64 " + hasMask + ", " + counts + ", 0");
         w.Ins("mov.u32 " + partial + ", 2147483647");
-        w.Ins("@" + hasMask.Not + " bra BLOCK_MASK_DONE");
+        var done = w.NewLabel("BLOCK_MASK_DONE");
+        w.BranchUnless(hasMask, done);
         using (w.Scope())
         {
             var addr = w.Declare1(RegKind.B64, "addr");
@@ -56,7 +57,7 @@ internal abstract partial class ForwardKernel
             w.Ins("add.u64 " + list + ", " + list + ", " + addr);
         }
 
-        w.Label("BLOCK_MASK_DONE");
+        w.Place(done);
     }
 
     /// <summary>kv0 = first key of the tile at list position <paramref name="position"/>.</summary>
@@ -84,7 +85,7 @@ internal abstract partial class ForwardKernel
     }
 
     /// <summary>In the element-mask stage: skip it for the full blocks of a block mask (positions ≥ partial).</summary>
-    private void EmitSkipMaskOnFullBlocks(Reg partialTile, string label)
+    private void EmitSkipMaskOnFullBlocks(Reg partialTile, PtxLabel label)
     {
         if (!HasBlockMask)
         {
@@ -94,6 +95,6 @@ internal abstract partial class ForwardKernel
         var w = W;
         w.Comment("a block the block mask lists as full keeps every pair: no element mask");
         w.Ins("setp.ge.u32 " + partialTile + ", " + R.N + ", " + R.BlockPartial!);
-        w.Ins("@" + partialTile + " bra " + label);
+        w.BranchIf(partialTile, label);
     }
 }

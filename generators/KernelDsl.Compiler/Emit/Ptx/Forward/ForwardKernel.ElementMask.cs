@@ -15,7 +15,7 @@ internal abstract partial class ForwardKernel
     {
         var w = W;
         bool hasLeft = Spec.Mask.BandLeft >= 0;
-        string done = "MASK_DONE" + tag;
+        var done = w.NewLabel("MASK_DONE" + tag);
         w.Stage(MaskMod is null
             ? "Element mask, boundary tiles only (past Skv or crossing the band's edge)"
             : "Element mask: band (past Skv or outside the band) and mask modifier " + MaskMod.MethodName + ", on every visited tile");
@@ -36,7 +36,7 @@ internal abstract partial class ForwardKernel
                     w.Ins("setp.lt.or.s32 " + partial + ", " + R.Kv0 + ", " + R.FullLo + ", " + partial);
                 }
 
-                w.Ins("@" + partial.Not + " bra " + done);
+                w.BranchUnless(partial, done);
             }
             else
             {
@@ -73,7 +73,7 @@ internal abstract partial class ForwardKernel
                 }
             }
 
-            w.Label(done);
+            w.Place(done);
         }
     }
 }

@@ -16,7 +16,7 @@ internal abstract partial class ForwardKernel
         var w = W;
         var output = Shape.Output;
         var o = new GlobalTile(R.OBase, R.OStride, output);
-        w.Label("EPILOGUE");
+        w.Place(Epilogue);
         w.Stage("Epilogue: O / l, store O (" + OutputType + ") and LSE");
         for (int rr = 0; rr < Shape.RowsPerThread; rr++)
         {
@@ -24,7 +24,7 @@ internal abstract partial class ForwardKernel
             int r = rr % 2;
             var row = R.Row[rr];
             var l = R.L[rr];
-            string skip = "STORE_SKIP_" + I(rr);
+            var skip = w.NewLabel("STORE_SKIP_" + I(rr));
             using (w.Scope())
             {
                 w.Comment("slab " + I(ms) + ", row " + (r == 0 ? "g" : "g+8"));
@@ -41,7 +41,7 @@ internal abstract partial class ForwardKernel
                 w.Ins("rcp.rn.f32 " + inv + ", " + l);
                 w.Ins("selp.f32 " + inv + ", " + inv + ", " + Zero + ", " + has);
                 w.Ins("setp.ge.s32 " + outside + ", " + row + ", " + R.SeqQ);
-                w.Ins("@" + outside + " bra " + skip);
+                w.BranchIf(outside, skip);
                 o.RowAddress(w, ptr, row, x);
                 w.Ins("mul.wide.u32 " + x + ", " + R.T4 + ", " + I(2 * output.Bytes));
                 w.Ins("add.u64 " + ptr + ", " + ptr + ", " + x);
@@ -65,7 +65,7 @@ internal abstract partial class ForwardKernel
 
                 w.Comment("LSE (natural log), by the quad's first lane");
                 w.Ins("setp.eq.and.u32 " + lead + ", " + R.T4 + ", 0, " + R.HasLse);
-                w.Ins("@" + lead.Not + " bra " + skip);
+                w.BranchUnless(lead, skip);
                 w.Ins("lg2.approx.f32 " + lse + ", " + l);
                 w.Ins("fma.rn.f32 " + lse + ", " + R.M[rr] + ", " + R.ScaleLog2 + ", " + lse);
                 w.Ins("mul.f32 " + lse + ", " + lse + ", " + F32(Constants.Ln2));
@@ -75,7 +75,7 @@ internal abstract partial class ForwardKernel
                 w.Ins("mul.wide.u32 " + x + ", " + idx + ", 4");
                 w.Ins("add.u64 " + ptr + ", " + R.LsePtr + ", " + x);
                 w.Ins("st.global.f32 [" + ptr + "], " + lse);
-                w.Label(skip);
+                w.Place(skip);
             }
         }
 

@@ -27,12 +27,13 @@ internal abstract partial class ForwardKernel
                 var (tile, kDst, vDst) = (r[0], r[1], r[2]);
                 w.Ins("add.s32 " + tile + ", " + R.NStart + ", " + I(stage));
                 w.Ins("setp.ge.s32 " + skip + ", " + tile + ", " + R.NEnd);
-                w.Ins("@" + skip + " bra PROLOGUE_SKIP_" + I(stage));
+                var skipped = w.NewLabel("PROLOGUE_SKIP_" + I(stage));
+                w.BranchIf(skip, skipped);
                 EmitTileStart(tile);
                 w.Ins("add.u32 " + kDst + ", " + R.KRing + ", " + I(stage * Gpu.Smem.KStageBytes));
                 w.Ins("add.u32 " + vDst + ", " + R.VRing + ", " + I(stage * Gpu.Smem.VStageBytes));
                 LoadKvTile(kDst, vDst);
-                w.Label("PROLOGUE_SKIP_" + I(stage));
+                w.Place(skipped);
                 Copies.Commit(w);
             }
         }
@@ -50,12 +51,13 @@ internal abstract partial class ForwardKernel
             var (tile, kDst, vDst) = (r[0], r[1], r[2]);
             w.Ins("add.s32 " + tile + ", " + R.N + ", " + I(distance));
             w.Ins("setp.ge.s32 " + skip + ", " + tile + ", " + R.NEnd);
-            w.Ins("@" + skip + " bra PREFETCH_SKIP");
+            var skipped = w.NewLabel("PREFETCH_SKIP");
+            w.BranchIf(skip, skipped);
             EmitTileStart(tile);
             w.Ins("mad.lo.u32 " + kDst + ", " + R.WriteStage + ", " + I(Gpu.Smem.KStageBytes) + ", " + R.KRing);
             w.Ins("mad.lo.u32 " + vDst + ", " + R.WriteStage + ", " + I(Gpu.Smem.VStageBytes) + ", " + R.VRing);
             LoadKvTile(kDst, vDst);
-            w.Label("PREFETCH_SKIP");
+            w.Place(skipped);
             Copies.Commit(w);
         }
     }
@@ -78,17 +80,17 @@ internal abstract partial class ForwardKernel
     protected void SetWriteStage(int stage) => W.Ins("mov.u32 " + R.WriteStage + ", " + I(stage));
 
     /// <summary>Branches back to <paramref name="label"/> while tiles remain (n &lt; n_end).</summary>
-    protected void LoopWhileTilesRemain(string label)
+    protected void LoopWhileTilesRemain(PtxLabel label)
     {
         W.Ins("setp.lt.s32 " + R.More + ", " + R.N + ", " + R.NEnd);
-        W.Ins("@" + R.More + " bra " + label);
+        W.BranchIf(R.More, label);
     }
 
     /// <summary>Branches to <paramref name="label"/> when no tile remains (n ≥ n_end).</summary>
-    protected void SkipWhenNoTileRemains(string label)
+    protected void SkipWhenNoTileRemains(PtxLabel label)
     {
         W.Ins("setp.ge.s32 " + R.More + ", " + R.N + ", " + R.NEnd);
-        W.Ins("@" + R.More + " bra " + label);
+        W.BranchIf(R.More, label);
     }
 
     /// <summary>n += 1; then <paramref name="between"/> (if any); then the stages named advance around the ring (the pipeline decides which).</summary>

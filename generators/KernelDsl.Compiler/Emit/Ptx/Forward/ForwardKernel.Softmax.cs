@@ -63,7 +63,8 @@ internal abstract partial class ForwardKernel
         w.Comment(skip ? "rescale O by alpha, unless no row of this warp changed its max (then every alpha is exactly 1)" : "rescale O by alpha");
         using (w.Scope())
         {
-            if (skip)
+            var done = skip ? w.NewLabel("RESCALE_DONE" + tag) : null;
+            if (done is not null)
             {
                 var p = w.Declare(RegKind.Pred, "changed", "any");
                 var (changed, any) = (p[0], p[1]);
@@ -74,7 +75,7 @@ internal abstract partial class ForwardKernel
                 }
 
                 w.Ins("vote.sync.any.pred " + any + ", " + changed + ", 0xffffffff");
-                w.Ins("@" + any.Not + " bra RESCALE_DONE" + tag);
+                w.BranchUnless(any, done);
             }
 
             for (int rr = 0; rr < Shape.RowsPerThread; rr++)
@@ -85,9 +86,9 @@ internal abstract partial class ForwardKernel
                 }
             }
 
-            if (skip)
+            if (done is not null)
             {
-                w.Label("RESCALE_DONE" + tag);
+                w.Place(done);
             }
         }
     }

@@ -39,6 +39,9 @@ internal abstract partial class ForwardKernel
 
     protected PtxWriter W { get; } = new();
 
+    /// <summary>Where every thread ends: the band's empty check branches here, the epilogue places it.</summary>
+    protected PtxLabel Epilogue { get; private set; } = null!;
+
     /// <summary>The kernel-scope registers (set once the entry is open).</summary>
     protected ForwardRegisters R { get; private set; } = null!;
 
@@ -88,5 +91,6 @@ internal abstract partial class ForwardKernel
                 ".minnctapersm 1",
             });
         R = new ForwardRegisters(W, Shape, Family, HasBlockMask);
+        Epilogue = W.NewLabel("EPILOGUE");
     }
 }
