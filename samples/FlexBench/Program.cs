@@ -15,8 +15,20 @@ using KernelDsl.Cuda;
 // (PTX JIT + module load + one run). flex_variants.py measures FlexAttention on the same variants and shapes in
 // the same device call; compare_variants.py joins the two. Usage: FlexBench [output.json] [--quick]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-string outPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "kerneldsl-variants.json";
-bool quick = args.Contains("--quick");
+var arguments = KernelDsl.Samples.BenchArguments.Parse(
+    args,
+    "Issue 4's variants on the GPU (causal, sliding window 1024, document mask, ALiBi, softcap; D = 128, H = 16, "
+    + "B·S = 16384, fp16 and bf16), TFLOP/s on kept pairs; writes JSON for compare_variants.py and samples/PlotResults.",
+    "S = 4096 only (default: 4096 and 16384).",
+    smallHelp: null,
+    out int exitCode);
+if (arguments is null)
+{
+    return exitCode;
+}
+
+string outPath = arguments.OutputPath ?? "kerneldsl-variants.json";
+bool quick = arguments.Quick;
 if (!Cuda.IsAvailable)
 {
     Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");

@@ -14,9 +14,21 @@ using KernelDsl.Cuda;
 // Usage: GpuBench [output.json] [--quick]
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-bool small = args.Contains("--small");
-string outPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? (small ? "kerneldsl-small.json" : "kerneldsl-gpu.json");
-bool quick = args.Contains("--quick");
+var arguments = KernelDsl.Samples.BenchArguments.Parse(
+    args,
+    "GPU benchmark of the generated kernels on the standard grid (B·S = 16384, H·D = 2048, D in {64, 128}, fp16 and bf16, "
+    + "causal and not), timed with CUDA events; writes JSON for compare.py and samples/PlotResults.",
+    "Sequence lengths 1024 and 8192 only (default: 512 to 16384).",
+    "Small-call benchmark instead: µs per call, host µs, bytes per call, graph replay.",
+    out int exitCode);
+if (arguments is null)
+{
+    return exitCode;
+}
+
+bool small = arguments.Small;
+string outPath = arguments.OutputPath ?? (small ? "kerneldsl-small.json" : "kerneldsl-gpu.json");
+bool quick = arguments.Quick;
 if (!Cuda.IsAvailable)
 {
     Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");

@@ -37,7 +37,7 @@ internal static class ResultPlot
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.Axes.SetLimitsY(0, points.Count == 0 ? 1 : points.Max(point => point.Y) * 1.1);
-        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        plot.ShowLegend(ScottPlot.Edge.Right); // outside the data, so no point hides behind it
 
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null)
