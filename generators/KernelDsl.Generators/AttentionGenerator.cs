@@ -57,7 +57,7 @@ public sealed class AttentionGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Diagnostics);
         context.RegisterSourceOutput(diagnostics, DiagnosticReporter.Report);
 
-        foreach (var attribute in new[] { ArgumentRules.Precision, ArgumentRules.Layout, ArgumentRules.Mask, ArgumentRules.Tiling, ArgumentRules.Fusion })
+        foreach (var attribute in new[] { ArgumentRules.Precision, ArgumentRules.Layout, ArgumentRules.Mask, ArgumentRules.Tiling, ArgumentRules.Fusion, ArgumentRules.Backward })
         {
             var misplaced = context.SyntaxProvider
                 .ForAttributeWithMetadataName(

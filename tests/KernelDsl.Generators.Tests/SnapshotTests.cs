@@ -21,6 +21,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.NestedInNamespace),
         nameof(SpecSources.MixedEverything),
         nameof(SpecSources.CapturedBuffers),
+        nameof(SpecSources.Trainable),
     };
 
     [Theory]

@@ -167,6 +167,31 @@ public static class DiagnosticCatalog
         "The modifier '{0}' has {1} syntax nodes in its body; at most {2} compile: its code is inlined at every score element of every kernel, so a larger body makes megabytes of PTX and a slow build. Split the work into a captured table, or simplify it",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo BackwardNeedsLse = new(
+        "KDSL0033", "A trainable spec must write the LSE",
+        "The spec '{0}' has [Backward], whose gradients are recomputed from the forward's log-sum-exp, but says WriteLse = false: remove WriteLse (a [Backward] spec always writes it)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo LearnableBufferNotFloat = new(
+        "KDSL0034", "A learnable buffer must be float",
+        "The buffer '{0}' of the modifier '{1}' is marked Learnable but holds ints, which have no gradient: declare it ReadOnlySpan<float>, or drop Learnable",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo LearnableWithoutBackward = new(
+        "KDSL0035", "A learnable buffer needs [Backward]",
+        "The buffer '{0}' is marked Learnable, but the spec '{1}' has no [Backward], so nothing computes its gradient: add [Backward] to the spec, or drop Learnable",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo LearnableInMaskModifier = new(
+        "KDSL0036", "A mask modifier cannot read a learnable buffer",
+        "The mask modifier '{1}' reads the learnable buffer '{0}', but a mask keeps or drops pairs and has no gradient: read learnable buffers in the score modifier only",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ModifierNotDifferentiable = new(
+        "KDSL0037", "The score modifier is not differentiable here",
+        "'{0}' in the score modifier '{1}' {2}, so the [Backward] spec has no gradient through it: rewrite it with arithmetic, Tanh, Exp, Log, Sqrt, Pow, Abs, Min, Max and ?:",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -178,5 +203,6 @@ public static class DiagnosticCatalog
         ModifierSignatureInvalid, ModifierConstructUnsupported, ModifierTypeUnsupported, ModifierPowExponentNotConstant,
         ModifierWithoutGpuKernel, CapturedBufferInvalid, CapturedBufferConflict, CapturedBufferUse,
         UnsafeCodeDisabled, ModifierTooLarge,
+        BackwardNeedsLse, LearnableBufferNotFloat, LearnableWithoutBackward, LearnableInMaskModifier, ModifierNotDifferentiable,
     };
 }

@@ -14,5 +14,6 @@ public static class Emitters
         new Ptx.PtxEmitter(),
         new ModifierReferenceEmitter(),
         new BlockMaskEmitter(),
+        new BackwardEmitter(),
     };
 }

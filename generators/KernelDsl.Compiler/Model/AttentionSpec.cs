@@ -19,6 +19,9 @@ public sealed record AttentionSpec(
     /// <summary>The translated [ScoreMod] method, applied to each scaled score (issue 4); null when absent.</summary>
     public Expressions.ModifierSpec? ScoreModifier { get; init; }
 
+    /// <summary>[Backward] (issue 10): the generator adds the backward pass; null when the spec does not train.</summary>
+    public BackwardSpec? Backward { get; init; }
+
     /// <summary>The translated [MaskMod] method, and-ed with the built-in mask (issue 4); null when absent.</summary>
     public Expressions.ModifierSpec? MaskModifier { get; init; }
 
@@ -82,6 +85,9 @@ public sealed record TilingSpec(int BlockQ, int BlockKV)
 {
     public static TilingSpec Auto { get; } = new(0, 0);
 }
+
+/// <summary>[Backward]: the spec has a backward pass; Deterministic asks for bit-identical gradients on every target.</summary>
+public sealed record BackwardSpec(bool Deterministic);
 
 /// <summary>What the kernel fuses after the softmax-weighted sum.</summary>
 public sealed record EpilogueSpec(ElementType? OutputType, bool WriteLse)

@@ -19,7 +19,7 @@ internal static class CapturedParameters
     private const string AttributeName = "CapturedAttribute";
 
     /// <summary>Names a buffer cannot take: they are parameters of the generated Forward and CreateBlockMask methods.</summary>
-    private static readonly string[] Reserved = { "q", "k", "v", "output", "lse", "shape", "stream", "blockMask", "context", "problem", "qData", "kData", "vData", "outputData", "lseData" };
+    private static readonly string[] Reserved = { "q", "k", "v", "output", "lse", "shape", "stream", "blockMask", "context", "problem", "qData", "kData", "vData", "outputData", "lseData", "dOutput", "dq", "dk", "dv", "dOutputData", "dqData", "dkData", "dvData" };
 
     /// <summary>True when the parameter is a buffer candidate: a ReadOnlySpan or a [Captured] parameter.</summary>
     public static bool IsCandidate(IParameterSymbol parameter) => SpanElement(parameter.Type) is not null || Attribute(parameter) is not null;
@@ -48,7 +48,7 @@ internal static class CapturedParameters
 
         if (System.Array.IndexOf(Reserved, parameter.Name) >= 0 || parameter.Name.StartsWith("__", System.StringComparison.Ordinal))
         {
-            Report(syntax is null ? at : LocationInfo.From(syntax.Identifier), "has a name that the generated Forward uses itself (q, k, v, output, lse, shape, stream, blockMask, context, problem, *Data, __*); rename it");
+            Report(syntax is null ? at : LocationInfo.From(syntax.Identifier), "has a name that the generated Forward uses itself (q, k, v, output, lse, shape, stream, blockMask, context, problem, dOutput, dq, dk, dv, *Data, __*); rename it");
         }
 
         var dims = Dims(attribute);
@@ -75,14 +75,27 @@ internal static class CapturedParameters
                 $"has literal dims whose product exceeds {int.MaxValue} elements, the most a ReadOnlySpan or an int index can reach");
         }
 
+        bool learnable = attribute.NamedArguments.Any(named => named.Key == "Learnable" && named.Value.Value is true);
+        if (learnable && element == ExprType.Int)
+        {
+            diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.LearnableBufferNotFloat, LearnableLocation(parameter) ?? at, parameter.Name, method));
+        }
+
         return diagnostics.Count != before || element is null
             ? null
-            : new CapturedBuffer(parameter.Name, element.Value, dims.Select(d => d!).ToEquatableArray());
+            : new CapturedBuffer(parameter.Name, element.Value, dims.Select(d => d!).ToEquatableArray()) { Learnable = learnable };
     }
+
+    /// <summary>Where <c>Learnable = true</c> is written in the parameter's [Captured], or null.</summary>
+    public static LocationInfo? LearnableLocation(IParameterSymbol parameter) =>
+        (Attribute(parameter)?.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)?.ArgumentList?.Arguments
+            .FirstOrDefault(argument => argument.NameEquals?.Name.Identifier.ValueText == "Learnable") is { } syntax
+            ? LocationInfo.From(syntax)
+            : null;
 
     /// <summary>"float[Hq, 32]", for messages.</summary>
     public static string Describe(CapturedBuffer buffer) =>
-        (buffer.ElementType == ExprType.Int ? "int" : "float") + "[" + string.Join(", ", buffer.Dims) + "]";
+        (buffer.ElementType == ExprType.Int ? "int" : "float") + "[" + string.Join(", ", buffer.Dims) + "]" + (buffer.Learnable ? " learnable" : string.Empty);
 
     /// <summary>The product of the integer-literal dims (the named ones left out), saturating at long.MaxValue.</summary>
     private static long LiteralProduct(List<string?> dims)

@@ -25,12 +25,14 @@ internal static class ModifierReader
         INamedTypeSymbol type,
         Func<SyntaxTree, SemanticModel> modelFor,
         List<LocatedDiagnostic> diagnostics,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool backward = false)
     {
         var score = Find(type, ScoreAttribute, diagnostics);
         var mask = Find(type, MaskAttribute, diagnostics);
-        var scoreSpec = score is null ? null : Translate(score, ModifierKind.Score, modelFor, diagnostics, cancellationToken);
-        var maskSpec = mask is null ? null : Translate(mask, ModifierKind.Mask, modelFor, diagnostics, cancellationToken);
+        var training = new ModifierTraining(type.Name, backward, diagnostics);
+        var scoreSpec = score is null ? null : Translate(score, ModifierKind.Score, modelFor, diagnostics, cancellationToken, training);
+        var maskSpec = mask is null ? null : Translate(mask, ModifierKind.Mask, modelFor, diagnostics, cancellationToken, training);
         if (scoreSpec is not null && maskSpec is not null && !BuffersAgree(scoreSpec, maskSpec, mask!, diagnostics))
         {
             return (scoreSpec, null);
@@ -78,7 +80,8 @@ internal static class ModifierReader
         ModifierKind kind,
         Func<SyntaxTree, SemanticModel> modelFor,
         List<LocatedDiagnostic> diagnostics,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        ModifierTraining training)
     {
         var declaration = Declaration(method);
         var inputs = ModifierSignature.Check(method, declaration, kind, diagnostics, out var buffers);
@@ -96,7 +99,8 @@ internal static class ModifierReader
         var translator = new ModifierTranslator(modelFor(declaration.SyntaxTree), method.Name, inputs, buffers, diagnostics);
         var body = translator.Translate(declaration);
         var captured = method.Parameters.Where(buffers.ContainsKey).Select(p => buffers[p]).ToEquatableArray();
-        return body is null ? null : new ModifierSpec(kind, method.Name, body) { Buffers = captured };
+        var spec = body is null ? null : new ModifierSpec(kind, method.Name, body) { Buffers = captured };
+        return spec is not null && training.Check(method, spec, translator.Origins) ? spec : null;
     }
 
     /// <summary>The declaration that has the body (a partial method's implementation part).</summary>

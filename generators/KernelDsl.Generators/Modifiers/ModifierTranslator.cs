@@ -119,7 +119,35 @@ internal sealed partial class ModifierTranslator
         }
     }
 
+    /// <summary>
+    /// The syntax each IR node was translated from (by reference: structurally equal nodes at two places keep their
+    /// own syntax), so that a later check of the IR (the derivative's, KDSL0037) can report at the exact expression.
+    /// </summary>
+    public IReadOnlyDictionary<Expr, SyntaxNode> Origins => _origins;
+
+    private readonly Dictionary<Expr, SyntaxNode> _origins = new(ReferenceComparer.Instance);
+
     private Expr? Translate(IOperation operation)
+    {
+        var expr = TranslateOperation(operation);
+        if (expr is not null && !_origins.ContainsKey(expr))
+        {
+            _origins[expr] = operation.Syntax;
+        }
+
+        return expr;
+    }
+
+    private sealed class ReferenceComparer : IEqualityComparer<Expr>
+    {
+        public static readonly ReferenceComparer Instance = new();
+
+        public bool Equals(Expr? x, Expr? y) => ReferenceEquals(x, y);
+
+        public int GetHashCode(Expr obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
+    }
+
+    private Expr? TranslateOperation(IOperation operation)
     {
         if (operation.ConstantValue.HasValue)
         {

@@ -87,6 +87,7 @@ internal static class ArgumentRules
     public const string Mask = "Mask";
     public const string Tiling = "Tiling";
     public const string Fusion = "Fusion";
+    public const string Backward = "Backward";
 
     private const string DType = "KernelDsl.DType";
 
@@ -105,10 +106,11 @@ internal static class ArgumentRules
         ArgumentRule.Named(Tiling, "BlockKV", ArgumentType.Int, "BlockKV = 64"),
         ArgumentRule.NamedEnum(Fusion, "OutputType", DType, typeof(ElementType), "OutputType = DType.FP32"),
         ArgumentRule.Named(Fusion, "WriteLse", ArgumentType.Bool, "WriteLse = true"),
+        ArgumentRule.Named(Backward, "Deterministic", ArgumentType.Bool, "Deterministic = true"),
     };
 
     /// <summary>The spec attributes by short name, in the order the parser reads them.</summary>
-    public static IReadOnlyList<string> Attributes { get; } = new[] { Attention, Precision, Layout, Mask, Tiling, Fusion };
+    public static IReadOnlyList<string> Attributes { get; } = new[] { Attention, Precision, Layout, Mask, Tiling, Fusion, Backward };
 
     public static string MetadataName(string attribute) => "KernelDsl." + attribute + "Attribute";
 

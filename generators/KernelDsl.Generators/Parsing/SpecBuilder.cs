@@ -40,6 +40,14 @@ internal static class SpecBuilder
         var tiling = Find(attributes, ArgumentRules.Tiling);
         var fusion = Find(attributes, ArgumentRules.Fusion);
 
+        var backward = Find(attributes, ArgumentRules.Backward);
+        bool writeLse = fusion?.Get("WriteLse", false) ?? false;
+        if (backward is not null && fusion is not null && fusion.IsWritten("WriteLse") && !writeLse)
+        {
+            // The backward recomputes P from the LSE, so a trainable spec's forward always writes it.
+            diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.BackwardNeedsLse, FindArgument(fusion, "WriteLse"), target.Name));
+        }
+
         int headDim = attention.Get("HeadDim", 0);
         var maskSpec = mask is null
             ? MaskSpec.None
@@ -54,7 +62,10 @@ internal static class SpecBuilder
             (TensorLayout)(layout?.Get("Value", 0) ?? 0),
             maskSpec,
             new TilingSpec(Block(tiling, "BlockQ", diagnostics), Block(tiling, "BlockKV", diagnostics)),
-            new EpilogueSpec(fusion?.GetOrNull<int>("OutputType") is int output ? (ElementType)output : null, fusion?.Get("WriteLse", false) ?? false));
+            new EpilogueSpec(fusion?.GetOrNull<int>("OutputType") is int output ? (ElementType)output : null, writeLse || backward is not null))
+        {
+            Backward = backward is null ? null : new BackwardSpec(backward.Get("Deterministic", false)),
+        };
     }
 
     /// <summary>

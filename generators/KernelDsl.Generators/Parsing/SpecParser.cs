@@ -79,7 +79,7 @@ internal static class SpecParser
         }
 
         var spec = SpecBuilder.Build(target, parsed[ArgumentRules.Attention], parsed, diagnostics);
-        var (scoreModifier, maskModifier) = ModifierReader.Read(symbol, ModelFor, diagnostics, cancellationToken);
+        var (scoreModifier, maskModifier) = ModifierReader.Read(symbol, ModelFor, diagnostics, cancellationToken, parsed.ContainsKey(ArgumentRules.Backward));
         AddModifierLocation(locations, symbol, scoreModifier, SpecPaths.ScoreModifier);
         AddModifierLocation(locations, symbol, maskModifier, SpecPaths.MaskModifier);
         if (spec is not null)

@@ -129,4 +129,25 @@ public sealed class CapturedAttribute : Attribute
 
     /// <summary>The row-major shape, one entry per dimension.</summary>
     public string[] Dims { get; }
+
+    /// <summary>
+    /// A float buffer read by the score modifier whose gradient the generated <c>Backward</c> returns (the spec needs
+    /// <see cref="BackwardAttribute"/>): ALiBi slopes, a T5 bucket table, a relative-position bias.
+    /// </summary>
+    public bool Learnable { get; set; }
+}
+
+/// <summary>
+/// Makes the spec trainable (issue 10): the generator adds <c>Backward(q, k, v, output, lse, dOutput, dq, dk, dv[,
+/// gradients of learnable buffers][, blockMask])</c>, and the forward writes the LSE the backward needs. Gradients follow
+/// DESIGN.md (Backward); score modifiers are differentiated symbolically at build time.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class BackwardAttribute : Attribute
+{
+    /// <summary>
+    /// Bit-identical gradients from run to run. The CPU backward is deterministic by construction whatever this says
+    /// (no floating-point atomics; every sum has a fixed order); the flag is for the GPU kernels.
+    /// </summary>
+    public bool Deterministic { get; set; }
 }

@@ -116,7 +116,7 @@ public static unsafe class AttentionBinding
     private static string Expected(TensorLayout layout, int batch, int seq, int heads, int dim) =>
         "[" + string.Join(", ", ContiguousLengths(layout, batch, seq, heads, dim)) + "]";
 
-    private static void RequireShape(TensorArgument t, TensorLayout layout, int batch, int seq, int heads, int dim, string dimName)
+    internal static void RequireShape(TensorArgument t, TensorLayout layout, int batch, int seq, int heads, int dim, string dimName)
     {
         var (b, s, h, d) = Dims(t, layout);
         if (!(b == batch && s == seq && h == heads && d == dim))
@@ -125,7 +125,7 @@ public static unsafe class AttentionBinding
         }
     }
 
-    private static void CheckRankAndStrides(TensorArgument t, int rank)
+    internal static void CheckRankAndStrides(TensorArgument t, int rank)
     {
         if (t.Lengths.Length != rank)
         {
@@ -174,7 +174,7 @@ public static unsafe class AttentionBinding
     }
 
     /// <summary>Every element of an output must have its own address, or parallel writes race.</summary>
-    private static void CheckNotSelfOverlapping(TensorArgument t)
+    internal static void CheckNotSelfOverlapping(TensorArgument t)
     {
         // Sort dimensions by stride (insertion sort on the stack: ranks are 3 or 4, and the call must not allocate);
         // each stride must reach past everything the smaller-stride dims span.
@@ -210,7 +210,7 @@ public static unsafe class AttentionBinding
         }
     }
 
-    private static void CheckDisjoint(TensorArgument written, TensorArgument other)
+    internal static void CheckDisjoint(TensorArgument written, TensorArgument other)
     {
         var (a0, a1) = written.ByteRange;
         var (b0, b1) = other.ByteRange;

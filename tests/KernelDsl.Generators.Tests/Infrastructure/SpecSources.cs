@@ -89,4 +89,27 @@ internal static class SpecSources
                 => q < 4 ? documents[q] == documents[kv] || kv == 0 : documents[q] == documents[kv];
         }
         """;
+
+    /// <summary>[Backward] with a learnable table read twice (two derivative terms), a local, a mask modifier and a causal band.</summary>
+    public const string Trainable = """
+        using System;
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+        [Backward(Deterministic = true)]
+        public static partial class TrainableAttention
+        {
+            [ScoreMod]
+            static float Bias(float score, int h, int q, int kv, [Captured("Hq", "4", Learnable = true)] ReadOnlySpan<float> table)
+            {
+                float capped = 8f * MathF.Tanh(score / 8f);
+                return capped + table[h * 4 + Math.Min(q - kv, 3)] * table[h * 4];
+            }
+
+            [MaskMod]
+            static bool Prefix(int q, int kv) => kv < 16 || q % 5 != 0;
+        }
+        """;
 }

@@ -51,11 +51,17 @@ public static class ModifierBackwardWriter
     }
 
     /// <summary>The method: <paramref name="signature"/> is "access returnType Name"; the parameters follow the modifier's.</summary>
-    public static void Method(CodeWriter w, ModifierSpec modifier, ExprCSharpWriter writer, string signature, bool reference)
+    /// <param name="buffers">False for the variant that returns ∂L/∂s only (no buffer gradients, no gradient parameters).</param>
+    public static void Method(CodeWriter w, ModifierSpec modifier, ExprCSharpWriter writer, string signature, bool reference, bool buffers = true)
     {
         var (score, reads) = Derivatives(modifier);
+        if (!buffers)
+        {
+            reads = System.Array.Empty<(BufferReadExpr, DerivativeResult)>();
+        }
+
         string type = writer.Type(ExprType.Float);
-        using (w.Block(signature + "(" + writer.Parameters(modifier) + ", " + type + " gradient" + GradientParameters(modifier, reference) + ")"))
+        using (w.Block(signature + "(" + writer.Parameters(modifier) + ", " + type + " gradient" + (buffers ? GradientParameters(modifier, reference) : string.Empty) + ")"))
         {
             var outputs = new List<Expr> { score.Result };
             foreach (var (read, derivative) in reads)
