@@ -82,7 +82,7 @@ public static class BlockMaskPtx
                 "One CTA per (KV block, query block, mask row): 0 empty, 1 partial, 2 full, from band && modifier on every element.",
             },
             framed: true, version: "7.8", target: "sm_80",
-            new[] { ("per warp: its \"any kept\" vote at [4*warp], its \"all kept\" vote at [32 + 4*warp]", ".shared .align 4 .b8 " + votesSymbol + "[64];") },
+            new[] { BlockVotes.Slots(votesSymbol, ThreadsPerBlock / 32, "per warp: its \"any kept\" vote at [4*warp], its \"all kept\" vote at [32 + 4*warp]") },
             new[] { ".maxntid " + I(ThreadsPerBlock) + ", 1, 1" });
         var (seqQ, seqKv, blockQ, blockKv, align, left, right, heads) = Eight(w.Declare(RegKind.B32, "seq_q", "seq_kv", "block_q", "block_kv", "align", "left", "right", "heads"));
         var tile = w.Declare(RegKind.B32, "thread", "kb", "qb", "mask_row", "batch", "head", "q0", "k0", "nq", "nk", "log_kv", "kv_bits", "n_all");
@@ -178,34 +178,7 @@ public static class BlockMaskPtx
 
         w.Stage("Reduce: warp votes, then one slot per warp in shared memory; thread 0 writes the tile's kind");
         w.Place(vote);
-        w.Ins("setp.ne.u32 " + p + ", " + any + ", 0");
-        w.Ins("vote.sync.any.pred " + p + ", " + p + ", 0xffffffff");
-        w.Ins("selp.u32 " + any + ", 1, 0, " + p);
-        w.Ins("setp.ne.u32 " + p + ", " + all + ", 0");
-        w.Ins("vote.sync.all.pred " + p + ", " + p + ", 0xffffffff");
-        w.Ins("selp.u32 " + all + ", 1, 0, " + p);
-        using (w.Scope())
-        {
-            var (slot, votes) = Two(w.Declare(RegKind.B32, "slot", "votes"));
-            w.Ins("and.b32 " + x + ", " + thread + ", 31");
-            w.Ins("setp.eq.u32 " + lead + ", " + x + ", 0");
-            w.Ins("shr.u32 " + slot + ", " + thread + ", 5");
-            w.Ins("shl.b32 " + slot + ", " + slot + ", 2");
-            w.Ins("mov.u32 " + votes + ", " + votesSymbol);
-            w.Ins("add.u32 " + slot + ", " + slot + ", " + votes);
-            w.Ins("@" + lead + " st.shared.u32 [" + slot + "], " + any);
-            w.Ins("@" + lead + " st.shared.u32 [" + slot + "+32], " + all);
-            w.Ins("bar.sync 0");
-            w.Ins("setp.ne.u32 " + p + ", " + thread + ", 0");
-            w.BranchIf(p, exit);
-            for (int warp = 0; warp < ThreadsPerBlock / 32; warp++)
-            {
-                w.Ins("ld.shared.u32 " + x + ", [" + votes + "+" + I(4 * warp) + "]");
-                w.Ins("or.b32 " + any + ", " + any + ", " + x);
-                w.Ins("ld.shared.u32 " + x + ", [" + votes + "+" + I(32 + (4 * warp)) + "]");
-                w.Ins("and.b32 " + all + ", " + all + ", " + x);
-            }
-        }
+        BlockVotes.ReduceToThreadZero(w, any, all, thread, votesSymbol, ThreadsPerBlock / 32, p, lead, x, exit);
 
         w.Comment("kind = any ? (all ? 2 : 1) : 0, at out[((mask_row * QueryBlocks) + qb) * KvBlocks + kb]");
         w.Ins("add.u32 " + x + ", " + all + ", 1");
@@ -230,8 +203,6 @@ public static class BlockMaskPtx
         KernelEntry.WriteEnd(w);
         return KernelEntry.AsciiOnly(w.ToString());
     }
-
-    private static (Reg, Reg) Two(Reg[] r) => (r[0], r[1]);
 
     private static (Reg, Reg, Reg, Reg, Reg, Reg, Reg, Reg) Eight(Reg[] r) => (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
