@@ -10,8 +10,10 @@ namespace KernelDsl.Gpu.Tests;
 /// <summary>
 /// The device <c>Forward</c>'s launch path on a GPU: no managed allocation per call in steady state (with LSE, captured
 /// buffers and a block mask), and calls on a created stream captured into a CUDA graph replay to the same results as
-/// direct calls. Skips without a GPU.
+/// direct calls. Skips without a GPU. In the GPU collection: run one at a time (an allocation count is disturbed by
+/// other tests' work) and left out where there is no GPU (tests/Directory.Build.targets).
 /// </summary>
+[Collection(nameof(GpuCollection))]
 public class GpuLaunchPathTests(ITestOutputHelper output)
 {
     [Fact]
