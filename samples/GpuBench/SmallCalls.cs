@@ -73,7 +73,7 @@ internal static class SmallCalls
             using var o = DeviceTensor<Half>.Create(TensorLayout.BHSD, b, sq, h, D);
             foreach (bool forceSm80 in hopper ? new[] { false, true } : new[] { false })
             {
-                GpuKernelSelection.ForcedSm80 = forceSm80;
+                GpuKernelSelection.ForcedFamily = forceSm80 ? "sm_80" : null;
                 foreach (var (streamName, stream) in streams)
                 {
                     var row = Measure(() => D64Fp16Dense.Forward(q, k, v, o, stream), stream, graphable: true);
@@ -85,7 +85,7 @@ internal static class SmallCalls
                 }
             }
 
-            GpuKernelSelection.ForcedSm80 = GpuKernelSelection.ReadForcedSm80();
+            GpuKernelSelection.ForcedFamily = GpuKernelSelection.ReadForcedFamily();
         }
 
         File.WriteAllText(outPath, JsonSerializer.Serialize(

@@ -29,18 +29,18 @@ public static class AllKernels
         foreach (var spec in specs)
         {
             var plan = Planner.Plan(spec).Plan;
-            if (plan?.Gpu is null)
+            if (plan?.PortableGpuKernel() is null)
             {
                 continue;
             }
 
-            string name = plan.Gpu.EntryName;
+            string name = plan.PortableGpuKernel()!.EntryName;
             count += Save(dir, name + ".sm80.ptx", PtxEmitter.PtxFor(plan));
-            count += Save(dir, name + ".hopper-default.ptx", PtxEmitter.HopperPtxFor(plan));
+            count += Save(dir, name + ".hopper-default.ptx", plan.GpuKernel(GpuFamily.Sm90a) is { } sm90a ? PtxEmitter.PtxFor(plan, sm90a) : null);
             var forced = GpuPlanner.PlanHopper(spec, new GpuTuning(Family: GpuFamily.Sm90a));
             if (forced is not null)
             {
-                count += Save(dir, name + ".sm90a.ptx", PtxEmitter.PtxFor(plan with { Gpu = forced }));
+                count += Save(dir, name + ".sm90a.ptx", PtxEmitter.PtxFor(plan, forced));
             }
 
             count += Save(dir, name + ".blockmask.ptx", BlockMaskPtx.PtxFor(plan));
@@ -73,7 +73,7 @@ public static class AllKernels
             var gpu = plan is null ? null : GpuPlanner.Plan(spec, new List<KernelDsl.Compiler.Diagnostics.SpecDiagnostic>(), tuning);
             if (plan is not null && gpu is not null)
             {
-                count += Save(dir, gpu.EntryName + ".tuned.ptx", PtxEmitter.PtxFor(plan with { Gpu = gpu }));
+                count += Save(dir, gpu.EntryName + ".tuned.ptx", PtxEmitter.PtxFor(plan, gpu));
             }
         }
 

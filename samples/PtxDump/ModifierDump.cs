@@ -22,7 +22,7 @@ public static class ModifierDump
         foreach (var (spec, set) in KernelDsl.Compiler.Tests.Modifiers.PtxMatrixNamed())
         {
             var plan = Planner.Plan(spec).Plan!;
-            var gpu = plan.Gpu!;
+            var gpu = plan.PortableGpuKernel()!;
             string file = gpu.EntryName + ".ptx";
             File.WriteAllText(Path.Combine(dir, file), PtxEmitter.PtxFor(plan)!);
             manifest.Append(first ? string.Empty : ",\n");

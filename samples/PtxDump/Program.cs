@@ -52,16 +52,17 @@ foreach (var (spec, tuning) in jobs)
     var plan = planning.Plan;
     if (tuning is not null && plan is not null)
     {
-        plan = plan with { Gpu = GpuPlanner.Plan(spec, new System.Collections.Generic.List<KernelDsl.Compiler.Diagnostics.SpecDiagnostic>(), tuning) };
+        var tuned = GpuPlanner.Plan(spec, new System.Collections.Generic.List<KernelDsl.Compiler.Diagnostics.SpecDiagnostic>(), tuning);
+        plan = plan with { GpuKernels = new KernelDsl.Compiler.Model.EquatableArray<GpuKernelPlan>(tuned is null ? [] : [tuned]) };
     }
 
-    if (plan?.Gpu is null)
+    if (plan?.PortableGpuKernel() is null)
     {
         Console.WriteLine($"{spec.Target.Name}: no GPU kernel ({string.Join("; ", planning.Diagnostics)})");
         continue;
     }
 
-    var gpu = plan.Gpu;
+    var gpu = plan.PortableGpuKernel()!;
     string ptx = PtxEmitter.PtxFor(plan)!;
     string file = gpu.EntryName + ".ptx";
     File.WriteAllText(Path.Combine(dir, file), ptx);

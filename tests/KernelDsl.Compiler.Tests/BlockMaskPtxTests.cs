@@ -40,7 +40,7 @@ public sealed class BlockMaskPtxTests
         Parallel.ForEach(specs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, spec =>
         {
             var plan = Planner.Plan(spec).Plan!;
-            string entry = BlockMaskPtx.EntryName(plan.Gpu!);
+            string entry = BlockMaskPtx.EntryName(plan.PortableGpuKernel()!);
             string ptxPath = Path.Combine(dir, entry + ".ptx");
             File.WriteAllText(ptxPath, BlockMaskPtx.PtxFor(plan));
             foreach (var arch in new[] { "sm_80", "sm_90" })

@@ -78,7 +78,7 @@ public sealed class GpuPlannerTests
     {
         var result = Planner.Plan(Specs.Make(40));
         result.Plan.ShouldNotBeNull();
-        result.Plan!.Gpu.ShouldBeNull();
+        result.Plan!.PortableGpuKernel().ShouldBeNull();
         result.Diagnostics.ShouldHaveSingleItem().Descriptor.ShouldBe(DiagnosticCatalog.GpuHeadDimUnsupported);
     }
 
@@ -123,6 +123,6 @@ public sealed class GpuPlannerTests
     {
         var result = Planner.Plan(spec);
         result.Plan.ShouldNotBeNull(string.Join("; ", result.Diagnostics));
-        return result.Plan!.Gpu.ShouldNotBeNull();
+        return result.Plan!.PortableGpuKernel().ShouldNotBeNull();
     }
 }

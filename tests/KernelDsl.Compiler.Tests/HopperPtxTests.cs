@@ -27,10 +27,10 @@ public sealed class HopperPtxTests
     public void Hopper_kernel_covers_head_dims_64_and_128(int headDim, int valueHeadDim, bool covered)
     {
         var plan = Planner.Plan(Specs.Make(headDim, dtype: ElementType.BF16, valueHeadDim: valueHeadDim)).Plan!;
-        (plan.GpuHopper is not null).ShouldBe(covered);
+        (plan.GpuKernel(GpuFamily.Sm90a) is not null).ShouldBe(covered);
         if (headDim % 16 == 0)
         {
-            plan.Gpu.ShouldNotBeNull("the sm_80 kernel stays: it runs on every other GPU");
+            plan.PortableGpuKernel().ShouldNotBeNull("the sm_80 kernel stays: it runs on every other GPU");
         }
     }
 
@@ -44,7 +44,7 @@ public sealed class HopperPtxTests
     {
         var mask = new MaskSpec(MaskKind.SlidingWindow, MaskAlignment.BottomRight, left, right);
         var plan = Planner.Plan(Specs.Make(128, dtype: ElementType.FP16, mask: mask)).Plan!;
-        (plan.GpuHopper is not null).ShouldBe(hopper);
+        (plan.GpuKernel(GpuFamily.Sm90a) is not null).ShouldBe(hopper);
         if (!hopper)
         {
             Emit.Host.PlanTextRenderer.Render(plan).ShouldContain("no sm_90a kernel: a window narrower than 256 keys");
@@ -56,13 +56,13 @@ public sealed class HopperPtxTests
     [Fact]
     public void Causal_specs_get_the_hopper_kernel()
     {
-        Planner.Plan(Specs.Make(128, dtype: ElementType.FP16, mask: Specs.CausalBottomRight)).Plan!.GpuHopper.ShouldNotBeNull();
+        Planner.Plan(Specs.Make(128, dtype: ElementType.FP16, mask: Specs.CausalBottomRight)).Plan!.GpuKernel(GpuFamily.Sm90a).ShouldNotBeNull();
     }
 
     [Fact]
     public void Fp32_specs_get_no_hopper_kernel()
     {
-        Planner.Plan(Specs.Make(128, dtype: ElementType.FP32)).Plan!.GpuHopper.ShouldBeNull();
+        Planner.Plan(Specs.Make(128, dtype: ElementType.FP32)).Plan!.GpuKernel(GpuFamily.Sm90a).ShouldBeNull();
     }
 
     [Theory]
@@ -70,7 +70,7 @@ public sealed class HopperPtxTests
     [InlineData(128)]
     public void Hopper_plan_fits_sm90_and_keeps_two_tiles_resident_plus_a_prefetch(int headDim)
     {
-        var gpu = Planner.Plan(Specs.Make(headDim, dtype: ElementType.FP16)).Plan!.GpuHopper!;
+        var gpu = Planner.Plan(Specs.Make(headDim, dtype: ElementType.FP16)).Plan!.GpuKernel(GpuFamily.Sm90a)!;
         gpu.Family.ShouldBe(GpuFamily.Sm90a);
         gpu.Warps.ShouldBe(8, "two warpgroups");
         gpu.BlockQ.ShouldBe(128, "64 rows per warpgroup");
@@ -92,8 +92,8 @@ public sealed class HopperPtxTests
     public void Hopper_ptx_issues_wgmma_and_no_warp_level_mma(int headDim, ElementType dtype)
     {
         var plan = Planner.Plan(Specs.Make(headDim, dtype: dtype, mask: Specs.CausalBottomRight)).Plan!;
-        var gpu = plan.GpuHopper!;
-        string ptx = PtxEmitter.HopperPtxFor(plan)!;
+        var gpu = plan.GpuKernel(GpuFamily.Sm90a)!;
+        string ptx = PtxEmitter.PtxFor(plan, plan.GpuKernel(GpuFamily.Sm90a)!);
         string t = dtype == ElementType.BF16 ? "bf16" : "f16";
         ptx.ShouldContain(".version 8.0\n.target sm_90a\n");
         ptx.ShouldContain(".extern .shared .align 1024 .b8 kdsl_smem[];");
@@ -111,11 +111,11 @@ public sealed class HopperPtxTests
     public void Hopper_descriptors_encode_the_128_byte_swizzle_and_the_atom_strides()
     {
         var plan = Planner.Plan(Specs.Make(128, dtype: ElementType.BF16)).Plan!;
-        string ptx = PtxEmitter.HopperPtxFor(plan)!;
+        string ptx = PtxEmitter.PtxFor(plan, plan.GpuKernel(GpuFamily.Sm90a)!);
         // hi word: stride byte offset 1024 >> 4 = 64, swizzle mode 1 at bit 62 (bit 30 of the high word)
         ptx.ShouldContain("mov.u32 %hi, " + (64 | (1 << 30)) + ";");
         // V: leading byte offset = one 64-column block = BlockKV rows of 128 bytes
-        int vLeading = (plan.GpuHopper!.BlockKV * 128) >> 4;
+        int vLeading = (plan.GpuKernel(GpuFamily.Sm90a)!.BlockKV * 128) >> 4;
         ptx.ShouldContain("or.b32 %lo, %lo, " + (vLeading << 16) + ";");
     }
 
@@ -125,12 +125,12 @@ public sealed class HopperPtxTests
         foreach (var spec in Modifiers.PtxMatrix().Concat(Modifiers.CapturedPtxMatrix()))
         {
             var plan = Planner.Plan(spec).Plan!;
-            if (plan.GpuHopper is null)
+            if (plan.GpuKernel(GpuFamily.Sm90a) is null)
             {
                 continue;
             }
 
-            string ptx = PtxEmitter.HopperPtxFor(plan)!;
+            string ptx = PtxEmitter.PtxFor(plan, plan.GpuKernel(GpuFamily.Sm90a)!);
             ptx.ShouldContain("wgmma.mma_async", customMessage: spec.Target.Name);
             if (spec.MaskModifier is not null)
             {

@@ -15,7 +15,7 @@ public sealed class ModifierKernelTests
     private static (string Ptx, GpuKernelPlan Gpu) Kernel(AttentionSpec spec)
     {
         var plan = Planner.Plan(spec).Plan!;
-        return (PtxEmitter.PtxFor(plan)!, plan.Gpu!);
+        return (PtxEmitter.PtxFor(plan)!, plan.PortableGpuKernel()!);
     }
 
     /// <summary>PTX's hex spelling of a float (written here independently of the emitter's helper).</summary>
@@ -70,14 +70,14 @@ public sealed class ModifierKernelTests
     [Fact]
     public void Plan_text_names_the_approximations_and_their_error_bounds()
     {
-        var gpu = Planner.Plan(With(Specs.Make(64), score: Softcap, mask: PrefixLm)).Plan!.Gpu!;
+        var gpu = Planner.Plan(With(Specs.Make(64), score: Softcap, mask: PrefixLm)).Plan!.PortableGpuKernel()!;
         string text = gpu.Describe();
         text.ShouldContain("gpu mods     score modifier Softcap");
         text.ShouldContain("mask modifier PrefixLm");
         text.ShouldContain("tanh.approx.f32");
         text.ShouldContain("2^-10.987");
-        Planner.Plan(Specs.Make(64)).Plan!.Gpu!.Describe().ShouldNotContain("gpu mods");
-        var alibi = Planner.Plan(With(Specs.Make(64), score: Alibi)).Plan!.Gpu!.Describe();
+        Planner.Plan(Specs.Make(64)).Plan!.PortableGpuKernel()!.Describe().ShouldNotContain("gpu mods");
+        var alibi = Planner.Plan(With(Specs.Make(64), score: Alibi)).Plan!.PortableGpuKernel()!.Describe();
         alibi.ShouldContain("Pow:");
         alibi.ShouldNotContain("Tanh:");
     }

@@ -72,7 +72,7 @@ public sealed class PtxAssemblyTests
 
         string dir = Path.Combine(Path.GetTempPath(), tempPrefix + Environment.ProcessId);
         Directory.CreateDirectory(dir);
-        var specs = matrix.Where(spec => !hopper || Planner.Plan(spec).Plan!.GpuHopper is not null).ToList();
+        var specs = matrix.Where(spec => !hopper || Planner.Plan(spec).Plan!.GpuKernel(GpuFamily.Sm90a) is not null).ToList();
         string[] arches = hopper ? new[] { "sm_90a" } : new[] { "sm_80", "sm_90" };
         string tensorCoreOp = hopper ? "HGMMA" : "HMMA";
         var lines = new ConcurrentBag<string>();
@@ -80,9 +80,9 @@ public sealed class PtxAssemblyTests
         Parallel.ForEach(specs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, spec =>
         {
             var plan = Planner.Plan(spec).Plan!;
-            var gpu = hopper ? plan.GpuHopper! : plan.Gpu!;
+            var gpu = hopper ? plan.GpuKernel(GpuFamily.Sm90a)! : plan.PortableGpuKernel()!;
             string ptxPath = Path.Combine(dir, gpu.EntryName + ".ptx");
-            File.WriteAllText(ptxPath, hopper ? PtxEmitter.HopperPtxFor(plan) : PtxEmitter.PtxFor(plan));
+            File.WriteAllText(ptxPath, PtxEmitter.PtxFor(plan, gpu));
             foreach (var arch in arches)
             {
                 string cubin = Path.Combine(dir, gpu.EntryName + "." + arch + ".cubin");

@@ -17,7 +17,7 @@ public sealed class PtxEmitterTests
     {
         var output = KernelCompiler.Compile(Specs.Make(128, mask: Specs.CausalBottomRight, name: "Causal"));
         var file = output.Files.Single(f => f.HintName == "Tests.Causal.Gpu.g.cs");
-        var gpu = Planner.Plan(Specs.Make(128, mask: Specs.CausalBottomRight, name: "Causal")).Plan!.Gpu!;
+        var gpu = Planner.Plan(Specs.Make(128, mask: Specs.CausalBottomRight, name: "Causal")).Plan!.PortableGpuKernel()!;
         file.Text.ShouldContain("static partial class Causal");
         file.Text.ShouldContain("private static class __GpuKernel");
         file.Text.ShouldContain("public const string EntryName = \"kdsl_Tests_Causal_fwd\";");
@@ -91,7 +91,7 @@ public sealed class PtxEmitterTests
     public void Snapshot_of_a_causal_bf16_hopper_kernel()
     {
         var spec = Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16");
-        MatchesApprovedPtx(PtxEmitter.HopperPtxFor(Planner.Plan(spec).Plan!)!, "CausalBf16.sm90a");
+        MatchesApprovedPtx(PtxEmitter.PtxFor(Planner.Plan(spec).Plan!, Planner.Plan(spec).Plan!.GpuKernel(GpuFamily.Sm90a)!), "CausalBf16.sm90a");
     }
 
     /// <summary>

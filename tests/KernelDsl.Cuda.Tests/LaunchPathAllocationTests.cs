@@ -13,10 +13,9 @@ namespace KernelDsl.Cuda.Tests;
 /// </summary>
 public unsafe class LaunchPathAllocationTests
 {
-    private static readonly GpuKernelInfo Kernel = new("ptx", "k_fwd", 128, 128, 55296, BlockKV: 64, TakesBlockMask: true)
-    {
-        Hopper = new GpuKernelInfo("ptx90a", "k_fwd_sm90a", 256, 128, 147456, BlockKV: 128, TakesBlockMask: true),
-    };
+    private static readonly GpuKernelSet Kernels = new(
+        new GpuKernelInfo("ptx", "k_fwd", 128, 128, 55296, BlockKV: 64, TakesBlockMask: true),
+        new GpuKernelInfo("ptx90a", "k_fwd_sm90a", 256, 128, 147456, BlockKV: 128, TakesBlockMask: true, Family: "sm_90a", MinComputeCapability: 90, MaxComputeCapability: 99));
 
     private static readonly string[] TableDims = { "Hq", "8" };
     private static readonly string[] DocumentDims = { "Skv" };
@@ -115,7 +114,7 @@ public unsafe class LaunchPathAllocationTests
             var v = new TensorArgument("v", (void*)0x7f20_0000_0000, 2, _kvLengths, _kvStrides);
             var o = new TensorArgument("output", (void*)0x7f30_0000_0000, 2, _qLengths, _qStrides);
             var lse = new TensorArgument("lse", (void*)LseAddress, 4, _lseLengths, _lseStrides);
-            var selected = GpuKernelSelection.Select(Kernel, 9, blockMask, forcedSm80: false);
+            var selected = GpuKernelSelection.Select(Kernels, 90, blockMask, forcedFamily: null);
             AttentionLauncher.Pack(
                 selected, TensorLayout.BHSD, 64, 64, q, k, v, o, lse,
                 [

@@ -43,7 +43,7 @@ public class WorkloadEstimateTests
     [Fact]
     public void GpuTilesGiveTheirOwnBlockSkippingAndAnH100Roofline()
     {
-        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuBlockQ = 128, GpuBlockKV = 32 };
+        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuKernels = [new("sm_80", 128, 32)] };
         var shape = new AttentionShape(1, 4096, 4096, 16, 16, 128, 128);
         var estimate = WorkloadEstimate.Compute(parameters, shape);
 
@@ -61,9 +61,10 @@ public class WorkloadEstimateTests
     }
 
     [Fact]
-    public void HopperTilesGiveTheirOwnBlockSkipping()
+    public void EachGpuKernelsTilesGiveTheirOwnBlockSkipping()
     {
-        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuBlockQ = 128, GpuBlockKV = 32, HopperBlockQ = 128, HopperBlockKV = 128 };
+        GpuKernelTiles[] kernels = [new("sm_80", 128, 32), new("sm_90a", 128, 128)];
+        var parameters = Parameters(MaskKind.Causal, MaskAlignment.TopLeft, -1, 0) with { GpuKernels = kernels };
         var shape = new AttentionShape(1, 4096, 4096, 16, 16, 128, 128);
         var estimate = WorkloadEstimate.Compute(parameters, shape);
 
@@ -74,12 +75,16 @@ public class WorkloadEstimateTests
             pairs += 128L * 128 * (r + 1);
         }
 
-        estimate.HopperComputedFlops.ShouldBe(16.0 * pairs * 2 * (128 + 128));
-        estimate.HopperComputedFlops!.Value.ShouldBe(estimate.GpuComputedFlops!.Value, "with 128-row blocks both visit the causal diagonal up to the block's last row");
-        var window = WorkloadEstimate.Compute(Parameters(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 30, 0) with { GpuBlockQ = 128, GpuBlockKV = 32, HopperBlockQ = 128, HopperBlockKV = 128 }, shape);
-        window.HopperComputedFlops!.Value.ShouldBeGreaterThan(window.GpuComputedFlops!.Value, "a 30-key look-back costs a whole 128-key tile, but only one 32-key tile");
-        estimate.ToString().ShouldContain("gpu sm_90a   computed after block skipping with the Hopper kernel's tiles");
-        WorkloadEstimate.Compute(parameters with { HopperBlockQ = 0, HopperBlockKV = 0 }, shape).HopperComputedFlops.ShouldBeNull();
+        estimate.GpuKernelFlops.Count.ShouldBe(2);
+        estimate.GpuKernelFlops[1].ShouldBe(new GpuKernelFlops("sm_90a", 128, 128, 16.0 * pairs * 2 * (128 + 128)));
+        estimate.GpuKernelFlops[0].ComputedFlops.ShouldBe(estimate.GpuComputedFlops!.Value, "the first kernel's FLOPs are the plan's GPU FLOPs");
+        estimate.GpuKernelFlops[1].ComputedFlops.ShouldBe(estimate.GpuComputedFlops!.Value, "with 128-row blocks both visit the causal diagonal up to the block's last row");
+        var window = WorkloadEstimate.Compute(Parameters(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 30, 0) with { GpuKernels = kernels }, shape);
+        window.GpuKernelFlops[1].ComputedFlops.ShouldBeGreaterThan(window.GpuKernelFlops[0].ComputedFlops, "a 30-key look-back costs a whole 128-key tile, but only one 32-key tile");
+        estimate.ToString().ShouldContain("gpu sm_90a   computed after block skipping with the sm_90a kernel's 128x128 tiles");
+        WorkloadEstimate.Compute(parameters with { GpuKernels = kernels[..1] }, shape).GpuKernelFlops.Count.ShouldBe(1);
+        WorkloadEstimate.Compute(parameters with { GpuKernels = null }, shape).GpuKernelFlops.ShouldBeEmpty();
+        WorkloadEstimate.Compute(parameters with { GpuKernels = null }, shape).GpuComputedFlops.ShouldBeNull();
     }
 
     [Fact]

@@ -3,7 +3,8 @@ namespace KernelDsl.Compiler.Planning;
 /// <summary>
 /// The tensor-core instruction family a GPU kernel is emitted for. Both share the algorithm (FlashAttention-2 tiling,
 /// online softmax in registers, the same per-thread accumulator layout), and differ in how the two matrix products
-/// are issued and how shared memory is laid out for them.
+/// are issued and how shared memory is laid out for them. What the rest of the compiler and the runtime need to know
+/// about a family (PTX target, which devices run it, generated names) is in <see cref="GpuFamilies"/>.
 /// </summary>
 public enum GpuFamily
 {
@@ -16,4 +17,33 @@ public enum GpuFamily
     /// previous tile's P·V in flight on the tensor cores while the softmax runs.
     /// </summary>
     Sm90a,
+}
+
+/// <summary>The kind of work a GPU kernel does; a spec's plan holds one kernel per kind and family it covers.</summary>
+public enum GpuKernelKind
+{
+    /// <summary>The fused attention forward pass (O and optionally LSE).</summary>
+    Forward,
+}
+
+/// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>
+public static class GpuFamilies
+{
+    /// <summary>The PTX <c>.target</c>, which is also the family's name at run time (<c>KDSL_GPU_FAMILY</c>).</summary>
+    public static string PtxTarget(GpuFamily family) => family == GpuFamily.Sm90a ? "sm_90a" : "sm_80";
+
+    /// <summary>PTX ISA version (wgmma needs 8.0; sm_80 kernels stay at 7.8 so CUDA 11.8's ptxas assembles them).</summary>
+    public static string PtxVersion(GpuFamily family) => family == GpuFamily.Sm90a ? "8.0" : "7.8";
+
+    /// <summary>The lowest compute capability (major·10 + minor) that runs the family's PTX.</summary>
+    public static int MinComputeCapability(GpuFamily family) => family == GpuFamily.Sm90a ? 90 : 80;
+
+    /// <summary>The highest compute capability that runs it: arch-specific ("a") targets run on their own major version only; null = no limit.</summary>
+    public static int? MaxComputeCapability(GpuFamily family) => family == GpuFamily.Sm90a ? 99 : null;
+
+    /// <summary>Suffix of a kernel's generated class and PTX entry name ("" for the family every GPU runs).</summary>
+    public static string NameSuffix(GpuFamily family) => family == GpuFamily.Sm90a ? "Sm90a" : string.Empty;
+
+    /// <summary>The devices that run the family, in words (plan text).</summary>
+    public static string Devices(GpuFamily family) => family == GpuFamily.Sm90a ? "Hopper (compute capability 9.x)" : "every GPU since Ampere (compute capability 8.0+)";
 }

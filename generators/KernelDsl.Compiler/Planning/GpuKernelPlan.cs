@@ -33,11 +33,26 @@ public sealed record GpuKernelPlan(
     /// <summary>The tensor-core instruction family (sm_80 mma.sync, or Hopper's sm_90a wgmma).</summary>
     public GpuFamily Family { get; init; } = GpuFamily.Sm80;
 
-    /// <summary>PTX target and ISA version of <see cref="Family"/>.</summary>
-    public string PtxTarget => Family == GpuFamily.Sm90a ? "sm_90a" : "sm_80";
+    /// <summary>What the kernel computes (the spec's list of kernels is one per kind and family).</summary>
+    public GpuKernelKind Kind { get; init; } = GpuKernelKind.Forward;
+
+    /// <summary>PTX target of <see cref="Family"/>, which is also the family's name at run time.</summary>
+    public string PtxTarget => GpuFamilies.PtxTarget(Family);
 
     /// <summary>PTX ISA version of <see cref="Family"/> (wgmma needs 8.0; sm_80 kernels stay at 7.8 so CUDA 11.8's ptxas assembles them).</summary>
-    public string PtxVersion => Family == GpuFamily.Sm90a ? "8.0" : "7.8";
+    public string PtxVersion => GpuFamilies.PtxVersion(Family);
+
+    /// <summary>
+    /// True: the kernel takes the block-mask parameters and skips the KV blocks a runtime block mask leaves out (specs
+    /// with a mask modifier). Decided once by the planner; the PTX, its ABI and the host launcher read it here.
+    /// </summary>
+    public bool TakesBlockMask { get; init; }
+
+    /// <summary>True: the kernel writes the log-sum-exp of every query row (the spec's <c>[Fusion(WriteLse = true)]</c>).</summary>
+    public bool WritesLse { get; init; }
+
+    /// <summary>Number of captured buffers the kernel takes, one device pointer each after the fixed parameters, in the spec's order.</summary>
+    public int CapturedBuffers { get; init; }
 
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";

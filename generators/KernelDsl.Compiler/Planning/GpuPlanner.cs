@@ -89,6 +89,9 @@ public static class GpuPlanner
             Slabs = slabs,
             SkipUnchangedRescale = tuning?.SkipUnchangedRescale ?? false,
             ModifierNotes = ModifierMathNotes.For(spec),
+            TakesBlockMask = TakesBlockMask(spec),
+            WritesLse = spec.Epilogue.WriteLse,
+            CapturedBuffers = spec.CapturedBuffers.Count,
         };
     }
 
@@ -149,6 +152,9 @@ public static class GpuPlanner
             Family = GpuFamily.Sm90a,
             Slabs = 1,
             ModifierNotes = ModifierMathNotes.For(spec),
+            TakesBlockMask = TakesBlockMask(spec),
+            WritesLse = spec.Epilogue.WriteLse,
+            CapturedBuffers = spec.CapturedBuffers.Count,
         };
     }
 
@@ -236,6 +242,12 @@ public static class GpuPlanner
         string limiter = blocks == byRegs ? "registers" : blocks == bySmem ? "shared memory" : "threads";
         return new GpuOccupancy(target.Name, blocks, limiter, target.SmemPerSm, target.SmemPerBlock);
     }
+
+    /// <summary>
+    /// Whether a spec's kernels take a runtime block mask: exactly when it has a mask modifier (built-in masks skip
+    /// blocks by themselves). The one place this is decided; every emitter reads the kernel's <c>TakesBlockMask</c>.
+    /// </summary>
+    public static bool TakesBlockMask(AttentionSpec spec) => spec.MaskModifier is not null;
 
     /// <summary>A PTX identifier unique per spec: the spec's full name with dots as underscores.</summary>
     public static string EntryNameFor(AttentionSpec spec)

@@ -16,8 +16,19 @@ public static class Planner
             return new PlanningResult(null, diagnostics.ToEquatableArray());
         }
 
-        var gpu = GpuPlanner.Plan(spec, diagnostics);
-        var plan = new KernelPlan(spec, cpu, gpu) { GpuHopper = gpu is null ? null : GpuPlanner.PlanHopper(spec) };
+        // The GPU kernels in order of increasing specialisation: the sm_80 family runs on every GPU since Ampere; the
+        // sm_90a family, where it covers the spec, on Hopper only (and is preferred there).
+        var kernels = new List<GpuKernelPlan>();
+        if (GpuPlanner.Plan(spec, diagnostics) is { } portable)
+        {
+            kernels.Add(portable);
+            if (GpuPlanner.PlanHopper(spec) is { } hopper)
+            {
+                kernels.Add(hopper);
+            }
+        }
+
+        var plan = new KernelPlan(spec, cpu, kernels.ToEquatableArray());
         return new PlanningResult(plan, diagnostics.ToEquatableArray());
     }
 }

@@ -3,19 +3,6 @@ using System;
 namespace KernelDsl.Cuda;
 
 /// <summary>
-/// Launch constants of one generated GPU attention kernel (from the spec's <c>__GpuKernel</c> class).
-/// <paramref name="TakesBlockMask"/>: the kernel has the block-mask parameters (specs with a mask modifier).
-/// </summary>
-public sealed record GpuKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, int BlockQ, int SharedMemoryBytes, int BlockKV = 0, bool TakesBlockMask = false)
-{
-    /// <summary>
-    /// The same spec's Hopper-family kernel (sm_90a PTX, wgmma; same parameters), launched instead of this one on
-    /// compute capability 9.x devices; null when the family does not cover the spec.
-    /// </summary>
-    public GpuKernelInfo? Hopper { get; init; }
-}
-
-/// <summary>
 /// Checks device tensors against a spec and launches its generated attention kernel. The parameter order here
 /// is the PTX ABI documented in generators/KernelDsl.Compiler/Emit/Ptx/PtxAbi.cs: the two must change together.
 /// </summary>
@@ -31,11 +18,12 @@ public static unsafe class AttentionLauncher
     public const int MaxGridYZ = 65535;
 
     /// <summary>
-    /// Validates shapes, layouts, alignment and aliasing (same rules and messages as the CPU entry points), then
-    /// launches asynchronously on <paramref name="stream"/> (the legacy default stream when null).
+    /// Picks the kernel of <paramref name="kernels"/> for the tensors' device (<see cref="GpuKernelSelection"/>), validates
+    /// shapes, layouts, alignment and aliasing (same rules and messages as the CPU entry points), then launches
+    /// asynchronously on <paramref name="stream"/> (the legacy default stream when null).
     /// </summary>
     public static void Launch<TIn, TOut>(
-        GpuKernelInfo kernel,
+        GpuKernelSet kernels,
         TensorLayout layout,
         int headDim,
         int valueHeadDim,
@@ -50,7 +38,7 @@ public static unsafe class AttentionLauncher
         where TIn : unmanaged
         where TOut : unmanaged
     {
-        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(kernels);
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(k);
         ArgumentNullException.ThrowIfNull(v);
@@ -61,7 +49,7 @@ public static unsafe class AttentionLauncher
         RequireLayout(output.Layout, layout, nameof(output));
 
         CudaContext context = q.Context;
-        var chosen = GpuKernelSelection.Select(kernel, context.Device.ComputeCapabilityMajor, blockMask?.Mask, GpuKernelSelection.ForcedSm80);
+        var chosen = GpuKernelSelection.Select(kernels, context.Device.ComputeCapability, blockMask?.Mask, GpuKernelSelection.ForcedFamily);
         Span<nint> lseLengths = stackalloc nint[3];
         Span<nint> lseStrides = stackalloc nint[3];
         scoped TensorArgument lseArgument = default;

@@ -3,79 +3,108 @@ using System;
 namespace KernelDsl.Cuda;
 
 /// <summary>
-/// Which of a spec's GPU kernels runs on a device: the Hopper-family kernel (sm_90a, wgmma) on compute capability 9.x
-/// when the spec has one, the sm_80-family kernel everywhere else. A block mask is built for one kernel's tiles; when
-/// it fits only the other kernel's, that kernel runs (so a mask built for either family is never wasted), except that
-/// the Hopper kernel runs only on 9.x. Setting the environment variable <c>KDSL_GPU_FAMILY=sm80</c> keeps every launch on
-/// the sm_80-family kernel (for side-by-side measurements and tests of both families on one Hopper GPU).
+/// Which of a spec's GPU kernels (a <see cref="GpuKernelSet"/>, in the plan's order) runs on a device. One rule over
+/// the list: of the kernels the device runs (its compute capability within the kernel's range), the most specialised
+/// (highest minimum compute capability; on a tie, the later one). A block mask is built for one kernel's tiles: when it
+/// does not fit the preferred kernel, the most specialised kernel the device runs that it does fit runs instead (so a
+/// mask built for any family is never wasted); when none fits, the preferred one is returned and the launcher's tile
+/// check names its tiles. The environment variable <c>KDSL_GPU_FAMILY</c> (a PTX target: "sm80"/"sm_80",
+/// "sm90a"/"sm_90a") restricts the choice to that family's kernels where the device runs one (for side-by-side
+/// measurements and tests of each family on one GPU); anything else means automatic.
 /// </summary>
 public static class GpuKernelSelection
 {
-    /// <summary>The environment variable that forces a family: "sm80" (or "sm_80"); anything else means automatic.</summary>
+    /// <summary>The environment variable that forces a family: a PTX target name, with or without the underscore.</summary>
     public const string FamilyVariable = "KDSL_GPU_FAMILY";
 
     /// <summary>
-    /// True when the sm_80 family is forced. Starts as the environment says (read once, when the type is first used: a
-    /// launch must not read the environment, which allocates a string per call); a process may set it to switch.
+    /// The family every launch is restricted to (a PTX target name such as "sm_80"), or null for automatic. Starts as
+    /// <see cref="FamilyVariable"/> says (read once, when the type is first used: a launch must not read the
+    /// environment, which allocates a string per call); a process may set it to switch.
     /// </summary>
-    public static bool ForcedSm80 { get; set; } = ReadForcedSm80();
+    public static string? ForcedFamily { get; set; } = ReadForcedFamily();
 
-    /// <summary>Whether <see cref="FamilyVariable"/> currently asks for the sm_80 family.</summary>
-    public static bool ReadForcedSm80()
+    /// <summary>The family <see cref="FamilyVariable"/> currently names ("sm_80", "sm_90a"), or null.</summary>
+    public static string? ReadForcedFamily() => NormalizeFamily(Environment.GetEnvironmentVariable(FamilyVariable));
+
+    /// <summary>"sm80", "SM_80" → "sm_80"; "sm90a" → "sm_90a"; null for empty or anything that is not an sm_ name.</summary>
+    public static string? NormalizeFamily(string? value)
     {
-        string? value = Environment.GetEnvironmentVariable(FamilyVariable);
-        return string.Equals(value, "sm80", StringComparison.OrdinalIgnoreCase) || string.Equals(value, "sm_80", StringComparison.OrdinalIgnoreCase);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        string name = value.Trim().ToLowerInvariant();
+        if (!name.StartsWith("sm", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        name = name.StartsWith("sm_", StringComparison.Ordinal) ? name : "sm_" + name[2..];
+        return name.Length > 3 && char.IsAsciiDigit(name[3]) ? name : null;
     }
 
     /// <summary>The kernel a launch on <paramref name="device"/> uses (see the class summary).</summary>
-    public static GpuKernelInfo Select(GpuKernelInfo kernel, CudaDevice device, BlockMask? blockMask = null)
+    public static GpuKernelInfo Select(GpuKernelSet kernels, CudaDevice device, BlockMask? blockMask = null)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return Select(kernel, device.ComputeCapabilityMajor, blockMask, ForcedSm80);
+        return Select(kernels, device.ComputeCapability, blockMask, ForcedFamily);
     }
-
-    /// <summary>The kernel chosen by device alone (compute capability major version; 0 = no device: the sm_80 family).</summary>
-    public static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor) => Preferred(kernel, computeCapabilityMajor, ForcedSm80);
 
     /// <summary>
     /// Tiles (BlockQ, BlockKV) of the kernel the device <c>Forward</c> launches on <paramref name="context"/>'s device
-    /// (device 0 when null), for building a block mask; the sm_80 family's when no context is given and CUDA is not
-    /// available. The generated <c>CreateGpuBlockMask</c> and <c>CreateGpuBlockMaskOnDevice</c> both use it.
+    /// (device 0 when null), for building a block mask; the first (portable) kernel's when no context is given and CUDA
+    /// is not available. The generated <c>CreateGpuBlockMask</c> and <c>CreateGpuBlockMaskOnDevice</c> both use it.
     /// </summary>
-    public static (int BlockQ, int BlockKV) Tiles(GpuKernelInfo kernel, CudaContext? context = null)
+    public static (int BlockQ, int BlockKV) Tiles(GpuKernelSet kernels, CudaContext? context = null)
     {
-        int major = context is not null ? context.Device.ComputeCapabilityMajor
-            : Cuda.IsAvailable ? Cuda.GetDevice(0).ComputeCapabilityMajor
+        int computeCapability = context is not null ? context.Device.ComputeCapability
+            : Cuda.IsAvailable ? Cuda.GetDevice(0).ComputeCapability
             : 0;
-        var chosen = Preferred(kernel, major);
+        var chosen = Select(kernels, computeCapability, null, ForcedFamily);
         return (chosen.BlockQ, chosen.BlockKV);
     }
 
-    internal static GpuKernelInfo Select(GpuKernelInfo kernel, int computeCapabilityMajor, BlockMask? blockMask, bool forcedSm80)
+    /// <summary>
+    /// The rule itself, on plain values (no GPU needed): <paramref name="computeCapability"/> is major·10 + minor (0 = no
+    /// device: no kernel runs, and the first is returned); <paramref name="forcedFamily"/> null = automatic.
+    /// </summary>
+    public static GpuKernelInfo Select(GpuKernelSet kernels, int computeCapability, BlockMask? blockMask, string? forcedFamily)
     {
-        var preferred = Preferred(kernel, computeCapabilityMajor, forcedSm80);
+        ArgumentNullException.ThrowIfNull(kernels);
+
+        // Forcing applies only where the device runs a kernel of that family (else the choice is automatic).
+        if (forcedFamily is not null && Best(kernels, computeCapability, null, forcedFamily) is null)
+        {
+            forcedFamily = null;
+        }
+
+        var preferred = Best(kernels, computeCapability, null, forcedFamily) ?? kernels[0];
         if (blockMask is null || Fits(preferred, blockMask))
         {
             return preferred;
         }
 
-        if (!ReferenceEquals(preferred, kernel) && Fits(kernel, blockMask))
-        {
-            return kernel;
-        }
-
-        if (kernel.Hopper is { } hopper && computeCapabilityMajor == 9 && !forcedSm80 && Fits(hopper, blockMask))
-        {
-            return hopper;
-        }
-
-        return preferred;  // the launcher's tile check then names the preferred kernel's tiles
+        return Best(kernels, computeCapability, blockMask, forcedFamily) ?? preferred;
     }
 
-    internal static GpuKernelInfo Preferred(GpuKernelInfo kernel, int computeCapabilityMajor, bool forcedSm80)
+    /// <summary>The most specialised kernel the device runs (of the forced family, fitting the mask, when given), or null.</summary>
+    private static GpuKernelInfo? Best(GpuKernelSet kernels, int computeCapability, BlockMask? mustFit, string? family)
     {
-        ArgumentNullException.ThrowIfNull(kernel);
-        return kernel.Hopper is not null && computeCapabilityMajor == 9 && !forcedSm80 ? kernel.Hopper : kernel;
+        GpuKernelInfo? best = null;
+        foreach (var kernel in kernels.Kernels)
+        {
+            if (kernel.RunsOn(computeCapability)
+                && (family is null || string.Equals(kernel.Family, family, StringComparison.Ordinal))
+                && (mustFit is null || Fits(kernel, mustFit))
+                && (best is null || kernel.MinComputeCapability >= best.MinComputeCapability))
+            {
+                best = kernel;
+            }
+        }
+
+        return best;
     }
 
     private static bool Fits(GpuKernelInfo kernel, BlockMask mask) => mask.BlockQ == kernel.BlockQ && mask.BlockKV == kernel.BlockKV;

@@ -48,7 +48,12 @@ public sealed class AttentionPlan
     public override string ToString() => BuildTimeText;
 }
 
-/// <summary>Build-time constants of a plan that the shape-dependent estimates use.</summary>
+/// <summary>
+/// Build-time constants of a plan that the shape-dependent estimates use: element types, the built-in mask (kind,
+/// alignment, window), whether the LSE is written, the CPU kernel's tiles and working set, and <c>GpuKernels</c>, the
+/// tiles of the spec's GPU forward kernels in the plan's order (the first runs on every supported GPU; null or empty
+/// without a GPU kernel).
+/// </summary>
 public readonly record struct PlanParameters(
     DType InputType,
     DType OutputType,
@@ -60,19 +65,16 @@ public readonly record struct PlanParameters(
     int CpuBlockQ,
     int CpuBlockKV,
     int CpuWorkingSetBytes,
-    int GpuBlockQ = 0,
-    int GpuBlockKV = 0,
-    int HopperBlockQ = 0,
-    int HopperBlockKV = 0)
+    GpuKernelTiles[]? GpuKernels = null)
 {
     /// <summary>True when the spec has a GPU kernel (its tiles are then known).</summary>
-    public bool HasGpuKernel => GpuBlockQ > 0 && GpuBlockKV > 0;
-
-    /// <summary>True when the spec also has a Hopper-family (sm_90a) kernel, launched on compute capability 9.x.</summary>
-    public bool HasHopperKernel => HopperBlockQ > 0 && HopperBlockKV > 0;
+    public bool HasGpuKernel => GpuKernels is { Length: > 0 };
 
     public MaskBand BandFor(AttentionShape shape) =>
         MaskBand.For(Mask, Alignment, WindowLeft, WindowRight, shape.SeqQ, shape.SeqKv);
 
     public static int SizeOf(DType type) => type == DType.FP32 ? 4 : 2;
 }
+
+/// <summary>One GPU kernel's tiles in a plan: its family (the PTX target, e.g. "sm_80") and block sizes.</summary>
+public readonly record struct GpuKernelTiles(string Family, int BlockQ, int BlockKV);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 
@@ -27,14 +28,17 @@ public sealed record WorkloadEstimate(
     long StreamedKvBytes,
     long CpuWorkingSetBytesPerThread)
 {
-    /// <summary>FLOPs in the KV blocks the GPU kernel visits with its own tiles; null without a GPU kernel.</summary>
+    /// <summary>
+    /// FLOPs in the KV blocks the plan's first GPU kernel (the one every supported GPU runs) visits with its own tiles;
+    /// null without a GPU kernel.
+    /// </summary>
     public double? GpuComputedFlops { get; init; }
 
     /// <summary>
-    /// FLOPs the Hopper-family kernel computes after skipping blocks with its own (larger) tiles; null when the spec has
-    /// none. Larger tiles skip less of a band: this is what runs on H100/H200.
+    /// Per GPU kernel of the plan (same order): the FLOPs it computes after skipping blocks with its own tiles. Larger
+    /// tiles skip less of a band; the kernel a device runs is KernelDsl.Cuda.GpuKernelSelection's choice. Empty without a GPU kernel.
     /// </summary>
-    public double? HopperComputedFlops { get; init; }
+    public IReadOnlyList<GpuKernelFlops> GpuKernelFlops { get; init; } = Array.Empty<GpuKernelFlops>();
 
     /// <summary>
     /// The H100 roofline for this call's GPU kernel: max(FLOPs computed / dense 16-bit tensor-core rate,
@@ -67,7 +71,6 @@ public sealed record WorkloadEstimate(
         double flopsPerPair = 2.0 * (shape.HeadDim + shape.ValueHeadDim);
 
         var cpu = BlockSkipping.Count(band, shape, p.CpuBlockQ, p.CpuBlockKV);
-        var gpu = p.HasGpuKernel ? BlockSkipping.Count(band, shape, p.GpuBlockQ, p.GpuBlockKV) : default;
         long keptPairs = 0;
         for (int i = 0; i < shape.SeqQ; i++)
         {
@@ -85,6 +88,7 @@ public sealed record WorkloadEstimate(
         // Each query block of each query head streams the K/V rows of the blocks it visits.
         long streamed = headsTimesBatch * cpu.VisitedKvRows * (shape.HeadDim + shape.ValueHeadDim) * inSize;
 
+        var kernels = PerKernel(p, band, shape, headsTimesBatch * flopsPerPair);
         return new WorkloadEstimate(
             shape,
             DenseFlops: headsTimesBatch * (double)shape.SeqQ * shape.SeqKv * flopsPerPair,
@@ -98,11 +102,22 @@ public sealed record WorkloadEstimate(
             StreamedKvBytes: streamed,
             CpuWorkingSetBytesPerThread: p.CpuWorkingSetBytes)
         {
-            GpuComputedFlops = p.HasGpuKernel ? headsTimesBatch * (double)gpu.VisitedPairs * flopsPerPair : null,
-            HopperComputedFlops = p.HasHopperKernel
-                ? headsTimesBatch * (double)BlockSkipping.Count(band, shape, p.HopperBlockQ, p.HopperBlockKV).VisitedPairs * flopsPerPair
-                : null,
+            GpuComputedFlops = kernels.Length > 0 ? kernels[0].ComputedFlops : null,
+            GpuKernelFlops = kernels,
         };
+    }
+
+    private static GpuKernelFlops[] PerKernel(PlanParameters p, MaskBand band, AttentionShape shape, double flopsPerKvPairAllRows)
+    {
+        var kernels = new GpuKernelFlops[p.GpuKernels?.Length ?? 0];
+        for (int i = 0; i < kernels.Length; i++)
+        {
+            var tiles = p.GpuKernels![i];
+            var visited = BlockSkipping.Count(band, shape, tiles.BlockQ, tiles.BlockKV);
+            kernels[i] = new GpuKernelFlops(tiles.Family, tiles.BlockQ, tiles.BlockKV, flopsPerKvPairAllRows * visited.VisitedPairs);
+        }
+
+        return kernels;
     }
 
     /// <summary>This estimate with a runtime block mask: density, visited blocks and the FLOPs of the listed blocks.</summary>
@@ -155,10 +170,12 @@ public sealed record WorkloadEstimate(
             s.Append(c, $"  gpu          computed after block skipping {Giga(gpuFlops)}; H100 roofline {floor:F3} ms ({(computeBound ? "compute" : "memory")}-bound at {DeviceCeilings.H100.TensorFlops / 1e12:F0} TFLOP/s, {DeviceCeilings.H100.BytesPerSecond / 1e12:F1} TB/s)\n");
         }
 
-        if (HopperComputedFlops is double hopperFlops)
+        for (int i = 1; i < GpuKernelFlops.Count; i++)
         {
-            s.Append(c, $"  gpu sm_90a   computed after block skipping with the Hopper kernel's tiles {Giga(hopperFlops)} (the kernel that runs on compute capability 9.x)\n");
+            var kernel = GpuKernelFlops[i];
+            s.Append(c, $"  gpu {kernel.Family,-8} computed after block skipping with the {kernel.Family} kernel's {kernel.BlockQ}x{kernel.BlockKV} tiles {Giga(kernel.ComputedFlops)} (the kernel that runs where its family is preferred)\n");
         }
+
         return s.ToString();
     }
 
@@ -166,3 +183,6 @@ public sealed record WorkloadEstimate(
 
     private static string Mega(long bytes) => (bytes / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " MB";
 }
+
+/// <summary>What one GPU kernel of a plan computes for a call: its family and tiles, and the FLOPs after its block skipping.</summary>
+public readonly record struct GpuKernelFlops(string Family, int BlockQ, int BlockKV, double ComputedFlops);

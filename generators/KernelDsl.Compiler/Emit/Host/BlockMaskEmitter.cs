@@ -97,24 +97,25 @@ public sealed class BlockMaskEmitter : IEmitter
             w.Line("/// <summary>The block mask for this spec's CPU kernel (its " + plan.Cpu.BlockQ + " x " + plan.Cpu.BlockKV + " tiles), for the CPU Forward.</summary>");
             w.Line("public static global::KernelDsl.BlockMask CreateCpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ") =>");
             w.Line("    CreateBlockMask(shape, Plan.Parameters.CpuBlockQ, Plan.Parameters.CpuBlockKV" + arguments + ");");
-            if (plan.Gpu is not null)
+            if (plan.HasGpu)
             {
                 w.Line();
-                if (plan.GpuHopper is null)
+                var forward = System.Linq.Enumerable.ToList(plan.GpuKernelsOf(GpuKernelKind.Forward));
+                if (forward.Count == 1)
                 {
-                    w.Line("/// <summary>The block mask for this spec's GPU kernel (its " + plan.Gpu.BlockQ + " x " + plan.Gpu.BlockKV + " tiles); pass <c>.ToDevice()</c> of it to the device Forward.</summary>");
+                    w.Line("/// <summary>The block mask for this spec's GPU kernel (its " + forward[0].BlockQ + " x " + forward[0].BlockKV + " tiles); pass <c>.ToDevice()</c> of it to the device Forward.</summary>");
                     w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ") =>");
-                    w.Line("    CreateBlockMask(shape, __GpuKernel.BlockQ, __GpuKernel.BlockKV" + arguments + ");");
+                    w.Line("    CreateBlockMask(shape, " + Ptx.PtxEmitter.KernelClassName(forward[0]) + ".BlockQ, " + Ptx.PtxEmitter.KernelClassName(forward[0]) + ".BlockKV" + arguments + ");");
                 }
                 else
                 {
                     w.Line("/// <summary>");
-                    w.Line("/// The block mask for the GPU kernel the device Forward launches on device 0: the Hopper kernel's " + plan.GpuHopper.BlockQ + " x " + plan.GpuHopper.BlockKV + " tiles on");
-                    w.Line("/// compute capability 9.x, else the sm_80 kernel's " + plan.Gpu.BlockQ + " x " + plan.Gpu.BlockKV + " (also without a GPU); pass <c>.ToDevice()</c> of it to the device Forward.");
+                    w.Line("/// The block mask for the GPU kernel the device Forward launches on device 0: " + HostEmitter.TilesByDevice(forward) + " (also without a GPU);");
+                    w.Line("/// pass <c>.ToDevice()</c> of it to the device Forward.");
                     w.Line("/// </summary>");
                     w.Line("public static global::KernelDsl.BlockMask CreateGpuBlockMask(global::KernelDsl.AttentionShape shape" + buffers + ")");
                     w.Line("{");
-                    w.Line("    var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(__GpuLaunch);");
+                    w.Line("    var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(" + HostEmitter.ForwardKernelsField + ");");
                     w.Line("    return CreateBlockMask(shape, blockQ, blockKV" + arguments + ");");
                     w.Line("}");
                 }
@@ -167,14 +168,15 @@ public sealed class BlockMaskEmitter : IEmitter
 
         w.Line();
         w.Line("/// <summary>");
-        if (plan.GpuHopper is null)
+        var forward = System.Linq.Enumerable.ToList(plan.GpuKernelsOf(GpuKernelKind.Forward));
+        if (forward.Count == 1)
         {
-            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for this spec's GPU kernel (its " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " tiles): equal to <see cref=\"CreateGpuBlockMask\"/>.");
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for this spec's GPU kernel (its " + forward[0].BlockQ + " x " + forward[0].BlockKV + " tiles): equal to <see cref=\"CreateGpuBlockMask\"/>.");
         }
         else
         {
-            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for the GPU kernel the device Forward launches on the builder's device: the Hopper kernel's");
-            w.Line("/// " + plan.GpuHopper.BlockQ + " x " + plan.GpuHopper.BlockKV + " tiles on compute capability 9.x, else the sm_80 kernel's " + plan.Gpu!.BlockQ + " x " + plan.Gpu.BlockKV + " (on device 0: equal to <see cref=\"CreateGpuBlockMask\"/>).");
+            w.Line("/// <see cref=\"CreateBlockMaskOnDevice\"/> for the GPU kernel the device Forward launches on the builder's device:");
+            w.Line("/// " + HostEmitter.TilesByDevice(forward) + " (on device 0: equal to <see cref=\"CreateGpuBlockMask\"/>).");
         }
 
         w.Line("/// </summary>");
@@ -187,7 +189,7 @@ public sealed class BlockMaskEmitter : IEmitter
             }
 
             string device = "context ?? stream?.Context" + (mask.Buffers.Count > 0 ? " ?? " + mask.Buffers[0].Name + ".Context" : string.Empty);
-            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(__GpuLaunch, " + device + ");");
+            w.Line("var (blockQ, blockKV) = global::KernelDsl.Cuda.GpuKernelSelection.Tiles(" + HostEmitter.ForwardKernelsField + ", " + device + ");");
             w.Line("return CreateBlockMaskOnDevice(shape, blockQ, blockKV" + arguments + ", stream, context);");
         }
         w.Line();
@@ -197,7 +199,7 @@ public sealed class BlockMaskEmitter : IEmitter
         {
             w.Line("// params (in order): u32 seq_q, seq_kv, block_q, block_kv; s32 band_offset, band_left, band_right; u32 heads; u64 out; u64 captured buffers.");
             w.Line("// grid = (KvBlocks, QueryBlocks, Batches * Heads of the mask); block = (ThreadsPerBlock, 1, 1); out: u8 [rows, QueryBlocks, KvBlocks].");
-            w.Line("public const string EntryName = \"" + BlockMaskPtx.EntryName(plan.Gpu) + "\";");
+            w.Line("public const string EntryName = \"" + BlockMaskPtx.EntryName(plan.PortableGpuKernel()!) + "\";");
             w.Line("public const int ThreadsPerBlock = " + BlockMaskPtx.ThreadsPerBlock + ";");
             w.Line();
             w.Line("/// <summary>The PTX text (kept as UTF-8 data in the assembly, decoded once on first use).</summary>");

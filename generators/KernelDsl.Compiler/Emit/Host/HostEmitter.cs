@@ -32,7 +32,7 @@ public sealed class HostEmitter : IEmitter
             EmitTensorSpanForward(w, plan);
             w.Line();
             EmitSpanForward(w, plan);
-            if (plan.Gpu is not null)
+            if (plan.HasGpu)
             {
                 w.Line();
                 EmitDeviceForward(w, plan);
@@ -129,11 +129,14 @@ public sealed class HostEmitter : IEmitter
         w.Line("    \"\"\" + \"\\n\",");
         w.Line("    new global::KernelDsl.PlanParameters(");
         w.Line("        __Spec.InputType, __Spec.OutputType, __Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, __Spec.WritesLse,");
-        string gpuTiles = plan.Gpu is null
-            ? string.Empty
-            : string.Format(CultureInfo.InvariantCulture, ", GpuBlockQ: {0}, GpuBlockKV: {1}", plan.Gpu.BlockQ, plan.Gpu.BlockKV)
-              + (plan.GpuHopper is null ? string.Empty : string.Format(CultureInfo.InvariantCulture, ", HopperBlockQ: {0}, HopperBlockKV: {1}", plan.GpuHopper.BlockQ, plan.GpuHopper.BlockKV));
-        w.Line(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}{3}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes, gpuTiles));
+        var tiles = new System.Collections.Generic.List<string>();
+        foreach (var kernel in plan.GpuKernelsOf(GpuKernelKind.Forward))
+        {
+            tiles.Add(string.Format(CultureInfo.InvariantCulture, "new(\"{0}\", {1}, {2})", kernel.PtxTarget, kernel.BlockQ, kernel.BlockKV));
+        }
+
+        string gpuTiles = tiles.Count == 0 ? string.Empty : ",\n        GpuKernels: new global::KernelDsl.GpuKernelTiles[] { " + string.Join(", ", tiles) + " }";
+        w.Lines(string.Format(CultureInfo.InvariantCulture, "        CpuBlockQ: {0}, CpuBlockKV: {1}, CpuWorkingSetBytes: {2}{3}));", plan.Cpu.BlockQ, plan.Cpu.BlockKV, plan.Cpu.WorkingSetBytes, gpuTiles));
     }
 
     private static void EmitTensorSpanForward(CodeWriter w, KernelPlan plan)
@@ -231,7 +234,8 @@ public sealed class HostEmitter : IEmitter
             captured.Add("new global::KernelDsl.CapturedDeviceBuffer(nameof(" + buffer.Name + "), __Spec." + DimsField(buffer) + ", " + buffer.Name + ".DevicePointer, " + buffer.Name + ".Length)");
         }
 
-        bool blockMask = plan.Spec.MaskModifier is not null;
+        var kernels = System.Linq.Enumerable.ToList(plan.GpuKernelsOf(GpuKernelKind.Forward));
+        bool blockMask = kernels.Exists(k => k.TakesBlockMask);
         using (w.Block("public static void Forward(global::KernelDsl.DeviceTensor<" + tin + "> q, global::KernelDsl.DeviceTensor<" + tin + "> k, global::KernelDsl.DeviceTensor<" + tin
                        + "> v, global::KernelDsl.DeviceTensor<" + tout + "> output" + lseParam + capturedParams + ", global::KernelDsl.Cuda.CudaStream? stream = null"
                        + (blockMask ? ", global::KernelDsl.DeviceBlockMask? blockMask = null" : string.Empty) + ")"))
@@ -242,7 +246,7 @@ public sealed class HostEmitter : IEmitter
             }
 
             w.Line("global::KernelDsl.Cuda.AttentionLauncher.Launch(");
-            string head = "    __GpuLaunch, __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream";
+            string head = "    " + ForwardKernelsField + ", __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", stream";
             // A collection expression into the launcher's ReadOnlySpan parameter lives on the stack: no allocation per call.
             string capturedArray = captured.Count == 0 ? "default" : "[" + string.Join(", ", captured) + "]";
             w.Line(head + (captured.Count == 0 && !blockMask ? ");" : ","));
@@ -253,21 +257,40 @@ public sealed class HostEmitter : IEmitter
         }
 
         w.Line();
-        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo __GpuLaunch = " + KernelInfo(plan, "__GpuKernel")
-               + (plan.GpuHopper is null ? ";" : string.Empty));
-        if (plan.GpuHopper is not null)
+        w.Line("/// <summary>This spec's forward kernels (the plan's list, in its order); the launcher picks one per device.</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelSet " + ForwardKernelsField + " = new(");
+        for (int i = 0; i < kernels.Count; i++)
         {
-            w.Line("{");
-            w.Line("    Hopper = " + KernelInfo(plan, Ptx.PtxEmitter.HopperClassName) + ",");
-            w.Line("};");
+            w.Line("    " + KernelInfo(kernels[i]) + (i == kernels.Count - 1 ? ");" : ","));
         }
     }
 
-    /// <summary>A GpuKernelInfo construction from one generated kernel class's constants.</summary>
-    private static string KernelInfo(KernelPlan plan, string kernelClass) =>
-        "new global::KernelDsl.Cuda.GpuKernelInfo(" + kernelClass + ".Ptx, " + kernelClass + ".EntryName, " + kernelClass + ".ThreadsPerBlock, "
-        + kernelClass + ".BlockQ, " + kernelClass + ".SharedMemoryBytes"
-        + (plan.Spec.MaskModifier is null ? ")" : ", " + kernelClass + ".BlockKV, TakesBlockMask: true)");
+    /// <summary>The generated field holding the spec's forward kernels (a KernelDsl.Cuda.GpuKernelSet).</summary>
+    internal const string ForwardKernelsField = "__GpuForwardKernels";
+
+    /// <summary>"the sm_90a kernel's 128 x 128 tiles on Hopper (…), else the sm_80 kernel's 128 x 64", most specialised first.</summary>
+    internal static string TilesByDevice(System.Collections.Generic.IReadOnlyList<GpuKernelPlan> kernels)
+    {
+        var parts = new System.Collections.Generic.List<string>();
+        for (int i = kernels.Count - 1; i >= 0; i--)
+        {
+            var k = kernels[i];
+            parts.Add("the " + k.PtxTarget + " kernel's " + k.BlockQ + " x " + k.BlockKV + (i > 0 ? " tiles on " + GpuFamilies.Devices(k.Family) : string.Empty));
+        }
+
+        return string.Join(", else ", parts);
+    }
+
+    /// <summary>A GpuKernelInfo construction from one generated kernel class's constants and the kernel's family.</summary>
+    private static string KernelInfo(GpuKernelPlan kernel)
+    {
+        string c = Ptx.PtxEmitter.KernelClassName(kernel);
+        int? max = GpuFamilies.MaxComputeCapability(kernel.Family);
+        return "new global::KernelDsl.Cuda.GpuKernelInfo(" + c + ".Ptx, " + c + ".EntryName, " + c + ".ThreadsPerBlock, " + c + ".BlockQ, " + c + ".SharedMemoryBytes, "
+               + c + ".BlockKV, TakesBlockMask: " + (kernel.TakesBlockMask ? "true" : "false") + ", Family: \"" + kernel.PtxTarget + "\", MinComputeCapability: "
+               + GpuFamilies.MinComputeCapability(kernel.Family).ToString(CultureInfo.InvariantCulture)
+               + (max is int m ? ", MaxComputeCapability: " + m.ToString(CultureInfo.InvariantCulture) : string.Empty) + ")";
+    }
 
     private static void EmitSpanForward(CodeWriter w, KernelPlan plan)
     {

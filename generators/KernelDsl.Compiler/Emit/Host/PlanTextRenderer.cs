@@ -32,13 +32,23 @@ public static class PlanTextRenderer
             s.Append("  captured     ").Append(buffer.Name).Append(": ").Append(buffer.ElementType == Model.Expressions.ExprType.Int ? "int" : "float")
              .Append('[').Append(string.Join(", ", buffer.Dims)).Append("], length checked per call; indices are not checked by the kernels\n");
         }
-        s.Append(plan.Gpu is null ? "  gpu kernel   none (" + NoGpuReason(plan) + ")\n" : plan.Gpu.Describe());
-        if (plan.GpuHopper is not null)
+        var kernels = System.Linq.Enumerable.ToList(plan.GpuKernelsOf(GpuKernelKind.Forward));
+        if (kernels.Count == 0)
         {
-            s.Append("  gpu family   Hopper (compute capability 9.x) runs the sm_90a kernel below; other GPUs the sm_80 kernel above\n");
-            s.Append(plan.GpuHopper.Describe());
+            s.Append("  gpu kernel   none (" + NoGpuReason(plan) + ")\n");
         }
-        else if (plan.Gpu is not null)
+
+        for (int i = 0; i < kernels.Count; i++)
+        {
+            if (i > 0)
+            {
+                s.Append("  gpu family   " + GpuFamilies.Devices(kernels[i].Family) + " runs the " + kernels[i].PtxTarget + " kernel below; other GPUs the " + kernels[i - 1].PtxTarget + " kernel above\n");
+            }
+
+            s.Append(kernels[i].Describe());
+        }
+
+        if (kernels.Count == 1)
         {
             s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (no sm_90a kernel: " + (GpuPlanner.HopperExclusion(plan.Spec) ?? "its tiles do not fit") + ")\n");
         }

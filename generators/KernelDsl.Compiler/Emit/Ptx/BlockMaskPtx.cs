@@ -67,7 +67,7 @@ public static class BlockMaskPtx
     public static string? PtxFor(KernelPlan plan)
     {
         var mask = plan.Spec.MaskModifier;
-        return mask is null || plan.Gpu is null ? null : Build(plan.Spec, mask, EntryName(plan.Gpu));
+        return mask is null || plan.PortableGpuKernel() is not { } forward ? null : Build(plan.Spec, mask, EntryName(forward));
     }
 
     private static string Build(AttentionSpec spec, ModifierSpec mask, string entryName)

@@ -17,12 +17,9 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// </remarks>
 public sealed class PtxEmitter : IEmitter
 {
-    /// <summary>The nested class holding the Hopper-family kernel (specs with plan.GpuHopper).</summary>
-    public const string HopperClassName = "__GpuKernelSm90a";
-
     public GeneratedFile? Emit(KernelPlan plan)
     {
-        if (plan.Gpu is null)
+        if (!plan.HasGpu)
         {
             return null;
         }
@@ -30,31 +27,39 @@ public sealed class PtxEmitter : IEmitter
         var spec = plan.Spec;
         var w = new CodeWriter();
         w.Lines(TypeScope.FileHeader.TrimEnd('\n'));
-        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel" + (plan.GpuHopper is null
+        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel" + (plan.GpuKernels.Count == 1
             ? " (sm_80 PTX, FlashAttention-2 forward)."
             : "s (sm_80 PTX, and sm_90a PTX for Hopper; FlashAttention-2 forward)."));
         w.Line("// " + Host.PlanTextRenderer.SpecSummary(spec, plan.OutputType));
         w.Line();
         using (TypeScope.Open(w, spec.Target))
         {
-            EmitKernelClass(w, plan, plan.Gpu, "__GpuKernel",
-                "The GPU kernel of this spec: PTX (ISA 7.8, target sm_80; the driver JIT-compiles it for the GPU at hand)");
-            if (plan.GpuHopper is not null)
+            bool first = true;
+            foreach (var kernel in plan.GpuKernels)
             {
-                w.Line();
-                EmitKernelClass(w, plan, plan.GpuHopper, HopperClassName,
-                    "The Hopper kernel of this spec: PTX (ISA 8.0, target sm_90a: wgmma), launched instead of __GpuKernel on compute capability 9.x");
+                if (!first)
+                {
+                    w.Line();
+                }
+
+                EmitKernelClass(w, plan, kernel, KernelClassName(kernel), first
+                    ? "The GPU kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + "; the driver JIT-compiles it for the GPU at hand)"
+                    : "The " + kernel.PtxTarget + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ": wgmma), launched instead of " + KernelClassName(plan.GpuKernels[0]) + " on " + GpuFamilies.Devices(kernel.Family));
+                first = false;
             }
         }
 
         return new GeneratedFile(spec.Target.FullName + ".Gpu.g.cs", w.ToString());
     }
 
-    /// <summary>The PTX text alone (for tools and tests).</summary>
-    public static string? PtxFor(KernelPlan plan) => plan.Gpu is null ? null : Forward.ForwardKernel.Build(plan, plan.Gpu);
+    /// <summary>The generated nested class holding one kernel of the plan's list: <c>__GpuKernel</c> plus its family's suffix.</summary>
+    public static string KernelClassName(GpuKernelPlan kernel) => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family);
 
-    /// <summary>The Hopper-family PTX alone (null when the plan has none).</summary>
-    public static string? HopperPtxFor(KernelPlan plan) => plan.GpuHopper is null ? null : Forward.ForwardKernel.Build(plan, plan.GpuHopper);
+    /// <summary>The PTX text of the plan's first (portable) kernel alone (for tools and tests).</summary>
+    public static string? PtxFor(KernelPlan plan) => plan.PortableGpuKernel() is { } kernel ? PtxFor(plan, kernel) : null;
+
+    /// <summary>The PTX text of one kernel of the plan's list.</summary>
+    public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => Forward.ForwardKernel.Build(plan, kernel);
 
     private static void EmitKernelClass(CodeWriter w, KernelPlan plan, GpuKernelPlan gpu, string className, string summary)
     {

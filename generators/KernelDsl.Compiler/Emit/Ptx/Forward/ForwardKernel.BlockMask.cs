@@ -12,7 +12,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 /// </summary>
 internal abstract partial class ForwardKernel
 {
-    private bool HasBlockMask => MaskMod is not null;
+    private bool HasBlockMask => Gpu.TakesBlockMask;
 
     /// <summary>
     /// After the band's [n_start, n_end): with a block mask, replace them by this row's list bounds and point bm_list

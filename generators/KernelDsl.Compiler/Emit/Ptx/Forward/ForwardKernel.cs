@@ -45,7 +45,7 @@ internal abstract partial class ForwardKernel
     /// <summary>The kernel-scope registers (set once the entry is open).</summary>
     protected ForwardRegisters R { get; private set; } = null!;
 
-    /// <summary>The kernel of one GPU family of the plan (plan.Gpu or plan.GpuHopper).</summary>
+    /// <summary>One kernel of the plan's list (plan.GpuKernels): the family's composition of the forward pipeline.</summary>
     public static string Build(KernelPlan plan, GpuKernelPlan gpu)
     {
         var (element, d, dv) = (ElementTraits.Of(plan.Spec.InputType), plan.Spec.HeadDim, plan.Spec.ValueHeadDim);
