@@ -46,7 +46,7 @@ public static class GpuKernelSelection
     }
 
     /// <summary>The kernel a launch on <paramref name="device"/> uses (see the class summary).</summary>
-    public static GpuKernelInfo Select(GpuKernelSet kernels, CudaDevice device, BlockMask? blockMask = null)
+    public static GpuKernelInfo Select(GpuKernelSet kernels, CudaDevice device, BlockMask? blockMask)
     {
         ArgumentNullException.ThrowIfNull(device);
         return Select(kernels, device.ComputeCapability, blockMask, ForcedFamily);
