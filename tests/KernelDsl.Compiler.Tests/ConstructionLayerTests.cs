@@ -159,13 +159,67 @@ public sealed class ConstructionLayerTests
         text.ShouldContain("add.u32 %sa, %sa, %tile;");
     }
 
-    /// <summary>The forward kernels are compositions: every instruction comes from the layer or a shared stage.</summary>
-    [Theory]
-    [InlineData("FlashForwardSm80.cs")]
-    [InlineData("FlashForwardSm90a.cs")]
-    public void Forward_kernel_compositions_contain_no_instruction_text(string file)
+    [Fact]
+    public void Typed_instructions_spell_their_opcode_type_and_operands_and_guards_apply_to_what_is_inside_them()
     {
-        string path = Path.Combine(RepositoryRoot(), "generators", "KernelDsl.Compiler", "Emit", "Ptx", "Forward", file);
+        var w = new PtxWriter();
+        var b = w.Declare(RegKind.B32, "a", "b");
+        var f = w.Declare(RegKind.F32, "x", "y");
+        var p = w.Declare1(RegKind.Pred, "p");
+        var wide = w.Declare1(RegKind.B64, "w");
+        w.MulLo(PtxType.U32, b[0], b[1], 8);
+        w.MulWide(PtxType.U32, wide, b[0], b[1]);
+        w.MadLo(PtxType.U32, b[0], b[0], b[1], 3);
+        w.Fma(PtxType.F32, f[0], f[0], f[1], Operand.Literal(PtxLiteral.Zero));
+        w.Ex2(f[1], f[0]);
+        w.Setp(Cmp.Neu, PtxType.F32, p, f[0], Operand.Literal(PtxLiteral.NegInf));
+        w.SetpOr(Cmp.Lt, PtxType.S32, p, b[0], b[1], p);
+        w.Selp(PtxType.F32, f[0], Operand.Literal(PtxLiteral.Zero), f[1], p);
+        w.Cvt(PtxType.U64, PtxType.U32, wide, b[0]);
+        w.Mov(PtxType.U32, b[1], Sreg.CtaidY);
+        using (w.Unless(p))
+        {
+            w.StShared(PtxType.U32, b[0], 16, b[1]);
+        }
+
+        w.Ret();
+        string text = w.ToString();
+        text.ShouldContain("    mul.lo.u32 %a, %b, 8;\n    mul.wide.u32 %w, %a, %b;\n    mad.lo.u32 %a, %a, %b, 3;\n");
+        text.ShouldContain("    fma.rn.f32 %x, %x, %y, 0f00000000;\n    ex2.approx.ftz.f32 %y, %x;\n");
+        text.ShouldContain("    setp.neu.f32 %p, %x, 0fFF800000;\n    setp.lt.or.s32 %p, %a, %b, %p;\n    selp.f32 %x, 0f00000000, %y, %p;\n");
+        text.ShouldContain("    cvt.u64.u32 %w, %a;\n    mov.u32 %b, %ctaid.y;\n    @!%p st.shared.u32 [%a+16], %b;\n    ret;\n");
+        Should.Throw<InvalidOperationException>(() =>
+        {
+            using (w.When(p))
+            {
+                w.When(p);
+            }
+        });
+    }
+
+    [Fact]
+    public void The_runtime_band_keeps_a_key_inside_both_bounds_or_past_an_unbounded_one()
+    {
+        var w = new PtxWriter();
+        var r = w.Declare(RegKind.B32, "off", "left", "right", "q", "kv", "d", "lo", "hi");
+        var preds = w.Declare(RegKind.Pred, "lopen", "ropen", "keep", "t");
+        var band = new RuntimeBand(r[0], r[1], r[2], preds[0], preds[1]);
+        band.DecodeUnbounded(w);
+        band.Keeps(w, preds[2], r[3], r[4], r[5], r[6], r[7], preds[3]);
+        string text = w.ToString();
+        text.ShouldContain("setp.lt.s32 %lopen, %left, 0;\n    setp.lt.s32 %ropen, %right, 0;");
+        text.ShouldContain("add.s32 %d, %q, %off;\n    sub.s32 %lo, %d, %left;\n    setp.ge.s32 %keep, %kv, %lo;\n    or.pred %keep, %keep, %lopen;\n");
+        text.ShouldContain("add.s32 %hi, %d, %right;\n    setp.le.s32 %t, %kv, %hi;\n    or.pred %t, %t, %ropen;\n    and.pred %keep, %keep, %t;\n");
+    }
+
+    /// <summary>The kernels are compositions: every instruction comes from the layer (or, for the forward kernels, a shared stage).</summary>
+    [Theory]
+    [InlineData("Forward", "FlashForwardSm80.cs")]
+    [InlineData("Forward", "FlashForwardSm90a.cs")]
+    [InlineData("", "BlockMaskPtx.cs")]
+    public void Kernel_compositions_contain_no_instruction_text(string folder, string file)
+    {
+        string path = Path.Combine(RepositoryRoot(), "generators", "KernelDsl.Compiler", "Emit", "Ptx", folder, file);
         string source = File.ReadAllText(path);
         source.ShouldNotContain(".Ins(");
         source.ShouldNotContain(".Raw(");

@@ -3,6 +3,7 @@ using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model.Expressions;
 using KernelDsl.Compiler.Planning;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
@@ -83,7 +84,7 @@ public static class BlockMaskPtx
             },
             framed: true, version: "7.8", target: "sm_80",
             new[] { BlockVotes.Slots(votesSymbol, ThreadsPerBlock / 32, "per warp: its \"any kept\" vote at [4*warp], its \"all kept\" vote at [32 + 4*warp]") },
-            new[] { ".maxntid " + I(ThreadsPerBlock) + ", 1, 1" });
+            new[] { KernelEntry.MaxThreads(ThreadsPerBlock) });
         var (seqQ, seqKv, blockQ, blockKv, align, left, right, heads) = Eight(w.Declare(RegKind.B32, "seq_q", "seq_kv", "block_q", "block_kv", "align", "left", "right", "heads"));
         var tile = w.Declare(RegKind.B32, "thread", "kb", "qb", "mask_row", "batch", "head", "q0", "k0", "nq", "nk", "log_kv", "kv_bits", "n_all");
         var (thread, kb, qb, maskRow, batch, head, q0) = (tile[0], tile[1], tile[2], tile[3], tile[4], tile[5], tile[6]);
@@ -104,29 +105,28 @@ public static class BlockMaskPtx
 
         entry.LoadGlobalPointer(w, output, "out");
         var captured = ModifierInputs.LoadCapturedBuffers(w, entry, mask.Buffers);
-        w.Ins("mov.u32 " + thread + ", %tid.x");
-        w.Ins("mov.u32 " + kb + ", %ctaid.x");
-        w.Ins("mov.u32 " + qb + ", %ctaid.y");
-        w.Ins("mov.u32 " + maskRow + ", %ctaid.z");
-        w.Ins("div.u32 " + batch + ", " + maskRow + ", " + heads);
-        w.Ins("mul.lo.u32 " + x + ", " + batch + ", " + heads);
-        w.Ins("sub.u32 " + head + ", " + maskRow + ", " + x);
+        w.Mov(U32, thread, Sreg.TidX);
+        w.Mov(U32, kb, Sreg.CtaidX);
+        w.Mov(U32, qb, Sreg.CtaidY);
+        w.Mov(U32, maskRow, Sreg.CtaidZ);
+        w.Div(U32, batch, maskRow, heads);
+        w.MulLo(U32, x, batch, heads);
+        w.Sub(U32, head, maskRow, x);
         w.Comment("tile origin and its extent inside the sequences: rows [q0, q0 + nq), keys [k0, k0 + nk)");
-        w.Ins("mul.lo.u32 " + q0 + ", " + qb + ", " + blockQ);
-        w.Ins("mul.lo.u32 " + k0 + ", " + kb + ", " + blockKv);
-        w.Ins("sub.u32 " + nq + ", " + seqQ + ", " + q0);
-        w.Ins("min.u32 " + nq + ", " + nq + ", " + blockQ);
-        w.Ins("sub.u32 " + nk + ", " + seqKv + ", " + k0);
-        w.Ins("min.u32 " + nk + ", " + nk + ", " + blockKv);
-        w.Ins("bfind.u32 " + logKv + ", " + blockKv);
-        w.Ins("sub.u32 " + kvBits + ", " + blockKv + ", 1");
-        w.Ins("mul.lo.u32 " + nAll + ", " + blockQ + ", " + blockKv);
-        w.Comment("band: keep kv when (Left < 0 || kv >= d - Left) && (Right < 0 || kv <= d + Right), d = q + offset (KernelDsl.MaskBand.Keeps)");
-        w.Ins("setp.lt.s32 " + leftOpen + ", " + left + ", 0");
-        w.Ins("setp.lt.s32 " + rightOpen + ", " + right + ", 0");
+        w.MulLo(U32, q0, qb, blockQ);
+        w.MulLo(U32, k0, kb, blockKv);
+        w.Sub(U32, nq, seqQ, q0);
+        w.Min(U32, nq, nq, blockQ);
+        w.Sub(U32, nk, seqKv, k0);
+        w.Min(U32, nk, nk, blockKv);
+        w.Bfind(U32, logKv, blockKv);
+        w.Sub(U32, kvBits, blockKv, 1);
+        w.MulLo(U32, nAll, blockQ, blockKv);
+        var bandTest = new RuntimeBand(align, left, right, leftOpen, rightOpen);
+        bandTest.DecodeUnbounded(w);
         w.Comment("this thread's votes: any element kept, every element kept (vacuously true with no element)");
-        w.Ins("mov.u32 " + any + ", 0");
-        w.Ins("mov.u32 " + all + ", 1");
+        w.Mov(U32, any, 0);
+        w.Mov(U32, all, 1);
 
         var inputs = new ModifierInputs(Score: null, batch, head, Query: row, Key: kv);
         var (elementLoop, next, kept, vote, exit) = (w.NewLabel("ELEMENT"), w.NewLabel("NEXT"), w.NewLabel("KEPT"), w.NewLabel("VOTE"), w.NewLabel("EXIT"));
@@ -134,46 +134,39 @@ public static class BlockMaskPtx
         var hoisted = new ExprPtxWriter(w, inputs.Map, prefix: "%hm", bufferBase: captured).Hoist(mask.Body);
 
         w.Stage("Elements: i = tid, tid + " + I(ThreadsPerBlock) + ", ... over the BlockQ x BlockKV tile; q = q0 + (i >> log2 BlockKV), kv = k0 + (i & (BlockKV - 1))");
-        w.Ins("mov.u32 " + i + ", " + thread);
+        w.Mov(U32, i, thread);
         w.Place(elementLoop);
-        w.Ins("setp.ge.u32 " + p + ", " + i + ", " + nAll);
+        w.Setp(Cmp.Ge, U32, p, i, nAll);
         w.BranchIf(p, vote);
-        w.Ins("shr.u32 " + r + ", " + i + ", " + logKv);
+        w.Shr(U32, r, i, logKv);
         w.Comment("rows past Sq: this and every later i of the thread are outside the sequence");
-        w.Ins("setp.ge.u32 " + p + ", " + r + ", " + nq);
+        w.Setp(Cmp.Ge, U32, p, r, nq);
         w.BranchIf(p, vote);
-        w.Ins("and.b32 " + c + ", " + i + ", " + kvBits);
-        w.Ins("setp.ge.u32 " + p + ", " + c + ", " + nk);
+        w.And(B32, c, i, kvBits);
+        w.Setp(Cmp.Ge, U32, p, c, nk);
         w.BranchIf(p, next);
-        w.Ins("add.s32 " + row + ", " + q0 + ", " + r);
-        w.Ins("add.s32 " + kv + ", " + k0 + ", " + c);
-        w.Ins("add.s32 " + d + ", " + row + ", " + align);
-        w.Ins("sub.s32 " + lo + ", " + d + ", " + left);
-        w.Ins("setp.ge.s32 " + band + ", " + kv + ", " + lo);
-        w.Ins("or.pred " + band + ", " + band + ", " + leftOpen);
-        w.Ins("add.s32 " + hi + ", " + d + ", " + right);
-        w.Ins("setp.le.s32 " + p + ", " + kv + ", " + hi);
-        w.Ins("or.pred " + p + ", " + p + ", " + rightOpen);
-        w.Ins("and.pred " + band + ", " + band + ", " + p);
-        w.Ins("mov.u32 " + x + ", 0");
+        w.Add(S32, row, q0, r);
+        w.Add(S32, kv, k0, c);
+        bandTest.Keeps(w, band, row, kv, d, lo, hi, p);
+        w.Mov(U32, x, 0);
         w.Comment("band && modifier, as in C#: the modifier (and its buffer reads) only inside the band");
         w.BranchUnless(band, kept);
         using (w.Scope())
         {
-            string keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).Lower(mask.Body);
-            w.Ins("selp.u32 " + x + ", 1, 0, " + keep);
+            var keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).LowerMask(mask.Body);
+            w.Selp(U32, x, 1, 0, keep);
         }
 
         w.Place(kept);
-        w.Ins("or.b32 " + any + ", " + any + ", " + x);
-        w.Ins("and.b32 " + all + ", " + all + ", " + x);
+        w.Or(B32, any, any, x);
+        w.And(B32, all, all, x);
         w.Comment("seen a kept and a dropped element: the tile is partial whatever the other threads see");
-        w.Ins("not.b32 " + x + ", " + all);
-        w.Ins("and.b32 " + x + ", " + x + ", " + any);
-        w.Ins("setp.ne.u32 " + p + ", " + x + ", 0");
+        w.Not(B32, x, all);
+        w.And(B32, x, x, any);
+        w.Setp(Cmp.Ne, U32, p, x, 0);
         w.BranchIf(p, vote);
         w.Place(next);
-        w.Ins("add.u32 " + i + ", " + i + ", " + I(ThreadsPerBlock));
+        w.Add(U32, i, i, ThreadsPerBlock);
         w.Branch(elementLoop);
 
         w.Stage("Reduce: warp votes, then one slot per warp in shared memory; thread 0 writes the tile's kind");
@@ -181,25 +174,25 @@ public static class BlockMaskPtx
         BlockVotes.ReduceToThreadZero(w, any, all, thread, votesSymbol, ThreadsPerBlock / 32, p, lead, x, exit);
 
         w.Comment("kind = any ? (all ? 2 : 1) : 0, at out[((mask_row * QueryBlocks) + qb) * KvBlocks + kb]");
-        w.Ins("add.u32 " + x + ", " + all + ", 1");
-        w.Ins("setp.eq.u32 " + p + ", " + any + ", 0");
-        w.Ins("selp.u32 " + x + ", 0, " + x + ", " + p);
+        w.Add(U32, x, all, 1);
+        w.Setp(Cmp.Eq, U32, p, any, 0);
+        w.Selp(U32, x, 0, x, p);
         using (w.Scope())
         {
             var blocks = w.Declare1(RegKind.B32, "blocks");
             var offset = w.Declare1(RegKind.B64, "offset");
-            w.Ins("mov.u32 " + blocks + ", %nctaid.y");
-            w.Ins("mad.lo.u32 " + r + ", " + maskRow + ", " + blocks + ", " + qb);
-            w.Ins("mov.u32 " + blocks + ", %nctaid.x");
-            w.Ins("mul.wide.u32 " + at + ", " + r + ", " + blocks);
-            w.Ins("cvt.u64.u32 " + offset + ", " + kb);
-            w.Ins("add.u64 " + at + ", " + at + ", " + offset);
-            w.Ins("add.u64 " + at + ", " + at + ", " + output);
-            w.Ins("st.global.u8 [" + at + "], " + x);
+            w.Mov(U32, blocks, Sreg.NctaidY);
+            w.MadLo(U32, r, maskRow, blocks, qb);
+            w.Mov(U32, blocks, Sreg.NctaidX);
+            w.MulWide(U32, at, r, blocks);
+            w.Cvt(U64, U32, offset, kb);
+            w.Add(U64, at, at, offset);
+            w.Add(U64, at, at, output);
+            w.StGlobal(U8, at, x);
         }
 
         w.Place(exit);
-        w.Ins("ret");
+        w.Ret();
         KernelEntry.WriteEnd(w);
         return KernelEntry.AsciiOnly(w.ToString());
     }

@@ -131,6 +131,9 @@ internal sealed class ExprPtxWriter
         return Eval(body.Result);
     }
 
+    /// <summary>Lowers a mask modifier's body (its result is a bool): the predicate holding it, for the layer's typed instructions.</summary>
+    public Reg LowerMask(ModifierBody body) => new(Lower(body), RegKind.Pred);
+
     /// <summary>The register holding <paramref name="e"/>'s value (a new temporary, an input, a local or a hoisted value).</summary>
     public string Eval(Expr e)
     {

@@ -12,6 +12,7 @@ internal sealed class PtxWriter
     private readonly StringBuilder _text = new();
     private readonly System.Collections.Generic.HashSet<string> _labels = new(System.StringComparer.Ordinal);
     private int _indent;
+    private string _guard = string.Empty;
 
     /// <summary>Records a label name, which must be new in this kernel (Construction.PtxWriterLabels.NewLabel).</summary>
     public void ClaimLabel(string name)
@@ -26,7 +27,22 @@ internal sealed class PtxWriter
 
     public void Blank() => _text.Append('\n');
 
-    public void Ins(string instruction) => _text.Append(' ', 4 * (_indent + 1)).Append(instruction).Append(";\n");
+    public void Ins(string instruction) => _text.Append(' ', 4 * (_indent + 1)).Append(_guard).Append(instruction).Append(";\n");
+
+    /// <summary>
+    /// Guards every instruction written until the result is disposed with <paramref name="predicate"/>
+    /// (<c>@%p</c> or <c>@!%p</c>, as spelled by the caller; Construction.PtxOps.When/Unless); guards do not nest.
+    /// </summary>
+    public System.IDisposable Guarded(string predicate)
+    {
+        if (_guard.Length != 0)
+        {
+            throw new System.InvalidOperationException("guards do not nest: " + _guard + "is open");
+        }
+
+        _guard = "@" + predicate + " ";
+        return new Unguard(this);
+    }
 
     public void Comment(string text) => _text.Append(' ', 4 * (_indent + 1)).Append("// ").Append(text).Append('\n');
 
@@ -48,6 +64,15 @@ internal sealed class PtxWriter
     }
 
     public override string ToString() => _text.ToString();
+
+    private sealed class Unguard : System.IDisposable
+    {
+        private readonly PtxWriter _writer;
+
+        public Unguard(PtxWriter writer) => _writer = writer;
+
+        public void Dispose() => _writer._guard = string.Empty;
+    }
 
     private sealed class Closer : System.IDisposable
     {

@@ -1,3 +1,4 @@
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;
@@ -19,33 +20,37 @@ internal static class BlockVotes
     /// </summary>
     public static void ReduceToThreadZero(PtxWriter w, Reg any, Reg all, Reg thread, string slotsSymbol, int warps, Reg p, Reg lead, Reg scratch, PtxLabel othersLeave)
     {
-        w.Ins("setp.ne.u32 " + p + ", " + any + ", 0");
-        w.Ins("vote.sync.any.pred " + p + ", " + p + ", 0xffffffff");
-        w.Ins("selp.u32 " + any + ", 1, 0, " + p);
-        w.Ins("setp.ne.u32 " + p + ", " + all + ", 0");
-        w.Ins("vote.sync.all.pred " + p + ", " + p + ", 0xffffffff");
-        w.Ins("selp.u32 " + all + ", 1, 0, " + p);
+        w.Setp(Cmp.Ne, U32, p, any, 0);
+        w.VoteAny(p, p);
+        w.Selp(U32, any, 1, 0, p);
+        w.Setp(Cmp.Ne, U32, p, all, 0);
+        w.VoteAll(p, p);
+        w.Selp(U32, all, 1, 0, p);
         using (w.Scope())
         {
             var r = w.Declare(RegKind.B32, "slot", "votes");
             var (slot, votes) = (r[0], r[1]);
-            w.Ins("and.b32 " + scratch + ", " + thread + ", 31");
-            w.Ins("setp.eq.u32 " + lead + ", " + scratch + ", 0");
-            w.Ins("shr.u32 " + slot + ", " + thread + ", 5");
-            w.Ins("shl.b32 " + slot + ", " + slot + ", 2");
-            w.Ins("mov.u32 " + votes + ", " + slotsSymbol);
-            w.Ins("add.u32 " + slot + ", " + slot + ", " + votes);
-            w.Ins("@" + lead + " st.shared.u32 [" + slot + "], " + any);
-            w.Ins("@" + lead + " st.shared.u32 [" + slot + "+" + I(4 * warps) + "], " + all);
+            w.And(B32, scratch, thread, 31);
+            w.Setp(Cmp.Eq, U32, lead, scratch, 0);
+            w.Shr(U32, slot, thread, 5);
+            w.Shl(B32, slot, slot, 2);
+            w.Mov(U32, votes, Operand.Literal(slotsSymbol));
+            w.Add(U32, slot, slot, votes);
+            using (w.When(lead))
+            {
+                w.StShared(U32, slot, any);
+                w.StShared(U32, slot, 4 * warps, all);
+            }
+
             Copies.Barrier(w);
-            w.Ins("setp.ne.u32 " + p + ", " + thread + ", 0");
+            w.Setp(Cmp.Ne, U32, p, thread, 0);
             w.BranchIf(p, othersLeave);
             for (int warp = 0; warp < warps; warp++)
             {
-                w.Ins("ld.shared.u32 " + scratch + ", [" + votes + "+" + I(4 * warp) + "]");
-                w.Ins("or.b32 " + any + ", " + any + ", " + scratch);
-                w.Ins("ld.shared.u32 " + scratch + ", [" + votes + "+" + I((4 * warps) + (4 * warp)) + "]");
-                w.Ins("and.b32 " + all + ", " + all + ", " + scratch);
+                w.LdShared(U32, scratch, votes, 4 * warp);
+                w.Or(B32, any, any, scratch);
+                w.LdShared(U32, scratch, votes, (4 * warps) + (4 * warp));
+                w.And(B32, all, all, scratch);
             }
         }
     }

@@ -87,6 +87,9 @@ internal sealed class KernelEntry
         w.Raw("{");
     }
 
+    /// <summary>The launch-bounds directive of a one-dimensional block of at most <paramref name="threads"/> threads.</summary>
+    public static string MaxThreads(int threads) => ".maxntid " + PtxLiteral.I(threads) + ", 1, 1";
+
     /// <summary>Closes the entry.</summary>
     public static void WriteEnd(PtxWriter w) => w.Raw("}");
 

@@ -86,7 +86,7 @@ internal abstract partial class ForwardKernel
             new[] { ("Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan)" + Family.SharedAlignmentNote + ".", ".extern .shared .align " + I(Family.SharedAlignment) + " .b8 kdsl_smem[];") },
             new[]
             {
-                ".maxntid " + I(Shape.Threads) + ", 1, 1",
+                KernelEntry.MaxThreads(Shape.Threads),
                 "// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)",
                 ".minnctapersm 1",
             });

@@ -1,0 +1,208 @@
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Construction;
+
+/// <summary>The type suffix of an instruction (<c>add.s32</c>, <c>setp.lt.u32</c>, <c>st.global.u8</c>).</summary>
+internal enum PtxType
+{
+    Pred,
+    B16,
+    B32,
+    B64,
+    U8,
+    U32,
+    U64,
+    S32,
+    S64,
+    F32,
+    F64,
+}
+
+/// <summary>The comparison of a <c>setp</c> (<c>neu</c>: not equal or unordered, the float "!=").</summary>
+internal enum Cmp
+{
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Neu,
+}
+
+/// <summary>
+/// A source operand: a register, an integer immediate, or a literal spelled by <see cref="PtxLiteral"/>
+/// (<c>PtxLiteral.Zero</c>, <c>PtxLiteral.F32(x)</c>) or a special register (<see cref="Sreg"/>).
+/// </summary>
+internal readonly struct Operand
+{
+    private Operand(string text) => Text = text;
+
+    public string Text { get; }
+
+    public static implicit operator Operand(Reg register) => new(register.Name);
+
+    public static implicit operator Operand(int immediate) => new(I(immediate));
+
+    /// <summary>A literal (<c>0f3F800000</c>, <c>0xffffffff</c>) or a module symbol (a shared array's address).</summary>
+    public static Operand Literal(string text) => new(text);
+
+    public override string ToString() => Text;
+}
+
+/// <summary>The special registers the kernels read.</summary>
+internal static class Sreg
+{
+    public static Operand TidX { get; } = Operand.Literal("%tid.x");
+
+    public static Operand CtaidX { get; } = Operand.Literal("%ctaid.x");
+
+    public static Operand CtaidY { get; } = Operand.Literal("%ctaid.y");
+
+    public static Operand CtaidZ { get; } = Operand.Literal("%ctaid.z");
+
+    public static Operand NctaidX { get; } = Operand.Literal("%nctaid.x");
+
+    public static Operand NctaidY { get; } = Operand.Literal("%nctaid.y");
+}
+
+/// <summary>
+/// The instruction vocabulary: one method per PTX operation a kernel or stage uses, taking typed registers, so a
+/// kernel reads as its algorithm (<c>w.Max(PtxType.F32, m, m, x)</c>) and the instruction's spelling is written
+/// once, here. Integer multiplies name their width (<see cref="MulLo"/>, <see cref="MulWide"/>, <see cref="MadLo"/>);
+/// float ones their rounding where PTX requires one (<see cref="Fma"/> is <c>fma.rn</c>). A guarded instruction is
+/// written inside <see cref="When"/> or <see cref="Unless"/>.
+/// </summary>
+internal static class PtxOps
+{
+    private static string Suffix(PtxType type) => type switch
+    {
+        PtxType.Pred => "pred",
+        PtxType.B16 => "b16",
+        PtxType.B32 => "b32",
+        PtxType.B64 => "b64",
+        PtxType.U8 => "u8",
+        PtxType.U32 => "u32",
+        PtxType.U64 => "u64",
+        PtxType.S32 => "s32",
+        PtxType.S64 => "s64",
+        PtxType.F32 => "f32",
+        _ => "f64",
+    };
+
+    private static string Suffix(Cmp cmp) => cmp switch
+    {
+        Cmp.Eq => "eq",
+        Cmp.Ne => "ne",
+        Cmp.Lt => "lt",
+        Cmp.Le => "le",
+        Cmp.Gt => "gt",
+        Cmp.Ge => "ge",
+        _ => "neu",
+    };
+
+    private static void Unary(PtxWriter w, string op, PtxType type, Reg d, Operand a) =>
+        w.Ins(op + "." + Suffix(type) + " " + d + ", " + a);
+
+    private static void Binary(PtxWriter w, string op, PtxType type, Reg d, Operand a, Operand b) =>
+        w.Ins(op + "." + Suffix(type) + " " + d + ", " + a + ", " + b);
+
+    private static void Ternary(PtxWriter w, string op, PtxType type, Reg d, Operand a, Operand b, Operand c) =>
+        w.Ins(op + "." + Suffix(type) + " " + d + ", " + a + ", " + b + ", " + c);
+
+    /// <summary>Guards the instructions written until disposal with <c>@p</c>.</summary>
+    public static System.IDisposable When(this PtxWriter w, Reg predicate) => w.Guarded(predicate.Name);
+
+    /// <summary>Guards the instructions written until disposal with <c>@!p</c>.</summary>
+    public static System.IDisposable Unless(this PtxWriter w, Reg predicate) => w.Guarded(predicate.Not);
+
+    public static void Mov(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "mov", type, d, a);
+
+    public static void Neg(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "neg", type, d, a);
+
+    public static void Not(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "not", type, d, a);
+
+    /// <summary>d = the bit position of a's most significant set bit (log2 of a power of two).</summary>
+    public static void Bfind(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "bfind", type, d, a);
+
+    /// <summary>d = 2^a, approximate, subnormals flushed (the softmax's exponential).</summary>
+    public static void Ex2(this PtxWriter w, Reg d, Operand a) => Unary(w, "ex2.approx.ftz", PtxType.F32, d, a);
+
+    public static void Add(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "add", type, d, a, b);
+
+    public static void Sub(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "sub", type, d, a, b);
+
+    public static void Min(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "min", type, d, a, b);
+
+    public static void Max(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "max", type, d, a, b);
+
+    /// <summary>A float multiply (<c>mul.f32</c>); integers use <see cref="MulLo"/> or <see cref="MulWide"/>.</summary>
+    public static void Mul(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul", type, d, a, b);
+
+    /// <summary>The low half of an integer product, same width as the operands.</summary>
+    public static void MulLo(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul.lo", type, d, a, b);
+
+    /// <summary>The full product of two 32-bit integers, 64 bits wide (<paramref name="type"/> is the operands' type).</summary>
+    public static void MulWide(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul.wide", type, d, a, b);
+
+    /// <summary>d = low half of a·b, plus c.</summary>
+    public static void MadLo(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Operand c) => Ternary(w, "mad.lo", type, d, a, b, c);
+
+    /// <summary>d = a·b + c, one rounding to nearest.</summary>
+    public static void Fma(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Operand c) => Ternary(w, "fma.rn", type, d, a, b, c);
+
+    public static void Div(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "div", type, d, a, b);
+
+    public static void Rem(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "rem", type, d, a, b);
+
+    public static void And(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "and", type, d, a, b);
+
+    public static void Or(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "or", type, d, a, b);
+
+    public static void Xor(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "xor", type, d, a, b);
+
+    public static void Shl(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "shl", type, d, a, b);
+
+    public static void Shr(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "shr", type, d, a, b);
+
+    /// <summary>d = the value of a in type <paramref name="to"/> (<c>cvt.to.from</c>, integers only: floats need a rounding).</summary>
+    public static void Cvt(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) =>
+        w.Ins("cvt." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
+
+    /// <summary>p = a cmp b.</summary>
+    public static void Setp(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b) =>
+        w.Ins("setp." + Suffix(cmp) + "." + Suffix(type) + " " + p + ", " + a + ", " + b);
+
+    /// <summary>p = (a cmp b) || q.</summary>
+    public static void SetpOr(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b, Reg q) =>
+        w.Ins("setp." + Suffix(cmp) + ".or." + Suffix(type) + " " + p + ", " + a + ", " + b + ", " + q);
+
+    /// <summary>d = p ? a : b.</summary>
+    public static void Selp(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Reg p) =>
+        w.Ins("selp." + Suffix(type) + " " + d + ", " + a + ", " + b + ", " + p);
+
+    /// <summary>p = whether <paramref name="vote"/> holds in any lane of the (full) warp.</summary>
+    public static void VoteAny(this PtxWriter w, Reg p, Reg vote) => w.Ins("vote.sync.any.pred " + p + ", " + vote + ", 0xffffffff");
+
+    /// <summary>p = whether <paramref name="vote"/> holds in every lane of the (full) warp.</summary>
+    public static void VoteAll(this PtxWriter w, Reg p, Reg vote) => w.Ins("vote.sync.all.pred " + p + ", " + vote + ", 0xffffffff");
+
+    /// <summary><c>[address]</c> = value in global memory.</summary>
+    public static void StGlobal(this PtxWriter w, PtxType type, Reg address, Operand value) =>
+        w.Ins("st.global." + Suffix(type) + " [" + address + "], " + value);
+
+    /// <summary>d = <c>[address + offset]</c> in shared memory.</summary>
+    public static void LdShared(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
+        w.Ins("ld.shared." + Suffix(type) + " " + d + ", [" + address + "+" + I(offset) + "]");
+
+    /// <summary><c>[address]</c> = value in shared memory.</summary>
+    public static void StShared(this PtxWriter w, PtxType type, Reg address, Operand value) =>
+        w.Ins("st.shared." + Suffix(type) + " [" + address + "], " + value);
+
+    /// <summary><c>[address + offset]</c> = value in shared memory.</summary>
+    public static void StShared(this PtxWriter w, PtxType type, Reg address, int offset, Operand value) =>
+        w.Ins("st.shared." + Suffix(type) + " [" + address + "+" + I(offset) + "], " + value);
+
+    /// <summary>Leaves the kernel (this thread).</summary>
+    public static void Ret(this PtxWriter w) => w.Ins("ret");
+}
