@@ -24,15 +24,16 @@ var plotFormat = new Option<string>("--plot-format")
 plotFormat.AcceptOnlyFromAmong("svg", "png");
 var markdown = new Option<bool>("--markdown") { Description = "Also print the rows as a Markdown table (NOTES.md's format)." };
 var backward = new Option<bool>("--backward") { Description = "Instead: the CPU backward against the CPU forward of the same [Backward] spec (BackwardBench.cs)." };
+var small = new Option<bool>("--small") { Description = "Instead: µs and allocated bytes per call for tiny shapes (host overhead), and one medium shape." };
 
 var root = new RootCommand(
     "CPU benchmark: the generated fused attention kernel against an unfused TensorPrimitives baseline, in one process on "
     + "the same inputs (no mask, 16 heads, D = 64 and 128). GFLOP/s = 4·B·H·Sq·Skv·D / median time. Also measures the "
     + "single-thread FMA peak and the extra memory of each call.")
 {
-    quick, dtype, output, plotFormat, markdown, backward,
+    quick, dtype, output, plotFormat, markdown, backward, small,
 };
-root.SetAction(parsed => parsed.GetValue(backward) ? BackwardBench.Run() : CpuBenchmark.Run(new BenchOptions(
+root.SetAction(parsed => parsed.GetValue(backward) ? BackwardBench.Run() : parsed.GetValue(small) ? SmallCalls.Run() : CpuBenchmark.Run(new BenchOptions(
     parsed.GetValue(quick),
     parsed.GetValue(dtype)!,
     parsed.GetValue(output)!.FullName,

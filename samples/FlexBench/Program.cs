@@ -94,7 +94,7 @@ void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> create
         var cpuBuild = Stopwatch.StartNew();
         var cpuMask = createMaskOnCpu(shape, ids);
         double cpuBuildMs = cpuBuild.Elapsed.TotalMilliseconds;
-        if (!cpuMask.Counts.AsSpan().SequenceEqual(mask.Counts) || !cpuMask.Indices.AsSpan().SequenceEqual(mask.Indices))
+        if (!cpuMask.Counts.Span.SequenceEqual(mask.Counts.Span) || !cpuMask.Indices.Span.SequenceEqual(mask.Indices.Span))
         {
             throw new InvalidOperationException($"the GPU-built block mask differs from the CPU-built one at S = {s}");
         }

@@ -118,6 +118,6 @@ public static class BlockMaskLauncher
             classification.Download(kinds);
         }
 
-        return BlockMaskBuilder.Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds);
+        return BlockMaskBuilder.Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds, kernel.PerBatch, kernel.PerHead);
     }
 }

@@ -12,18 +12,39 @@ namespace KernelDsl;
 /// <item><see cref="Indices"/>: int32 [Batches, Heads, QueryBlocks, KvBlocks]: the partial KV-block indices ascending, then
 /// the full ones ascending, −1 after them.</item>
 /// </list>
-/// Batches is 1 when the mask modifier does not read b (the mask is shared by every batch), else B; Heads likewise.
-/// Build it once per shape and buffer contents and reuse it across calls: it is the caller's cache.
+/// Batches is 1 when the mask modifier does not read b (the mask is shared by every batch), else B; Heads likewise
+/// (<see cref="PerBatch"/>, <see cref="PerHead"/> say which). Build it once per shape and buffer contents and reuse it
+/// across calls: it is the caller's cache. It is immutable: the constructor copies the arrays it is given, and
+/// <see cref="Counts"/> and <see cref="Indices"/> are read-only views, so a mask checked once stays valid.
 /// </summary>
 public sealed class BlockMask
 {
-    public BlockMask(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, int[] counts, int[] indices)
+    private readonly int[] _counts;
+    private readonly int[] _indices;
+
+    /// <summary>
+    /// A mask from arrays in the layout above (copied; validated). <paramref name="perBatch"/> / <paramref name="perHead"/>:
+    /// whether the mask depends on the batch index / the head, so that it fits only calls with exactly
+    /// <paramref name="batches"/> batches / <paramref name="heads"/> query heads; by default, when there is more than one.
+    /// </summary>
+    public BlockMask(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, int[] counts, int[] indices, bool? perBatch = null, bool? perHead = null)
+        : this(seqQ, seqKv, blockQ, blockKV, batches, heads,
+            (counts ?? throw new ArgumentNullException(nameof(counts))).AsSpan().ToArray(),
+            (indices ?? throw new ArgumentNullException(nameof(indices))).AsSpan().ToArray(),
+            perBatch ?? batches > 1, perHead ?? heads > 1)
     {
-        ArgumentNullException.ThrowIfNull(counts);
-        ArgumentNullException.ThrowIfNull(indices);
+    }
+
+    private BlockMask(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, int[] counts, int[] indices, bool perBatch, bool perHead)
+    {
         if (seqQ <= 0 || seqKv <= 0 || blockQ <= 0 || blockKV <= 0 || batches <= 0 || heads <= 0)
         {
             throw new ArgumentException($"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, tiles {blockQ}x{blockKV}, {batches} batch(es), {heads} head(s)).");
+        }
+
+        if ((!perBatch && batches != 1) || (!perHead && heads != 1))
+        {
+            throw new ArgumentException($"A block mask shared by every batch (head) has one batch (head) of rows, not {batches} x {heads}.");
         }
 
         SeqQ = seqQ;
@@ -32,23 +53,25 @@ public sealed class BlockMask
         BlockKV = blockKV;
         Batches = batches;
         Heads = heads;
-        QueryBlocks = (seqQ + blockQ - 1) / blockQ;
-        KvBlocks = (seqKv + blockKV - 1) / blockKV;
+        PerBatch = perBatch;
+        PerHead = perHead;
+        QueryBlocks = (int)(((long)seqQ + blockQ - 1) / blockQ);
+        KvBlocks = (int)(((long)seqKv + blockKV - 1) / blockKV);
         long rows = (long)batches * heads * QueryBlocks;
-        if (counts.LongLength != rows * 2 || indices.LongLength != rows * KvBlocks)
+        if (rows > int.MaxValue || counts.LongLength != rows * 2 || indices.LongLength != rows * KvBlocks)
         {
             throw new ArgumentException($"Block mask arrays do not match [{batches}, {heads}, {QueryBlocks}] query-block rows of {KvBlocks} KV blocks: counts {counts.Length}, indices {indices.Length}.");
         }
 
         for (long row = 0; row < rows; row++)
         {
-            int visited = counts[2 * row] + counts[(2 * row) + 1];
-            if (counts[2 * row] < 0 || counts[(2 * row) + 1] < 0 || visited > KvBlocks)
+            int partial = counts[2 * row], full = counts[(2 * row) + 1];
+            if (partial < 0 || full < 0 || (long)partial + full > KvBlocks)
             {
-                throw new ArgumentException($"Block mask row {row} lists {counts[2 * row]} partial and {counts[(2 * row) + 1]} full blocks out of {KvBlocks}.");
+                throw new ArgumentException($"Block mask row {row} lists {partial} partial and {full} full blocks out of {KvBlocks}.");
             }
 
-            for (int j = 0; j < visited; j++)
+            for (int j = 0; j < partial + full; j++)
             {
                 int block = indices[(row * KvBlocks) + j];
                 if (block < 0 || block >= KvBlocks)
@@ -58,9 +81,21 @@ public sealed class BlockMask
             }
         }
 
-        Counts = counts;
-        Indices = indices;
+        _counts = counts;
+        _indices = indices;
     }
+
+    /// <summary>A mask that takes ownership of the arrays (the builder's, which nobody else holds): no copy.</summary>
+    internal static BlockMask Owning(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, int[] counts, int[] indices, bool perBatch, bool perHead) =>
+        new(seqQ, seqKv, blockQ, blockKV, batches, heads, counts, indices, perBatch, perHead);
+
+    /// <summary>
+    /// When true, every CPU Forward given a block mask rebuilds it from the call's shape and captured buffers and throws if
+    /// it differs (a mask built for other buffer contents, another spec, or altered): for tests and debugging. The cost is
+    /// one CreateBlockMask per call (Sq·Skv mask evaluations per distinct batch/head; README "Block masks" gives numbers).
+    /// Off by default; on when the environment variable KDSL_VALIDATE_BLOCK_MASKS is 1 at start-up.
+    /// </summary>
+    public static bool ValidateOnUse { get; set; } = Environment.GetEnvironmentVariable("KDSL_VALIDATE_BLOCK_MASKS") == "1";
 
     public int SeqQ { get; }
 
@@ -76,15 +111,21 @@ public sealed class BlockMask
     /// <summary>1 when the mask does not depend on the head, else the number of query heads it was built for.</summary>
     public int Heads { get; }
 
+    /// <summary>True when the mask depends on the batch index: it fits only calls with exactly <see cref="Batches"/> batches (one included).</summary>
+    public bool PerBatch { get; }
+
+    /// <summary>True when the mask depends on the head: it fits only calls with exactly <see cref="Heads"/> query heads (one included).</summary>
+    public bool PerHead { get; }
+
     public int QueryBlocks { get; }
 
     public int KvBlocks { get; }
 
-    /// <summary>(partial, full) per query-block row, see the class remarks.</summary>
-    public int[] Counts { get; }
+    /// <summary>(partial, full) per query-block row, see the class remarks. Read-only.</summary>
+    public ReadOnlyMemory<int> Counts => _counts;
 
-    /// <summary>Listed KV blocks per query-block row, see the class remarks.</summary>
-    public int[] Indices { get; }
+    /// <summary>Listed KV blocks per query-block row, see the class remarks. Read-only.</summary>
+    public ReadOnlyMemory<int> Indices => _indices;
 
     /// <summary>Block pairs the kernels visit with an element mask, over all rows of the mask.</summary>
     public long PartialBlocks => Sum(0);
@@ -100,21 +141,61 @@ public sealed class BlockMask
 
     /// <summary>
     /// Throws an ArgumentException (naming <paramref name="parameterName"/>) when this mask was built for another
-    /// shape or another kernel's tiles than the call's.
+    /// shape or another kernel's tiles than the call's: sequence lengths, tiles, and, for a mask that depends on them,
+    /// the batch and head counts (one batch included: a per-batch mask built for B = 1 does not fit B = 2).
     /// </summary>
     public void RequireMatches(AttentionShape shape, int blockQ, int blockKV, string parameterName)
     {
-        string? problem =
-            shape.SeqQ != SeqQ || shape.SeqKv != SeqKv ? $"it was built for Sq = {SeqQ}, Skv = {SeqKv}, the call has Sq = {shape.SeqQ}, Skv = {shape.SeqKv}"
-            : blockQ != BlockQ || blockKV != BlockKV ? $"it was built for {BlockQ}x{BlockKV} tiles, this kernel uses {blockQ}x{blockKV} (build it with this kernel's CreateBlockMask)"
-            : Batches != 1 && Batches != shape.Batch ? $"it was built for {Batches} batches, the call has {shape.Batch}"
-            : Heads != 1 && Heads != shape.HeadsQ ? $"it was built for {Heads} query heads, the call has {shape.HeadsQ}"
-            : null;
-        if (problem is not null)
+        if (shape.SeqQ != SeqQ || shape.SeqKv != SeqKv)
         {
-            throw new ArgumentException($"The block mask does not fit this call: {problem}.", parameterName);
+            Fail($"it was built for Sq = {SeqQ}, Skv = {SeqKv}, the call has Sq = {shape.SeqQ}, Skv = {shape.SeqKv}", parameterName);
+        }
+
+        if (blockQ != BlockQ || blockKV != BlockKV)
+        {
+            Fail($"it was built for {BlockQ}x{BlockKV} tiles, this kernel uses {blockQ}x{blockKV} (build it with this kernel's CreateBlockMask)", parameterName);
+        }
+
+        if (PerBatch ? Batches != shape.Batch : Batches != 1)
+        {
+            Fail($"its mask reads the batch index and it was built for {Batches} batch(es), the call has {shape.Batch}", parameterName);
+        }
+
+        if (PerHead ? Heads != shape.HeadsQ : Heads != 1)
+        {
+            Fail($"its mask reads the head and it was built for {Heads} query head(s), the call has {shape.HeadsQ}", parameterName);
         }
     }
+
+    /// <summary>
+    /// Throws an ArgumentException (naming <paramref name="parameterName"/>) unless <paramref name="rebuilt"/> (the mask the
+    /// call's shape and buffers give now) lists exactly the same blocks: the check of <see cref="ValidateOnUse"/>.
+    /// </summary>
+    public void RequireSameAs(BlockMask rebuilt, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(rebuilt);
+        if (rebuilt.Batches != Batches || rebuilt.Heads != Heads || rebuilt.QueryBlocks != QueryBlocks || rebuilt.KvBlocks != KvBlocks)
+        {
+            Fail($"rebuilt for this call it has [{rebuilt.Batches}, {rebuilt.Heads}, {rebuilt.QueryBlocks}] rows of {rebuilt.KvBlocks} blocks, the given one [{Batches}, {Heads}, {QueryBlocks}] of {KvBlocks}", parameterName);
+        }
+
+        for (int row = 0; row < _counts.Length / 2; row++)
+        {
+            int listed = _counts[2 * row] + _counts[(2 * row) + 1];
+            if (_counts[2 * row] != rebuilt._counts[2 * row] || _counts[(2 * row) + 1] != rebuilt._counts[(2 * row) + 1]
+                || !_indices.AsSpan(row * KvBlocks, listed).SequenceEqual(rebuilt._indices.AsSpan(row * KvBlocks, listed)))
+            {
+                int queryBlock = row % QueryBlocks, head = row / QueryBlocks % Heads, batch = row / QueryBlocks / Heads;
+                Fail($"rebuilt from this call's shape and buffers, query block {queryBlock} (batch row {batch}, head row {head}) lists other KV blocks "
+                     + $"({rebuilt._counts[2 * row]} partial, {rebuilt._counts[(2 * row) + 1]} full instead of {_counts[2 * row]}, {_counts[(2 * row) + 1]}): "
+                     + "it was built for other buffer contents or another spec", parameterName);
+            }
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Fail(string problem, string parameterName) =>
+        throw new ArgumentException($"The block mask does not fit this call: {problem}.", parameterName);
 
     /// <summary>Copies the mask to the GPU for the device <c>Forward</c> (dispose the result with the tensors).</summary>
     public DeviceBlockMask ToDevice(Cuda.CudaContext? context = null) => new(this, context);
@@ -122,9 +203,9 @@ public sealed class BlockMask
     private long Sum(int which)
     {
         long total = 0;
-        for (int i = which; i < Counts.Length; i += 2)
+        for (int i = which; i < _counts.Length; i += 2)
         {
-            total += Counts[i];
+            total += _counts[i];
         }
 
         return total;
@@ -137,8 +218,8 @@ public sealed class DeviceBlockMask : IDisposable
     internal DeviceBlockMask(BlockMask mask, Cuda.CudaContext? context)
     {
         Mask = mask;
-        Counts = DeviceBuffer<int>.From(mask.Counts, context);
-        Indices = DeviceBuffer<int>.From(mask.Indices, context);
+        Counts = DeviceBuffer<int>.From(mask.Counts.Span, context);
+        Indices = DeviceBuffer<int>.From(mask.Indices.Span, context);
     }
 
     /// <summary>The host mask it was copied from (shape, tiles and statistics).</summary>

@@ -29,14 +29,24 @@ public static class BlockMaskBuilder
     /// <summary>Classifies block pair (b, h, [q0, q1), [k0, k1)); the bounds are clipped to the sequences.</summary>
     public delegate BlockKind Classifier(int b, int h, int q0, int q1, int k0, int k1);
 
-    public static BlockMask Build(AttentionShape shape, int blockQ, int blockKV, int batches, int heads, Classifier classify)
+    /// <summary>
+    /// Classifies every block pair of <paramref name="shape"/> with <paramref name="classify"/> and lists them: one row set per
+    /// batch when <paramref name="perBatch"/> (the mask modifier reads b), else one shared by every batch; heads likewise.
+    /// </summary>
+    public static BlockMask Build(AttentionShape shape, int blockQ, int blockKV, bool perBatch, bool perHead, Classifier classify)
+    {
+        shape.Validate();
+        return Classify(shape, blockQ, blockKV, perBatch ? shape.Batch : 1, perHead ? shape.HeadsQ : 1, perBatch, perHead, classify);
+    }
+
+    private static BlockMask Classify(AttentionShape shape, int blockQ, int blockKV, int batches, int heads, bool perBatch, bool perHead, Classifier classify)
     {
         ArgumentNullException.ThrowIfNull(classify);
         RequirePositiveTiles(blockQ, blockKV);
-        int queryBlocks = (shape.SeqQ + blockQ - 1) / blockQ;
-        int kvBlocks = (shape.SeqKv + blockKV - 1) / blockKV;
-        int rows = batches * heads * queryBlocks;
-        var kinds = new byte[(long)rows * kvBlocks];
+        int queryBlocks = (int)(((long)shape.SeqQ + blockQ - 1) / blockQ);
+        int kvBlocks = (int)(((long)shape.SeqKv + blockKV - 1) / blockKV);
+        int rows = Rows(batches, heads, queryBlocks);
+        var kinds = new byte[checked((long)rows * kvBlocks)];
         Parallel.For(0, rows, row =>
         {
             int qb = row % queryBlocks;
@@ -53,7 +63,7 @@ public static class BlockMaskBuilder
             }
         });
 
-        return Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds);
+        return Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds, perBatch, perHead);
     }
 
     /// <summary>
@@ -61,9 +71,11 @@ public static class BlockMaskBuilder
     /// (query-block row, KV block), row-major [<paramref name="batches"/>, <paramref name="heads"/>, QueryBlocks,
     /// KvBlocks], each pair classified over its elements inside the sequences. Per row, the partial KV blocks ascending,
     /// then the full ones ascending (see <see cref="BlockMask"/>). A full block that reaches past the last key is listed
-    /// as partial (the kernels still need the element mask for the keys beyond Skv).
+    /// as partial (the kernels still need the element mask for the keys beyond Skv). The optional <c>perBatch</c> /
+    /// <c>perHead</c> say whether the rows depend on the batch index / head (then <paramref name="batches"/> /
+    /// <paramref name="heads"/> is the call's B / Hq); by default, when there is more than one.
     /// </summary>
-    public static BlockMask Compact(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, byte[] kinds)
+    public static BlockMask Compact(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads, byte[] kinds, bool? perBatch = null, bool? perHead = null)
     {
         ArgumentNullException.ThrowIfNull(kinds);
         RequirePositiveTiles(blockQ, blockKV);
@@ -72,9 +84,9 @@ public static class BlockMaskBuilder
             throw new ArgumentException($"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, {batches} batch(es), {heads} head(s)).");
         }
 
-        int queryBlocks = (seqQ + blockQ - 1) / blockQ;
-        int kvBlocks = (seqKv + blockKV - 1) / blockKV;
-        int rows = checked(batches * heads * queryBlocks);
+        int queryBlocks = (int)(((long)seqQ + blockQ - 1) / blockQ);
+        int kvBlocks = (int)(((long)seqKv + blockKV - 1) / blockKV);
+        int rows = Rows(batches, heads, queryBlocks);
         if (kinds.LongLength != (long)rows * kvBlocks)
         {
             throw new ArgumentException(
@@ -92,7 +104,7 @@ public static class BlockMaskBuilder
         }
 
         bool tail = seqKv % blockKV != 0;
-        var counts = new int[rows * 2];
+        var counts = new int[(long)rows * 2];
         var indices = new int[(long)rows * kvBlocks];
         Parallel.For(0, rows, row =>
         {
@@ -128,7 +140,20 @@ public static class BlockMaskBuilder
             counts[(2 * row) + 1] = full;
         });
 
-        return new BlockMask(seqQ, seqKv, blockQ, blockKV, batches, heads, counts, indices);
+        return BlockMask.Owning(seqQ, seqKv, blockQ, blockKV, batches, heads, counts, indices, perBatch ?? batches > 1, perHead ?? heads > 1);
+    }
+
+    /// <summary>Batches · Heads · QueryBlocks, which the kernels index with an int: checked, with the reason when it does not fit.</summary>
+    private static int Rows(int batches, int heads, int queryBlocks)
+    {
+        long rows = (long)batches * heads * queryBlocks;
+        if (rows > int.MaxValue)
+        {
+            throw new ArgumentException(
+                $"A block mask of {batches} batch(es) x {heads} head(s) x {queryBlocks} query blocks has {rows} rows, more than the {int.MaxValue} an int row index reaches; use larger tiles or fewer batches per call.");
+        }
+
+        return (int)rows;
     }
 
     private static void RequirePositiveTiles(int blockQ, int blockKV)

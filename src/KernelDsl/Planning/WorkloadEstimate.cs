@@ -128,14 +128,16 @@ public sealed record WorkloadEstimate(
         double flopsPerPair = 2.0 * (Shape.HeadDim + Shape.ValueHeadDim);
         double pairs = 0;
         long rows = (long)mask.Batches * mask.Heads * mask.QueryBlocks;
-        for (long row = 0; row < rows; row++)
+        var counts = mask.Counts.Span;
+        var indices = mask.Indices.Span;
+        for (int row = 0; row < rows; row++)
         {
             int qb = (int)(row % mask.QueryBlocks);
             int queries = Math.Min(mask.BlockQ, mask.SeqQ - (qb * mask.BlockQ));
-            int listed = mask.Counts[2 * row] + mask.Counts[(2 * row) + 1];
+            int listed = counts[2 * row] + counts[(2 * row) + 1];
             for (int j = 0; j < listed; j++)
             {
-                int kb = mask.Indices[(row * mask.KvBlocks) + j];
+                int kb = indices[(row * mask.KvBlocks) + j];
                 pairs += (double)queries * Math.Min(mask.BlockKV, mask.SeqKv - (kb * mask.BlockKV));
             }
         }

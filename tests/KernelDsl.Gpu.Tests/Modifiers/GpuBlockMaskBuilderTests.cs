@@ -213,8 +213,8 @@ public sealed class GpuBlockMaskBuilderTests(ITestOutputHelper output)
     private static void Expect(BlockMask gpu, BlockMask cpu, string what)
     {
         (gpu.SeqQ, gpu.SeqKv, gpu.BlockQ, gpu.BlockKV, gpu.Batches, gpu.Heads).ShouldBe((cpu.SeqQ, cpu.SeqKv, cpu.BlockQ, cpu.BlockKV, cpu.Batches, cpu.Heads), what);
-        gpu.Counts.ShouldBe(cpu.Counts, what + ": counts");
-        gpu.Indices.ShouldBe(cpu.Indices, what + ": indices");
+        gpu.Counts.ToArray().ShouldBe(cpu.Counts.ToArray(), what + ": counts");
+        gpu.Indices.ToArray().ShouldBe(cpu.Indices.ToArray(), what + ": indices");
     }
 
     private static int[] RandomLengths(int total, Random random)

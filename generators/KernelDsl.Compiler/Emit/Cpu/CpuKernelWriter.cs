@@ -252,7 +252,7 @@ internal sealed class CpuKernelWriter
     private void BlockMaskLoopHeader(string first, string end)
     {
         _w.Line("// The runtime block mask (if given) lists the KV blocks to visit: partial ones (element masks), then full ones.");
-        _w.Line("int[]? blockList = blockMask?.Indices;");
+        _w.Line("global::System.ReadOnlySpan<int> blockList = blockMask is null ? default : blockMask.Indices.Span;");
         _w.Line("int firstListedStart = " + first + ";");
         _w.Line("int blockRow = 0, blockCount, partialBlocks;");
         using (_w.Block("if (blockMask is null)"))
@@ -264,8 +264,9 @@ internal sealed class CpuKernelWriter
         using (_w.Block("else"))
         {
             _w.Line("int row = ((((blockMask.Batches == 1 ? 0 : b) * blockMask.Heads) + (blockMask.Heads == 1 ? 0 : h)) * blockMask.QueryBlocks) + queryBlock;");
-            _w.Line("partialBlocks = blockMask.Counts[2 * row];");
-            _w.Line("blockCount = partialBlocks + blockMask.Counts[(2 * row) + 1];");
+            _w.Line("var counts = blockMask.Counts.Span;");
+            _w.Line("partialBlocks = counts[2 * row];");
+            _w.Line("blockCount = partialBlocks + counts[(2 * row) + 1];");
             _w.Line("blockRow = row * blockMask.KvBlocks;");
         }
     }
@@ -296,7 +297,7 @@ internal sealed class CpuKernelWriter
         {
             if (TakesBlockMask)
             {
-                _w.Line("int kStart = blockList is null ? firstListedStart + (position * BlockKV) : blockList[blockRow + position] * BlockKV;");
+                _w.Line("int kStart = blockMask is null ? firstListedStart + (position * BlockKV) : blockList[blockRow + position] * BlockKV;");
                 _w.Line("bool partialBlock = position < partialBlocks;");
             }
 

@@ -71,7 +71,7 @@ public sealed class BlockMaskEmitter : IEmitter
                     }
 
                     w.Line("var band = global::KernelDsl.MaskBand.For(__Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, shape.SeqQ, shape.SeqKv);");
-                    w.Line("return global::KernelDsl.BlockMaskBuilder.Build(shape, blockQ, blockKV, " + (usesBatch ? "shape.Batch" : "1") + ", " + (usesHead ? "shape.HeadsQ" : "1") + ", (b, h, q0, q1, k0, k1) =>");
+                    w.Line("return global::KernelDsl.BlockMaskBuilder.Build(shape, blockQ, blockKV, perBatch: " + (usesBatch ? "true" : "false") + ", perHead: " + (usesHead ? "true" : "false") + ", (b, h, q0, q1, k0, k1) =>");
                     w.Line("{");
                     w.Line("    bool any = false, all = true;");
                     w.Line("    for (int q = q0; q < q1; q++)");

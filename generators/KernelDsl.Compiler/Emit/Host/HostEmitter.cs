@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq;
 using KernelDsl.Compiler.Compilation;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
@@ -193,6 +194,12 @@ public sealed class HostEmitter : IEmitter
                 if (plan.Spec.MaskModifier is not null)
                 {
                     w.Line("blockMask?.RequireMatches(shape, Plan.Parameters.CpuBlockQ, Plan.Parameters.CpuBlockKV, nameof(blockMask));");
+                    string maskBuffers = string.Concat(plan.Spec.MaskModifier.Buffers.Select(buffer => ", " + buffer.Name));
+                    w.Line("if (blockMask is not null && global::KernelDsl.BlockMask.ValidateOnUse)");
+                    w.Line("{");
+                    w.Line("    // Opt-in (tests, debugging): rebuild the mask from this call's shape and buffers and compare.");
+                    w.Line("    blockMask.RequireSameAs(CreateBlockMask(shape, blockMask.BlockQ, blockMask.BlockKV" + maskBuffers + "), nameof(blockMask));");
+                    w.Line("}");
                 }
 
                 if (buffers.Count == 0)
