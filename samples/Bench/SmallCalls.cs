@@ -23,11 +23,13 @@ internal static class SmallCalls
         Measure(new AttentionShape(1, 16, 16, 1, 1, 64, 64), 20_000);
         Measure(new AttentionShape(1, 64, 64, 4, 4, 64, 64), 5_000);
         Measure(new AttentionShape(1, 1024, 1024, 8, 8, 64, 64), 20);
+        Measure(new AttentionShape(1, 1024, 1024, 8, 8, 64, 64), 20, causal: true);
         return 0;
     }
 
-    private static void Measure(AttentionShape shape, int calls)
+    private static void Measure(AttentionShape shape, int calls, bool causal = false)
     {
+        ForwardCall forward = causal ? (q, k, v, o, s) => Fp32D64Causal.Forward(q, k, v, o, s) : (q, k, v, o, s) => Fp32D64.Forward(q, k, v, o, s);
         var random = new Random(1234);
         int qCount = shape.Batch * shape.SeqQ * shape.HeadsQ * shape.HeadDim;
         int kvCount = shape.Batch * shape.SeqKv * shape.HeadsKv * shape.HeadDim;
@@ -35,7 +37,7 @@ internal static class SmallCalls
         var output = new float[qCount];
         for (int i = 0; i < Math.Max(100, calls / 10); i++)
         {
-            Fp32D64.Forward(q, k, v, output, shape);
+            forward(q, k, v, output, shape);
         }
 
         var perGroup = new double[Groups];
@@ -47,7 +49,7 @@ internal static class SmallCalls
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < calls; i++)
             {
-                Fp32D64.Forward(q, k, v, output, shape);
+                forward(q, k, v, output, shape);
             }
 
             perGroup[g] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / calls;
@@ -55,7 +57,9 @@ internal static class SmallCalls
         }
 
         Array.Sort(perGroup);
-        string name = $"B{shape.Batch} Sq{shape.SeqQ} Skv{shape.SeqKv} H{shape.HeadsQ}";
+        string name = $"B{shape.Batch} Sq{shape.SeqQ} Skv{shape.SeqKv} H{shape.HeadsQ}{(causal ? " causal" : string.Empty)}";
         Console.WriteLine($"{name,-26} {calls,6} {perGroup[Groups / 2],9:F2} {perGroup[0],9:F2} {(double)bytes / (calls * Groups),11:F0} {GC.CollectionCount(0) - gen0,5} {GC.CollectionCount(2) - gen2,5}");
     }
 }
+
+internal delegate void ForwardCall(float[] q, float[] k, float[] v, float[] output, AttentionShape shape);

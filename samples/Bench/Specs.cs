@@ -18,3 +18,8 @@ internal static partial class Bf16D64;
 [Attention(HeadDim = 128)]
 [Precision(DType.BF16)]
 internal static partial class Bf16D128;
+
+// For --small: a causal kernel (element masks on the diagonal blocks), to measure what masked kernels pay.
+[Attention(HeadDim = 64)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class Fp32D64Causal;
