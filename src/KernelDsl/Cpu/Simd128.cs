@@ -31,7 +31,8 @@ public readonly unsafe struct Simd128 : ISimdOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
 
-    // MaxNative: the plain max instruction. Vector128.Max adds IEEE NaN/±0 fix-ups the scores never need.
+    // MaxNative: the plain max instruction, without Vector128.Max's IEEE NaN/±0 fix-ups. It may drop a NaN score from the
+    // running max m; that NaN still reaches l and O through Exp2, which propagates NaN (OnlineSoftmax.Step).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
 
@@ -55,7 +56,10 @@ public readonly unsafe struct Simd128 : ISimdOps<Vector128<float>>
         p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(Exp2Polynomial.C1));
         p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(1f));
         var scaled = (p.AsInt32() + Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n), 23)).AsSingle();
-        return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(-125f)), Vector128<float>.Zero, scaled);
+        var result = Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(-125f)), Vector128<float>.Zero, scaled);
+
+        // NaN in, NaN out (the clamp above turned it into 2^-126): a NaN score must reach l and O, as in the reference.
+        return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -31,7 +31,8 @@ public readonly unsafe struct Simd256 : ISimdOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
 
-    // MaxNative: the plain max instruction. Vector256.Max adds IEEE NaN/±0 fix-ups the scores never need.
+    // MaxNative: the plain max instruction, without Vector256.Max's IEEE NaN/±0 fix-ups. It may drop a NaN score from the
+    // running max m; that NaN still reaches l and O through Exp2, which propagates NaN (OnlineSoftmax.Step).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 
@@ -55,7 +56,10 @@ public readonly unsafe struct Simd256 : ISimdOps<Vector256<float>>
         p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(Exp2Polynomial.C1));
         p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(1f));
         var scaled = (p.AsInt32() + Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n), 23)).AsSingle();
-        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-125f)), Vector256<float>.Zero, scaled);
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-125f)), Vector256<float>.Zero, scaled);
+
+        // NaN in, NaN out (the clamp above turned it into 2^-126): a NaN score must reach l and O, as in the reference.
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -31,7 +31,8 @@ public readonly unsafe struct Simd512 : ISimdOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
 
-    // MaxNative: the plain max instruction. Vector512.Max adds IEEE NaN/±0 fix-ups the scores never need.
+    // MaxNative: the plain max instruction, without Vector512.Max's IEEE NaN/±0 fix-ups. It may drop a NaN score from the
+    // running max m; that NaN still reaches l and O through Exp2, which propagates NaN (OnlineSoftmax.Step).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
 
@@ -55,7 +56,10 @@ public readonly unsafe struct Simd512 : ISimdOps<Vector512<float>>
         p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(Exp2Polynomial.C1));
         p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(1f));
         var scaled = (p.AsInt32() + Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n), 23)).AsSingle();
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-125f)), Vector512<float>.Zero, scaled);
+        var result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-125f)), Vector512<float>.Zero, scaled);
+
+        // NaN in, NaN out (the clamp above turned it into 2^-126): a NaN score must reach l and O, as in the reference.
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

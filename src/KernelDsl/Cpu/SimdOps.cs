@@ -37,7 +37,7 @@ public unsafe interface ISimdOps<TV>
     /// <summary>x, with every −∞ lane replaced by <paramref name="replacement"/>.</summary>
     static abstract TV ReplaceNegativeInfinity(TV x, TV replacement);
 
-    /// <summary>2^x for x ≤ 0 (the only range softmax needs); 0 for x below −125 (and for −∞).</summary>
+    /// <summary>2^x for x ≤ 0 (the only range softmax needs); 0 for x below −125 (and for −∞); NaN for NaN.</summary>
     static abstract TV Exp2(TV x);
 
     /// <summary>Lanes bfloat16 values (raw bits) widened to float: the bits shifted into the high half.</summary>

@@ -52,6 +52,44 @@ public static unsafe class TileGemm
         }
     }
 
+    /// <summary>
+    /// As <see cref="Accumulate{TOps, TV}"/>, but the terms whose weight P is exactly 0 (masked keys, exp2 of −∞) are
+    /// skipped instead of multiplied: 0·NaN would be NaN, so a NaN or ±∞ in the V row of a key that a query does not keep
+    /// would reach that query, unlike in the reference (which sums over kept keys only). Scalar over (query, key) pairs,
+    /// vector over V's columns: only blocks whose V holds a non-finite value take it (<see cref="TileLoad.AnyNonFinite{TOps, TV}"/>).
+    /// </summary>
+    public static void AccumulateNonZero<TOps, TV>(float* pT, nint ldp, int keys, float* v, nint ldv, int valueVectors, float* o, nint ldo, float* alpha, int queries)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Lanes;
+        for (int i = 0; i < queries; i++)
+        {
+            float* row = o + (i * ldo);
+            TV rescale = TOps.Broadcast(alpha[i]);
+            for (int c = 0; c < valueVectors; c++)
+            {
+                TOps.Store(row + (c * lanes), TOps.Multiply(TOps.Load(row + (c * lanes)), rescale));
+            }
+
+            for (int j = 0; j < keys; j++)
+            {
+                float p = pT[(j * ldp) + i];
+                if (p == 0f)
+                {
+                    continue;
+                }
+
+                TV weight = TOps.Broadcast(p);
+                float* value = v + (j * ldv);
+                for (int c = 0; c < valueVectors; c++)
+                {
+                    TOps.Store(row + (c * lanes), TOps.MultiplyAdd(weight, TOps.Load(value + (c * lanes)), TOps.Load(row + (c * lanes))));
+                }
+            }
+        }
+    }
+
     /// <summary>One micro-kernel call's pointers and strides; Alpha non-null selects the rescale-accumulate form.</summary>
     private readonly struct Operands
     {

@@ -49,4 +49,36 @@ public static unsafe class TileLoad
             }
         }
     }
+
+    /// <summary>
+    /// True when any of the first <paramref name="vectors"/> vectors of the <paramref name="rows"/> rows holds a NaN or ±∞
+    /// (x·0 is 0 for every finite x and NaN otherwise; one multiply-add per vector, no branch until the end).
+    /// </summary>
+    public static bool AnyNonFinite<TOps, TV>(float* source, nint stride, int rows, int vectors)
+        where TOps : struct, ISimdOps<TV>
+        where TV : struct
+    {
+        int lanes = TOps.Lanes;
+        TV zero = TOps.Zero, sum = TOps.Zero;
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = source + (r * stride);
+            for (int c = 0; c < vectors; c++)
+            {
+                sum = TOps.MultiplyAdd(TOps.Load(row + (c * lanes)), zero, sum);
+            }
+        }
+
+        float* lanesOut = stackalloc float[lanes];
+        TOps.Store(lanesOut, sum);
+        for (int i = 0; i < lanes; i++)
+        {
+            if (lanesOut[i] != 0f)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

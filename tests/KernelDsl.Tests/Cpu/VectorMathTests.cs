@@ -43,7 +43,7 @@ public sealed unsafe class VectorMathTests(ITestOutputHelper output)
         {
             // Random points over the whole range softmax uses, plus the edges and the special values.
             var x = SimdWidth.RandomFloats(random, 4096, -130f, 0f);
-            float[] specials = [0f, -0.5f, -1f, -124.9f, -125.01f, -126f, -200f, float.NegativeInfinity, -1e-8f];
+            float[] specials = [0f, -0.5f, -1f, -124.9f, -125.01f, -126f, -200f, float.NegativeInfinity, -1e-8f, float.NaN, -float.NaN];
             specials.CopyTo(x, 0);
             var y = new float[x.Length];
             fixed (float* px = x, py = y)
@@ -57,7 +57,11 @@ public sealed unsafe class VectorMathTests(ITestOutputHelper output)
             double worst = 0;
             for (int i = 0; i < x.Length; i++)
             {
-                if (x[i] < -125f)
+                if (float.IsNaN(x[i]))
+                {
+                    float.IsNaN(y[i]).ShouldBeTrue($"exp2(NaN) must be NaN (a NaN score must reach the row's sum), got {y[i]}");
+                }
+                else if (x[i] < -125f)
                 {
                     y[i].ShouldBe(0f, $"exp2({x[i]}) must flush to exactly 0");
                 }

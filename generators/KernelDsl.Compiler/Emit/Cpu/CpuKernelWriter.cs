@@ -324,7 +324,23 @@ internal sealed class CpuKernelWriter
             _w.Line(Cpu + "OnlineSoftmax.Step<TOps, TV>(sT, BlockQ, kvCount, queryVectors, m, l, alpha);");
             _w.Line();
             _w.Line("// 2" + _step++ + ". O = diag(alpha)·O + P·V (the rescale is folded into the accumulator load).");
-            _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
+            if (_masked || _maskModifier is not null)
+            {
+                _w.Line("//     A V block holding NaN or ±∞ skips the masked keys' P = 0 terms instead (0·NaN is NaN; the reference sums kept keys only).");
+                using (_w.Block("if (" + Cpu + "TileLoad.AnyNonFinite<TOps, TV>(values, ldv, kvCount, valueVectors))"))
+                {
+                    _w.Line(Cpu + "TileGemm.AccumulateNonZero<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
+                }
+
+                using (_w.Block("else"))
+                {
+                    _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
+                }
+            }
+            else
+            {
+                _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
+            }
         }
     }
 

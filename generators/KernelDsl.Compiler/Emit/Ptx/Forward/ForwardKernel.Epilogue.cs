@@ -37,7 +37,8 @@ internal abstract partial class ForwardKernel
                 var b = w.Declare(RegKind.B32, "h", "idx");
                 var (h, idx) = (b[0], b[1]);
                 RowReductions.AcrossQuad(w, "add.f32", l, other);
-                w.Ins("setp.gt.f32 " + has + ", " + l + ", " + Zero);
+                // neu, not gt: a NaN l (a NaN or +inf score in the row) must give NaN O and LSE as in the reference; only l = 0 is "no key kept".
+                w.Ins("setp.neu.f32 " + has + ", " + l + ", " + Zero);
                 w.Ins("rcp.rn.f32 " + inv + ", " + l);
                 w.Ins("selp.f32 " + inv + ", " + inv + ", " + Zero + ", " + has);
                 w.Ins("setp.ge.s32 " + outside + ", " + row + ", " + R.SeqQ);
