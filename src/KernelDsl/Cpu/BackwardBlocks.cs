@@ -20,13 +20,15 @@ public static class BackwardBlocks
         ArgumentNullException.ThrowIfNull(mask);
         long rows = (long)mask.Batches * mask.Heads * mask.QueryBlocks;
         var states = new byte[rows * mask.KvBlocks];
-        for (long row = 0; row < rows; row++)
+        var counts = mask.Counts.Span;
+        var indices = mask.Indices.Span;
+        for (int row = 0; row < rows; row++)
         {
-            int partial = mask.Counts[2 * row], full = mask.Counts[(2 * row) + 1];
+            int partial = counts[2 * row], full = counts[(2 * row) + 1];
             for (int position = 0; position < partial + full; position++)
             {
-                int block = mask.Indices[(row * mask.KvBlocks) + position];
-                states[(row * mask.KvBlocks) + block] = position < partial ? Partial : Full;
+                int block = indices[(row * mask.KvBlocks) + position];
+                states[((long)row * mask.KvBlocks) + block] = position < partial ? Partial : Full;
             }
         }
 

@@ -409,14 +409,15 @@ internal sealed class CpuBackwardWriter
             using (_w.Block("else"))
             {
                 _w.Line("int row = ((((blockMask.Batches == 1 ? 0 : b) * blockMask.Heads) + (blockMask.Heads == 1 ? 0 : h)) * blockMask.QueryBlocks) + queryBlock;");
-                _w.Line("partialBlocks = blockMask.Counts[2 * row];");
-                _w.Line("blockCount = partialBlocks + blockMask.Counts[(2 * row) + 1];");
+                _w.Line("var counts = blockMask.Counts.Span;");
+                _w.Line("partialBlocks = counts[2 * row];");
+                _w.Line("blockCount = partialBlocks + counts[(2 * row) + 1];");
                 _w.Line("blockRow = row * blockMask.KvBlocks;");
             }
 
             using (_w.Block("for (int position = 0; position < blockCount; position++)"))
             {
-                _w.Line("int kStart = blockMask is null ? " + first + " + (position * BlockKV) : blockMask.Indices[blockRow + position] * BlockKV;");
+                _w.Line("int kStart = blockMask is null ? " + first + " + (position * BlockKV) : blockMask.Indices.Span[blockRow + position] * BlockKV;");
                 _w.Line("bool partialBlock = position < partialBlocks;");
                 body();
             }
