@@ -75,4 +75,13 @@ public sealed partial class DiagnosticTests
         DiagnosticAssert.Expect(Score("=> MathF.Floor(score);"));
         DiagnosticAssert.Expect(BackwardScore("=> MathF.Floor(score) > 1f ? MathF.Abs(score) : MathF.Max(score, MathF.Min(score, 0f)) + MathF.Floor((float)q);"));
     }
+
+    [Fact]
+    public void KDSL0028_buffer_named_like_a_learnable_buffers_gradient_is_reported_at_its_name()
+    {
+        var diagnostic = DiagnosticAssert.Expect(
+            BackwardScore("=> score - slopes[h] * slopesGradient[h];", "float score, int h, [Captured(\"Hq\", Learnable = true)] ReadOnlySpan<float> slopes, [Captured(\"Hq\")] ReadOnlySpan<float> [|slopesGradient|]"),
+            "KDSL0028").Single();
+        diagnostic.GetMessage().ShouldContain("gradient of the learnable buffer 'slopes'");
+    }
 }

@@ -42,6 +42,17 @@ internal sealed class ModifierTraining
             {
                 _diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.LearnableWithoutBackward, at, buffer.Name, _spec));
             }
+
+            // Backward names the gradient parameter "<buffer>Gradient": another buffer of that name would be a duplicate parameter.
+            foreach (var clash in modifier.Buffers.Where(other => other.Name == ModifierBackwardWriter.GradientName(buffer)))
+            {
+                var other = method.Parameters.First(p => p.Name == clash.Name);
+                var where = other.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is Microsoft.CodeAnalysis.CSharp.Syntax.ParameterSyntax syntax
+                    ? LocationInfo.From(syntax.Identifier)
+                    : at;
+                _diagnostics.Add(LocatedDiagnostic.Create(DiagnosticCatalog.CapturedBufferInvalid, where, clash.Name, method.Name,
+                    "has the name Backward gives the gradient of the learnable buffer '" + buffer.Name + "'; rename it"));
+            }
         }
 
         if (_backward && modifier.Kind == ModifierKind.Score)

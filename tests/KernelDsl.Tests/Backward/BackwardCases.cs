@@ -10,7 +10,7 @@ internal static class BackwardCases
 {
     public static IEnumerable<string> Names => new[]
     {
-        "Fp32Plain", "Bf16CausalBottomRight", "Fp16Window", "Fp32CausalTopLeftD128", "Softcap", "AlibiLearnable", "T5Learnable", "PrefixLm", "Document", "DocumentBlockMask",
+        "Fp32Plain", "Bf16CausalBottomRight", "Bf16InFp32Out", "Fp16Window", "Fp32CausalTopLeftD128", "Softcap", "AlibiLearnable", "T5Learnable", "PrefixLm", "Document", "DocumentBlockMask",
     };
 
     private static Func<AttentionShape, MaskBand> Band(MaskKind kind, MaskAlignment alignment, int left = -1, int right = 0) =>
@@ -33,6 +33,7 @@ internal static class BackwardCases
             Forward = (q, k, v, o, lse, s) => BwdBf16CausalBottomRight.Forward(q, k, v, o, lse, s),
             Backward = (q, k, v, o, lse, dO, dq, dk, dv, s) => BwdBf16CausalBottomRight.Backward(q, k, v, o, lse, dO, dq, dk, dv, s),
         },
+        "Bf16InFp32Out" => new MixedBackwardCase(),
         "Fp16Window" => new BackwardCase<Half>
         {
             Name = name, Layout = TensorLayout.BSHD, Band = Band(MaskKind.SlidingWindow, MaskAlignment.TopLeft, 20, 3),

@@ -30,6 +30,12 @@ public static partial class BwdFp16Window;
 public static partial class BwdFp32CausalTopLeftD128;
 
 [Attention(HeadDim = 64)]
+[Precision(DType.BF16)]
+[Fusion(OutputType = DType.FP32)]
+[Backward]
+public static partial class BwdBf16InFp32Out;
+
+[Attention(HeadDim = 64)]
 [Backward]
 public static partial class BwdSoftcap
 {
