@@ -134,6 +134,9 @@ internal sealed class ExprPtxWriter
     /// <summary>Lowers a mask modifier's body (its result is a bool): the predicate holding it, for the layer's typed instructions.</summary>
     public Reg LowerMask(ModifierBody body) => new(Lower(body), RegKind.Pred);
 
+    /// <summary>Lowers a score modifier's body (its result is a float): the f32 register holding it.</summary>
+    public Reg LowerScore(ModifierBody body) => new(Lower(body), RegKind.F32);
+
     /// <summary>The register holding <paramref name="e"/>'s value (a new temporary, an input, a local or a hoisted value).</summary>
     public string Eval(Expr e)
     {

@@ -90,6 +90,13 @@ internal sealed class AccumulatorFragment
     }
 }
 
+/// <summary>The fp32 combinations a row statistic uses: the running max, the sum of probabilities.</summary>
+internal enum RowOp
+{
+    Max,
+    Sum,
+}
+
 /// <summary>
 /// Row statistics of a C-fragment row: the four lanes of a quad (same g) hold one row between them, so a reduction
 /// over a row is a reduction over the thread's registers, then two butterfly shuffles across the quad.
@@ -97,22 +104,34 @@ internal sealed class AccumulatorFragment
 internal static class RowReductions
 {
     /// <summary>acc = op over the registers (in order: op(r0, r1), then op(acc, r2), ...).</summary>
-    public static void Reduce(PtxWriter w, string op, Reg acc, IReadOnlyList<Reg> registers)
+    public static void Reduce(PtxWriter w, RowOp op, Reg acc, IReadOnlyList<Reg> registers)
     {
-        w.Ins(op + " " + acc + ", " + registers[0] + ", " + registers[1]);
+        Combine(w, op, acc, registers[0], registers[1]);
         for (int i = 2; i < registers.Count; i++)
         {
-            w.Ins(op + " " + acc + ", " + acc + ", " + registers[i]);
+            Combine(w, op, acc, acc, registers[i]);
         }
     }
 
     /// <summary>acc = op(acc, the same register of the quad's other lanes): two butterfly shuffles (lane xor 1, xor 2).</summary>
-    public static void AcrossQuad(PtxWriter w, string op, Reg acc, Reg scratch)
+    public static void AcrossQuad(PtxWriter w, RowOp op, Reg acc, Reg scratch)
     {
         foreach (int lanes in new[] { 1, 2 })
         {
             w.Ins("shfl.sync.bfly.b32 " + scratch + ", " + acc + ", " + I(lanes) + ", 31, 0xffffffff");
-            w.Ins(op + " " + acc + ", " + acc + ", " + scratch);
+            Combine(w, op, acc, acc, scratch);
+        }
+    }
+
+    private static void Combine(PtxWriter w, RowOp op, Reg d, Reg a, Reg b)
+    {
+        if (op == RowOp.Max)
+        {
+            w.Max(PtxType.F32, d, a, b);
+        }
+        else
+        {
+            w.Add(PtxType.F32, d, a, b);
         }
     }
 }

@@ -47,6 +47,15 @@ internal readonly struct Operand
     /// <summary>A literal (<c>0f3F800000</c>, <c>0xffffffff</c>) or a module symbol (a shared array's address).</summary>
     public static Operand Literal(string text) => new(text);
 
+    /// <summary>An f32 immediate in PTX's exact hexadecimal form (<see cref="PtxLiteral.F32"/>).</summary>
+    public static Operand F32(double value) => new(PtxLiteral.F32(value));
+
+    /// <summary>The f32 immediate −∞.</summary>
+    public static Operand NegInf { get; } = new(PtxLiteral.NegInf);
+
+    /// <summary>The f32 immediate 0.</summary>
+    public static Operand Zero { get; } = new(PtxLiteral.Zero);
+
     public override string ToString() => Text;
 }
 
@@ -148,6 +157,15 @@ internal static class PtxOps
     /// <summary>d = low half of a·b, plus c.</summary>
     public static void MadLo(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Operand c) => Ternary(w, "mad.lo", type, d, a, b, c);
 
+    /// <summary>A float multiply rounded to nearest on its own (<c>mul.rn</c>: never contracted into an fma, as C# evaluates it).</summary>
+    public static void MulRn(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul.rn", type, d, a, b);
+
+    /// <summary>d = 1/a, rounded to nearest.</summary>
+    public static void Rcp(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "rcp.rn", type, d, a);
+
+    /// <summary>d = log2(a), approximate (f32).</summary>
+    public static void Lg2(this PtxWriter w, Reg d, Operand a) => Unary(w, "lg2.approx", PtxType.F32, d, a);
+
     /// <summary>d = a·b + c, one rounding to nearest.</summary>
     public static void Fma(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Operand c) => Ternary(w, "fma.rn", type, d, a, b, c);
 
@@ -177,6 +195,10 @@ internal static class PtxOps
     public static void SetpOr(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b, Reg q) =>
         w.Ins("setp." + Suffix(cmp) + ".or." + Suffix(type) + " " + p + ", " + a + ", " + b + ", " + q);
 
+    /// <summary>p = (a cmp b) &amp;&amp; q.</summary>
+    public static void SetpAnd(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b, Reg q) =>
+        w.Ins("setp." + Suffix(cmp) + ".and." + Suffix(type) + " " + p + ", " + a + ", " + b + ", " + q);
+
     /// <summary>d = p ? a : b.</summary>
     public static void Selp(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b, Reg p) =>
         w.Ins("selp." + Suffix(type) + " " + d + ", " + a + ", " + b + ", " + p);
@@ -186,6 +208,25 @@ internal static class PtxOps
 
     /// <summary>p = whether <paramref name="vote"/> holds in every lane of the (full) warp.</summary>
     public static void VoteAll(this PtxWriter w, Reg p, Reg vote) => w.Ins("vote.sync.all.pred " + p + ", " + vote + ", 0xffffffff");
+
+    /// <summary>A generic address (a pointer parameter) as a global-space address.</summary>
+    public static void CvtaToGlobal(this PtxWriter w, Reg d, Reg a) => Unary(w, "cvta.to.global", PtxType.U64, d, a);
+
+    /// <summary>d = <c>[address]</c> through the read-only (non-coherent) cache: global data this kernel never writes.</summary>
+    public static void LdGlobalNc(this PtxWriter w, PtxType type, Reg d, Reg address) =>
+        w.Ins("ld.global.nc." + Suffix(type) + " " + d + ", [" + address + "]");
+
+    /// <summary>d = <c>[address + offset]</c> through the read-only cache.</summary>
+    public static void LdGlobalNc(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
+        w.Ins("ld.global.nc." + Suffix(type) + " " + d + ", [" + address + "+" + I(offset) + "]");
+
+    /// <summary><c>[address + offset]</c> = value in global memory.</summary>
+    public static void StGlobal(this PtxWriter w, PtxType type, Reg address, int offset, Operand value) =>
+        w.Ins("st.global." + Suffix(type) + " [" + address + "+" + I(offset) + "], " + value);
+
+    /// <summary><c>[address + offset]</c> = {a, b} in global memory (one 2-vector store).</summary>
+    public static void StGlobalPair(this PtxWriter w, PtxType type, Reg address, int offset, Reg a, Reg b) =>
+        w.Ins("st.global.v2." + Suffix(type) + " [" + address + "+" + I(offset) + "], {" + a + ", " + b + "}");
 
     /// <summary><c>[address]</c> = value in global memory.</summary>
     public static void StGlobal(this PtxWriter w, PtxType type, Reg address, Operand value) =>

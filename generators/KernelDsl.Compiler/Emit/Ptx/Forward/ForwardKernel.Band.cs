@@ -1,5 +1,6 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
@@ -22,11 +23,11 @@ internal abstract partial class ForwardKernel
         w.Comment("band: keep j when d - Left <= j <= d + Right, d = i + align; Left = " + I(left) + ", Right = " + I(right) + " (-1 = unbounded)");
         if (Spec.Mask.IsMasked && Spec.Mask.Alignment == MaskAlignment.BottomRight)
         {
-            w.Ins("sub.s32 " + R.Align + ", " + R.SeqKv + ", " + R.SeqQ);
+            w.Sub(S32, R.Align, R.SeqKv, R.SeqQ);
         }
         else
         {
-            w.Ins("mov.u32 " + R.Align + ", 0");
+            w.Mov(U32, R.Align, 0);
         }
 
         using (w.Scope())
@@ -34,68 +35,76 @@ internal abstract partial class ForwardKernel
             var r = w.Declare(RegKind.B32, "x", "jlo", "jhi", "last_kv");
             var (x, jlo, jhi, lastKv) = (r[0], r[1], r[2], r[3]);
             w.Declare1(RegKind.Pred, "pe");
-            w.Ins("add.s32 " + R.DMin + ", " + R.Q0 + ", " + R.Align);
-            w.Ins("add.s32 " + x + ", " + R.Q0 + ", " + I(Gpu.BlockQ));
-            w.Ins("min.s32 " + x + ", " + x + ", " + R.SeqQ);
-            w.Ins("add.s32 " + R.DMax + ", " + x + ", -1");
-            w.Ins("add.s32 " + R.DMax + ", " + R.DMax + ", " + R.Align);
-            w.Ins("add.s32 " + lastKv + ", " + R.SeqKv + ", -1");
+            w.Add(S32, R.DMin, R.Q0, R.Align);
+            w.Add(S32, x, R.Q0, Gpu.BlockQ);
+            w.Min(S32, x, x, R.SeqQ);
+            w.Add(S32, R.DMax, x, -1);
+            w.Add(S32, R.DMax, R.DMax, R.Align);
+            w.Add(S32, lastKv, R.SeqKv, -1);
             w.Comment("key range kept by some row of the block: [jlo, jhi]");
             if (left >= 0)
             {
-                w.Ins("sub.s32 " + jlo + ", " + R.DMin + ", " + I(left));
-                w.Ins("max.s32 " + jlo + ", " + jlo + ", 0");
+                w.Sub(S32, jlo, R.DMin, left);
+                w.Max(S32, jlo, jlo, 0);
             }
             else
             {
-                w.Ins("mov.u32 " + jlo + ", 0");
+                w.Mov(U32, jlo, 0);
             }
 
             if (right >= 0)
             {
-                w.Ins("add.s32 " + jhi + ", " + R.DMax + ", " + I(right));
-                w.Ins("min.s32 " + jhi + ", " + jhi + ", " + lastKv);
+                w.Add(S32, jhi, R.DMax, right);
+                w.Min(S32, jhi, jhi, lastKv);
             }
             else
             {
-                w.Ins("mov.u32 " + jhi + ", " + lastKv);
+                w.Mov(U32, jhi, lastKv);
             }
 
-            w.Ins("shr.u32 " + R.NStart + ", " + jlo + ", " + I(logBkv));
-            w.Ins("setp.lt.s32 " + R.Empty + ", " + jhi + ", " + jlo);
-            w.Ins("add.s32 " + x + ", " + jhi + ", " + I(Shape.BlockKV));
-            w.Ins("shr.s32 " + R.NEnd + ", " + x + ", " + I(logBkv));
-            w.Ins("selp.b32 " + R.NEnd + ", " + R.NStart + ", " + R.NEnd + ", " + R.Empty);
+            w.Shr(U32, R.NStart, jlo, logBkv);
+            w.Setp(Cmp.Lt, S32, R.Empty, jhi, jlo);
+            w.Add(S32, x, jhi, Shape.BlockKV);
+            w.Shr(S32, R.NEnd, x, logBkv);
+            w.Selp(B32, R.NEnd, R.NStart, R.NEnd, R.Empty);
             w.Comment("per-row bounds for boundary blocks: lo = d - Left, hi = min(d + Right, Skv - 1)");
             for (int rr = 0; rr < Shape.RowsPerThread; rr++)
             {
-                w.Ins("add.s32 " + x + ", " + R.Row[rr] + ", " + R.Align);
+                w.Add(S32, x, R.Row[rr], R.Align);
                 if (left >= 0)
                 {
-                    w.Ins("sub.s32 " + R.Lo[rr] + ", " + x + ", " + I(left));
+                    w.Sub(S32, R.Lo[rr], x, left);
                 }
 
                 if (right >= 0)
                 {
-                    w.Ins("add.s32 " + R.Hi[rr] + ", " + x + ", " + I(right));
-                    w.Ins("min.s32 " + R.Hi[rr] + ", " + R.Hi[rr] + ", " + lastKv);
+                    w.Add(S32, R.Hi[rr], x, right);
+                    w.Min(S32, R.Hi[rr], R.Hi[rr], lastKv);
                 }
                 else
                 {
-                    w.Ins("mov.u32 " + R.Hi[rr] + ", " + lastKv);
+                    w.Mov(U32, R.Hi[rr], lastKv);
                 }
             }
 
             w.Comment("a block [kv0, kv0 + BlockKV) is fully kept when kv0 >= full_lo and kv0 + BlockKV <= full_hi");
-            w.Ins(left >= 0 ? "sub.s32 " + R.FullLo + ", " + R.DMax + ", " + I(left) : "mov.u32 " + R.FullLo + ", 0");
-            if (right >= 0)
+            if (left >= 0)
             {
-                w.Ins("add.s32 " + R.FullHi + ", " + R.DMin + ", " + I(right + 1));
-                w.Ins("min.s32 " + R.FullHi + ", " + R.FullHi + ", " + R.SeqKv);
+                w.Sub(S32, R.FullLo, R.DMax, left);
             }
             else
             {
-                w.Ins("mov.u32 " + R.FullHi + ", " + R.SeqKv);
+                w.Mov(U32, R.FullLo, 0);
+            }
+
+            if (right >= 0)
+            {
+                w.Add(S32, R.FullHi, R.DMin, right + 1);
+                w.Min(S32, R.FullHi, R.FullHi, R.SeqKv);
+            }
+            else
+            {
+                w.Mov(U32, R.FullHi, R.SeqKv);
             }
         }
 
@@ -107,12 +116,12 @@ internal abstract partial class ForwardKernel
 
         for (int rr = 0; rr < Shape.RowsPerThread; rr++)
         {
-            w.Ins("mov.f32 " + R.M[rr] + ", " + NegInf);
-            w.Ins("mov.f32 " + R.L[rr] + ", " + Zero);
+            w.Mov(PtxType.F32, R.M[rr], Operand.NegInf);
+            w.Mov(PtxType.F32, R.L[rr], Operand.Zero);
         }
 
         EmitBlockMaskRange();
-        w.Ins("setp.le.s32 " + R.Empty + ", " + R.NEnd + ", " + R.NStart);
+        w.Setp(Cmp.Le, S32, R.Empty, R.NEnd, R.NStart);
         w.BranchIf(R.Empty, Epilogue);
     }
 

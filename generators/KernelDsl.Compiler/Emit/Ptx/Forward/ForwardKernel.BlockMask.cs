@@ -1,5 +1,5 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
-using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 
@@ -29,8 +29,8 @@ internal abstract partial class ForwardKernel
         var (counts, list, partial, hasMask) = (R.BlockCounts!, R.BlockList!, R.BlockPartial!, R.HasBlockMask!);
         w.Comment("block mask: 0 = none (visit the band's tiles, each with the element mask)");
         Entry.Load(w, counts, "block_counts");
-        w.Ins("setp.ne.u64 " + hasMask + ", " + counts + ", 0");
-        w.Ins("mov.u32 " + partial + ", 2147483647");
+        w.Setp(Cmp.Ne, U64, hasMask, counts, 0);
+        w.Mov(U32, partial, 2147483647);
         var done = w.NewLabel("BLOCK_MASK_DONE");
         w.BranchUnless(hasMask, done);
         using (w.Scope())
@@ -40,21 +40,21 @@ internal abstract partial class ForwardKernel
             var (row, stride, full) = (r[0], r[1], r[2]);
             w.Comment("row = batch * block_batch_stride + head * block_head_stride + query block");
             Entry.Load(w, stride, "block_batch_stride");
-            w.Ins("mad.lo.u32 " + row + ", " + R.Batch + ", " + stride + ", " + R.QueryBlock);
+            w.MadLo(U32, row, R.Batch, stride, R.QueryBlock);
             Entry.Load(w, stride, "block_head_stride");
-            w.Ins("mad.lo.u32 " + row + ", " + R.Head + ", " + stride + ", " + row);
-            w.Ins("cvta.to.global.u64 " + counts + ", " + counts);
-            w.Ins("mul.wide.u32 " + addr + ", " + row + ", 8");
-            w.Ins("add.u64 " + addr + ", " + addr + ", " + counts);
-            w.Ins("ld.global.nc.u32 " + partial + ", [" + addr + "]");
-            w.Ins("ld.global.nc.u32 " + full + ", [" + addr + "+4]");
-            w.Ins("mov.u32 " + R.NStart + ", 0");
-            w.Ins("add.u32 " + R.NEnd + ", " + partial + ", " + full);
+            w.MadLo(U32, row, R.Head, stride, row);
+            w.CvtaToGlobal(counts, counts);
+            w.MulWide(U32, addr, row, 8);
+            w.Add(U64, addr, addr, counts);
+            w.LdGlobalNc(U32, partial, addr);
+            w.LdGlobalNc(U32, full, addr, 4);
+            w.Mov(U32, R.NStart, 0);
+            w.Add(U32, R.NEnd, partial, full);
             Entry.Load(w, stride, "block_kv_blocks");
-            w.Ins("mul.lo.u32 " + row + ", " + row + ", " + stride);
+            w.MulLo(U32, row, row, stride);
             Entry.LoadGlobalPointer(w, list, "block_indices");
-            w.Ins("mul.wide.u32 " + addr + ", " + row + ", 4");
-            w.Ins("add.u64 " + list + ", " + list + ", " + addr);
+            w.MulWide(U32, addr, row, 4);
+            w.Add(U64, list, list, addr);
         }
 
         w.Place(done);
@@ -67,7 +67,7 @@ internal abstract partial class ForwardKernel
         int logBkv = Log2(Shape.BlockKV);
         if (!HasBlockMask)
         {
-            w.Ins("shl.b32 " + R.Kv0 + ", " + position + ", " + I(logBkv));
+            w.Shl(B32, R.Kv0, position, logBkv);
             return;
         }
 
@@ -76,11 +76,15 @@ internal abstract partial class ForwardKernel
         {
             var tileAddr = w.Declare1(RegKind.B64, "tile_addr");
             var tileIndex = w.Declare1(RegKind.B32, "tile_index");
-            w.Ins("mov.u32 " + tileIndex + ", " + position);
-            w.Ins("@" + hasMask + " mul.wide.u32 " + tileAddr + ", " + position + ", 4");
-            w.Ins("@" + hasMask + " add.u64 " + tileAddr + ", " + tileAddr + ", " + list);
-            w.Ins("@" + hasMask + " ld.global.nc.u32 " + tileIndex + ", [" + tileAddr + "]");
-            w.Ins("shl.b32 " + R.Kv0 + ", " + tileIndex + ", " + I(logBkv));
+            w.Mov(U32, tileIndex, position);
+            using (w.When(hasMask))
+            {
+                w.MulWide(U32, tileAddr, position, 4);
+                w.Add(U64, tileAddr, tileAddr, list);
+                w.LdGlobalNc(U32, tileIndex, tileAddr);
+            }
+
+            w.Shl(B32, R.Kv0, tileIndex, logBkv);
         }
     }
 
@@ -94,7 +98,7 @@ internal abstract partial class ForwardKernel
 
         var w = W;
         w.Comment("a block the block mask lists as full keeps every pair: no element mask");
-        w.Ins("setp.ge.u32 " + partialTile + ", " + R.N + ", " + R.BlockPartial!);
+        w.Setp(Cmp.Ge, U32, partialTile, R.N, R.BlockPartial!);
         w.BranchIf(partialTile, label);
     }
 }

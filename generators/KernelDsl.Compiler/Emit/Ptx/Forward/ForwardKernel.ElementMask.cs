@@ -1,5 +1,5 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
-using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 
@@ -29,11 +29,11 @@ internal abstract partial class ForwardKernel
             var (relHi, relLo) = (rel[0], rel[1]);
             if (MaskMod is null)
             {
-                w.Ins("add.s32 " + kvEnd + ", " + R.Kv0 + ", " + I(Shape.BlockKV));
-                w.Ins("setp.gt.s32 " + partial + ", " + kvEnd + ", " + R.FullHi);
+                w.Add(S32, kvEnd, R.Kv0, Shape.BlockKV);
+                w.Setp(Cmp.Gt, S32, partial, kvEnd, R.FullHi);
                 if (hasLeft)
                 {
-                    w.Ins("setp.lt.or.s32 " + partial + ", " + R.Kv0 + ", " + R.FullLo + ", " + partial);
+                    w.SetpOr(Cmp.Lt, S32, partial, R.Kv0, R.FullLo, partial);
                 }
 
                 w.BranchUnless(partial, done);
@@ -44,13 +44,13 @@ internal abstract partial class ForwardKernel
             }
 
             w.Comment("relative bounds: key kv0 + 2*t4 + c is kept for row r when rel_lo_r <= c <= rel_hi_r");
-            w.Ins("mad.lo.u32 " + jb + ", " + R.T4 + ", 2, " + R.Kv0);
+            w.MadLo(U32, jb, R.T4, 2, R.Kv0);
             for (int rr = 0; rr < Shape.RowsPerThread; rr++)
             {
-                w.Ins("sub.s32 " + relHi[rr] + ", " + R.Hi[rr] + ", " + jb);
+                w.Sub(S32, relHi[rr], R.Hi[rr], jb);
                 if (hasLeft)
                 {
-                    w.Ins("sub.s32 " + relLo[rr] + ", " + R.Lo[rr] + ", " + jb);
+                    w.Sub(S32, relLo[rr], R.Lo[rr], jb);
                 }
             }
 
@@ -59,13 +59,17 @@ internal abstract partial class ForwardKernel
                 foreach (var (row, reg, c) in R.S[ms].Elements())
                 {
                     int rr = (2 * ms) + row;
-                    w.Ins("setp.lt.s32 " + drop + ", " + relHi[rr] + ", " + I(c));
+                    w.Setp(Cmp.Lt, S32, drop, relHi[rr], c);
                     if (hasLeft)
                     {
-                        w.Ins("setp.gt.or.s32 " + drop + ", " + relLo[rr] + ", " + I(c) + ", " + drop);
+                        w.SetpOr(Cmp.Gt, S32, drop, relLo[rr], c, drop);
                     }
 
-                    w.Ins("@" + drop + " mov.f32 " + reg + ", " + NegInf);
+                    using (w.When(drop))
+                    {
+                        w.Mov(PtxType.F32, reg, Operand.NegInf);
+                    }
+
                     if (MaskMod is not null)
                     {
                         EmitMaskModifierElement(reg, rr, c, jb);

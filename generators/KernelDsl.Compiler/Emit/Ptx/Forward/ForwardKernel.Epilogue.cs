@@ -1,5 +1,6 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
@@ -36,50 +37,50 @@ internal abstract partial class ForwardKernel
                 var (ptr, x) = (a[0], a[1]);
                 var b = w.Declare(RegKind.B32, "h", "idx");
                 var (h, idx) = (b[0], b[1]);
-                RowReductions.AcrossQuad(w, "add.f32", l, other);
+                RowReductions.AcrossQuad(w, RowOp.Sum, l, other);
                 // neu, not gt: a NaN l (a NaN or +inf score in the row) must give NaN O and LSE as in the reference; only l = 0 is "no key kept".
-                w.Ins("setp.neu.f32 " + has + ", " + l + ", " + Zero);
-                w.Ins("rcp.rn.f32 " + inv + ", " + l);
-                w.Ins("selp.f32 " + inv + ", " + inv + ", " + Zero + ", " + has);
-                w.Ins("setp.ge.s32 " + outside + ", " + row + ", " + R.SeqQ);
+                w.Setp(Cmp.Neu, PtxType.F32, has, l, Operand.Zero);
+                w.Rcp(PtxType.F32, inv, l);
+                w.Selp(PtxType.F32, inv, inv, Operand.Zero, has);
+                w.Setp(Cmp.Ge, S32, outside, row, R.SeqQ);
                 w.BranchIf(outside, skip);
                 o.RowAddress(w, ptr, row, x);
-                w.Ins("mul.wide.u32 " + x + ", " + R.T4 + ", " + I(2 * output.Bytes));
-                w.Ins("add.u64 " + ptr + ", " + ptr + ", " + x);
+                w.MulWide(U32, x, R.T4, 2 * output.Bytes);
+                w.Add(U64, ptr, ptr, x);
                 var outs = R.O[ms].Row(r);
                 for (int nt = 0; nt < outs.Length / 2; nt++)
                 {
                     var (o0, o1) = (outs[2 * nt], outs[(2 * nt) + 1]);
-                    w.Ins("mul.f32 " + o0 + ", " + o0 + ", " + inv);
-                    w.Ins("mul.f32 " + o1 + ", " + o1 + ", " + inv);
+                    w.Mul(PtxType.F32, o0, o0, inv);
+                    w.Mul(PtxType.F32, o1, o1, inv);
                     int offset = nt * 8 * output.Bytes;
                     if (output == ElementTraits.F32)
                     {
-                        w.Ins("st.global.v2.f32 [" + ptr + "+" + I(offset) + "], {" + o0 + ", " + o1 + "}");
+                        w.StGlobalPair(PtxType.F32, ptr, offset, o0, o1);
                     }
                     else
                     {
-                        w.Ins(output.PackPair(h, o1, o0));
-                        w.Ins("st.global.b32 [" + ptr + "+" + I(offset) + "], " + h);
+                        w.PackPair(output, h, o1, o0);
+                        w.StGlobal(B32, ptr, offset, h);
                     }
                 }
 
                 w.Comment("LSE (natural log), by the quad's first lane");
-                w.Ins("setp.eq.and.u32 " + lead + ", " + R.T4 + ", 0, " + R.HasLse);
+                w.SetpAnd(Cmp.Eq, U32, lead, R.T4, 0, R.HasLse);
                 w.BranchUnless(lead, skip);
-                w.Ins("lg2.approx.f32 " + lse + ", " + l);
-                w.Ins("fma.rn.f32 " + lse + ", " + R.M[rr] + ", " + R.ScaleLog2 + ", " + lse);
-                w.Ins("mul.f32 " + lse + ", " + lse + ", " + F32(Constants.Ln2));
-                w.Ins("selp.f32 " + lse + ", " + lse + ", " + NegInf + ", " + has);
-                w.Ins("mad.lo.u32 " + idx + ", " + R.Batch + ", " + R.HeadsQ + ", " + R.Head);
-                w.Ins("mad.lo.u32 " + idx + ", " + idx + ", " + R.SeqQ + ", " + row);
-                w.Ins("mul.wide.u32 " + x + ", " + idx + ", 4");
-                w.Ins("add.u64 " + ptr + ", " + R.LsePtr + ", " + x);
-                w.Ins("st.global.f32 [" + ptr + "], " + lse);
+                w.Lg2(lse, l);
+                w.Fma(PtxType.F32, lse, R.M[rr], R.ScaleLog2, lse);
+                w.Mul(PtxType.F32, lse, lse, Operand.F32(Constants.Ln2));
+                w.Selp(PtxType.F32, lse, lse, Operand.NegInf, has);
+                w.MadLo(U32, idx, R.Batch, R.HeadsQ, R.Head);
+                w.MadLo(U32, idx, idx, R.SeqQ, row);
+                w.MulWide(U32, x, idx, 4);
+                w.Add(U64, ptr, R.LsePtr, x);
+                w.StGlobal(PtxType.F32, ptr, lse);
                 w.Place(skip);
             }
         }
 
-        w.Ins("ret");
+        w.Ret();
     }
 }

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model.Expressions;
 using KernelDsl.Compiler.Model;
-using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 
@@ -47,8 +47,8 @@ internal abstract partial class ForwardKernel
             w.Comment("last valid query row and key: buffer reads on the tile's padding are clamped to them (see InRangeIndices)");
             var last = w.Declare(RegKind.B32, "q_last", "kv_last");
             (_qLast, _kvLast) = (last[0], last[1]);
-            w.Ins("add.s32 " + _qLast + ", " + R.SeqQ + ", -1");
-            w.Ins("add.s32 " + _kvLast + ", " + R.SeqKv + ", -1");
+            w.Add(S32, _qLast, R.SeqQ, -1);
+            w.Add(S32, _kvLast, R.SeqKv, -1);
         }
 
         var hoisting = new ModifierInputs(Score: null, R.Batch, R.Head, Query: null, Key: null);
@@ -85,7 +85,7 @@ internal abstract partial class ForwardKernel
         {
             var jb = w.Declare1(RegKind.B32, "jb");
             w.Comment("key of element (nt, e) = kv0 + 2*t4 + 8*nt + e");
-            w.Ins("mad.lo.u32 " + jb + ", " + R.T4 + ", 2, " + R.Kv0);
+            w.MadLo(U32, jb, R.T4, 2, R.Kv0);
             for (int ms = 0; ms < Shape.Slabs; ms++)
             {
                 foreach (var (r, reg, c) in R.S[ms].Elements())
@@ -94,15 +94,15 @@ internal abstract partial class ForwardKernel
                     {
                         var score = w.Declare1(RegKind.F32, "score");
                         var kv = w.Declare1(RegKind.B32, "kv");
-                        w.Ins("mul.rn.f32 " + score + ", " + reg + ", " + F32(Spec.EffectiveScale));
+                        w.MulRn(PtxType.F32, score, reg, Operand.F32(Spec.EffectiveScale));
                         if (body.Reads(ModifierInput.KeyIndex))
                         {
-                            w.Ins("add.s32 " + kv + ", " + jb + ", " + I(c));
+                            w.Add(S32, kv, jb, c);
                         }
 
                         var (row, key) = InRangeIndices((2 * ms) + r, kv, body.Reads(ModifierInput.KeyIndex));
-                        string result = new ExprPtxWriter(w, new ModifierInputs(score, R.Batch, R.Head, row, key).Map, _scoreHoisted, bufferBase: Captured).Lower(body);
-                        w.Ins("mov.f32 " + reg + ", " + result);
+                        var result = new ExprPtxWriter(w, new ModifierInputs(score, R.Batch, R.Head, row, key).Map, _scoreHoisted, bufferBase: Captured).LowerScore(body);
+                        w.Mov(PtxType.F32, reg, result);
                     }
                 }
             }
@@ -119,12 +119,15 @@ internal abstract partial class ForwardKernel
             var kv = w.Declare1(RegKind.B32, "kv");
             if (body.Reads(ModifierInput.KeyIndex))
             {
-                w.Ins("add.s32 " + kv + ", " + jb + ", " + I(c));
+                w.Add(S32, kv, jb, c);
             }
 
             var (row, key) = InRangeIndices(rr, kv, body.Reads(ModifierInput.KeyIndex));
-            string keep = new ExprPtxWriter(w, new ModifierInputs(null, R.Batch, R.Head, row, key).Map, _maskHoisted, bufferBase: Captured).Lower(body);
-            w.Ins("@!" + keep + " mov.f32 " + reg + ", " + NegInf);
+            var keep = new ExprPtxWriter(w, new ModifierInputs(null, R.Batch, R.Head, row, key).Map, _maskHoisted, bufferBase: Captured).LowerMask(body);
+            using (w.Unless(keep))
+            {
+                w.Mov(PtxType.F32, reg, Operand.NegInf);
+            }
         }
     }
 
@@ -145,10 +148,10 @@ internal abstract partial class ForwardKernel
         var w = W;
         var r = w.Declare(RegKind.B32, "q_in", "kv_in");
         var (qIn, kvIn) = (r[0], r[1]);
-        w.Ins("min.s32 " + qIn + ", " + R.Row[rr] + ", " + _qLast);
+        w.Min(S32, qIn, R.Row[rr], _qLast!);
         if (usesKey)
         {
-            w.Ins("min.s32 " + kvIn + ", " + kv + ", " + _kvLast);
+            w.Min(S32, kvIn, kv, _kvLast!);
         }
 
         return (qIn, kvIn);

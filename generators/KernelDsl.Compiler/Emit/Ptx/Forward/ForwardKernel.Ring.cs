@@ -1,4 +1,5 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
@@ -25,13 +26,13 @@ internal abstract partial class ForwardKernel
                 var skip = w.Declare1(RegKind.Pred, "skip");
                 var r = w.Declare(RegKind.B32, "tile", "k_dst", "v_dst");
                 var (tile, kDst, vDst) = (r[0], r[1], r[2]);
-                w.Ins("add.s32 " + tile + ", " + R.NStart + ", " + I(stage));
-                w.Ins("setp.ge.s32 " + skip + ", " + tile + ", " + R.NEnd);
+                w.Add(S32, tile, R.NStart, stage);
+                w.Setp(Cmp.Ge, S32, skip, tile, R.NEnd);
                 var skipped = w.NewLabel("PROLOGUE_SKIP_" + I(stage));
                 w.BranchIf(skip, skipped);
                 EmitTileStart(tile);
-                w.Ins("add.u32 " + kDst + ", " + R.KRing + ", " + I(stage * Gpu.Smem.KStageBytes));
-                w.Ins("add.u32 " + vDst + ", " + R.VRing + ", " + I(stage * Gpu.Smem.VStageBytes));
+                w.Add(U32, kDst, R.KRing, stage * Gpu.Smem.KStageBytes);
+                w.Add(U32, vDst, R.VRing, stage * Gpu.Smem.VStageBytes);
                 LoadKvTile(kDst, vDst);
                 w.Place(skipped);
                 Copies.Commit(w);
@@ -49,13 +50,13 @@ internal abstract partial class ForwardKernel
             var skip = w.Declare1(RegKind.Pred, "skip");
             var r = w.Declare(RegKind.B32, "tile", "k_dst", "v_dst");
             var (tile, kDst, vDst) = (r[0], r[1], r[2]);
-            w.Ins("add.s32 " + tile + ", " + R.N + ", " + I(distance));
-            w.Ins("setp.ge.s32 " + skip + ", " + tile + ", " + R.NEnd);
+            w.Add(S32, tile, R.N, distance);
+            w.Setp(Cmp.Ge, S32, skip, tile, R.NEnd);
             var skipped = w.NewLabel("PREFETCH_SKIP");
             w.BranchIf(skip, skipped);
             EmitTileStart(tile);
-            w.Ins("mad.lo.u32 " + kDst + ", " + R.WriteStage + ", " + I(Gpu.Smem.KStageBytes) + ", " + R.KRing);
-            w.Ins("mad.lo.u32 " + vDst + ", " + R.WriteStage + ", " + I(Gpu.Smem.VStageBytes) + ", " + R.VRing);
+            w.MadLo(U32, kDst, R.WriteStage, Gpu.Smem.KStageBytes, R.KRing);
+            w.MadLo(U32, vDst, R.WriteStage, Gpu.Smem.VStageBytes, R.VRing);
             LoadKvTile(kDst, vDst);
             w.Place(skipped);
             Copies.Commit(w);
@@ -72,24 +73,24 @@ internal abstract partial class ForwardKernel
     /// <summary>The loop starts at the first kept tile, reading stage 0.</summary>
     protected void StartLoop()
     {
-        W.Ins("mov.u32 " + R.N + ", " + R.NStart);
-        W.Ins("mov.u32 " + R.ReadStage + ", 0");
+        W.Mov(U32, R.N, R.NStart);
+        W.Mov(U32, R.ReadStage, 0);
     }
 
     /// <summary>The stage the first prefetch writes.</summary>
-    protected void SetWriteStage(int stage) => W.Ins("mov.u32 " + R.WriteStage + ", " + I(stage));
+    protected void SetWriteStage(int stage) => W.Mov(U32, R.WriteStage, stage);
 
     /// <summary>Branches back to <paramref name="label"/> while tiles remain (n &lt; n_end).</summary>
     protected void LoopWhileTilesRemain(PtxLabel label)
     {
-        W.Ins("setp.lt.s32 " + R.More + ", " + R.N + ", " + R.NEnd);
+        W.Setp(Cmp.Lt, S32, R.More, R.N, R.NEnd);
         W.BranchIf(R.More, label);
     }
 
     /// <summary>Branches to <paramref name="label"/> when no tile remains (n ≥ n_end).</summary>
     protected void SkipWhenNoTileRemains(PtxLabel label)
     {
-        W.Ins("setp.ge.s32 " + R.More + ", " + R.N + ", " + R.NEnd);
+        W.Setp(Cmp.Ge, S32, R.More, R.N, R.NEnd);
         W.BranchIf(R.More, label);
     }
 
@@ -100,7 +101,7 @@ internal abstract partial class ForwardKernel
         using (w.Scope())
         {
             var wrap = w.Declare1(RegKind.Pred, "wrap");
-            w.Ins("add.s32 " + R.N + ", " + R.N + ", 1");
+            w.Add(S32, R.N, R.N, 1);
             between?.Invoke();
             foreach (var stage in stages)
             {
@@ -112,9 +113,9 @@ internal abstract partial class ForwardKernel
     /// <summary>stage = (stage + 1) mod Stages, branch-free.</summary>
     protected void StepRingStage(Reg stage, Reg wrap)
     {
-        W.Ins("add.u32 " + stage + ", " + stage + ", 1");
-        W.Ins("setp.eq.u32 " + wrap + ", " + stage + ", " + I(Gpu.Stages));
-        W.Ins("selp.b32 " + stage + ", 0, " + stage + ", " + wrap);
+        W.Add(U32, stage, stage, 1);
+        W.Setp(Cmp.Eq, U32, wrap, stage, Gpu.Stages);
+        W.Selp(B32, stage, 0, stage, wrap);
     }
 
     /// <summary>A ring stage advanced alone, in its own scope.</summary>

@@ -1,4 +1,5 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Forward;
@@ -26,26 +27,26 @@ internal abstract partial class ForwardKernel
                 var (mx, other, mNew, negMc, sum) = (f[0], f[1], f[2], f[3], f[4]);
                 var none = w.Declare1(RegKind.Pred, "none");
                 var scores = R.S[ms].Row(r);
-                RowReductions.Reduce(w, "max.f32", mx, scores);
-                RowReductions.AcrossQuad(w, "max.f32", mx, other);
-                w.Ins("max.f32 " + mNew + ", " + R.M[rr] + ", " + mx);
-                w.Ins("setp.eq.f32 " + none + ", " + mNew + ", " + NegInf);
-                w.Ins("selp.f32 " + negMc + ", " + Zero + ", " + mNew + ", " + none);
-                w.Ins("mul.f32 " + negMc + ", " + negMc + ", " + R.ScaleLog2);
-                w.Ins("neg.f32 " + negMc + ", " + negMc);
+                RowReductions.Reduce(w, RowOp.Max, mx, scores);
+                RowReductions.AcrossQuad(w, RowOp.Max, mx, other);
+                w.Max(PtxType.F32, mNew, R.M[rr], mx);
+                w.Setp(Cmp.Eq, PtxType.F32, none, mNew, Operand.NegInf);
+                w.Selp(PtxType.F32, negMc, Operand.Zero, mNew, none);
+                w.Mul(PtxType.F32, negMc, negMc, R.ScaleLog2);
+                w.Neg(PtxType.F32, negMc, negMc);
                 var alpha = R.Alpha[rr];
-                w.Ins("fma.rn.f32 " + alpha + ", " + R.M[rr] + ", " + R.ScaleLog2 + ", " + negMc);
-                w.Ins("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
-                w.Ins("mov.f32 " + R.M[rr] + ", " + mNew);
+                w.Fma(PtxType.F32, alpha, R.M[rr], R.ScaleLog2, negMc);
+                w.Ex2(alpha, alpha);
+                w.Mov(PtxType.F32, R.M[rr], mNew);
                 foreach (var s in scores)
                 {
-                    w.Ins("fma.rn.f32 " + s + ", " + s + ", " + R.ScaleLog2 + ", " + negMc);
-                    w.Ins("ex2.approx.ftz.f32 " + s + ", " + s);
+                    w.Fma(PtxType.F32, s, s, R.ScaleLog2, negMc);
+                    w.Ex2(s, s);
                 }
 
-                RowReductions.Reduce(w, "add.f32", sum, scores);
+                RowReductions.Reduce(w, RowOp.Sum, sum, scores);
                 w.Comment("l = alpha*l + sum (per-thread partial; the quad's partials are added once, at the end)");
-                w.Ins("fma.rn.f32 " + R.L[rr] + ", " + R.L[rr] + ", " + alpha + ", " + sum);
+                w.Fma(PtxType.F32, R.L[rr], R.L[rr], alpha, sum);
             }
         }
     }
@@ -68,13 +69,13 @@ internal abstract partial class ForwardKernel
             {
                 var p = w.Declare(RegKind.Pred, "changed", "any");
                 var (changed, any) = (p[0], p[1]);
-                w.Ins("setp.neu.f32 " + changed + ", " + R.Alpha[0] + ", 0f3F800000");
+                w.Setp(Cmp.Neu, PtxType.F32, changed, R.Alpha[0], Operand.F32(1.0));
                 for (int rr = 1; rr < Shape.RowsPerThread; rr++)
                 {
-                    w.Ins("setp.neu.or.f32 " + changed + ", " + R.Alpha[rr] + ", 0f3F800000, " + changed);
+                    w.SetpOr(Cmp.Neu, PtxType.F32, changed, R.Alpha[rr], Operand.F32(1.0), changed);
                 }
 
-                w.Ins("vote.sync.any.pred " + any + ", " + changed + ", 0xffffffff");
+                w.VoteAny(any, changed);
                 w.BranchUnless(any, done);
             }
 
@@ -82,7 +83,7 @@ internal abstract partial class ForwardKernel
             {
                 foreach (var o in R.O[rr / 2].Row(rr % 2))
                 {
-                    w.Ins("mul.f32 " + o + ", " + o + ", " + R.Alpha[rr]);
+                    w.Mul(PtxType.F32, o, o, R.Alpha[rr]);
                 }
             }
 

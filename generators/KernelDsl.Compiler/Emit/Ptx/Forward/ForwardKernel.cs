@@ -39,6 +39,9 @@ internal abstract partial class ForwardKernel
 
     protected PtxWriter W { get; } = new();
 
+    /// <summary>The dynamic shared-memory array every tile lives in (declared in the header, its address taken by setup).</summary>
+    private const string SharedMemorySymbol = "kdsl_smem";
+
     /// <summary>Where every thread ends: the band's empty check branches here, the epilogue places it.</summary>
     protected PtxLabel Epilogue { get; private set; } = null!;
 
@@ -83,7 +86,7 @@ internal abstract partial class ForwardKernel
                 System.FormattableString.Invariant($"tiles {Gpu.BlockQ}x{Gpu.BlockKV}, {Gpu.Warps} warps, {Gpu.Stages} stages, {Gpu.Smem.TotalBytes} bytes shared memory, ~{Gpu.EstimatedRegisters} registers"),
             },
             framed: true, Gpu.PtxVersion, Gpu.PtxTarget,
-            new[] { ("Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan)" + Family.SharedAlignmentNote + ".", ".extern .shared .align " + I(Family.SharedAlignment) + " .b8 kdsl_smem[];") },
+            new[] { ("Dynamic shared memory: Q tile, K ring, V ring (offsets in the plan)" + Family.SharedAlignmentNote + ".", ".extern .shared .align " + I(Family.SharedAlignment) + " .b8 " + SharedMemorySymbol + "[];") },
             new[]
             {
                 KernelEntry.MaxThreads(Shape.Threads),
