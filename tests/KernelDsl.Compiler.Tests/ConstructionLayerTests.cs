@@ -182,12 +182,16 @@ public sealed class ConstructionLayerTests
             w.StShared(PtxType.U32, b[0], 16, b[1]);
         }
 
+        var h = w.Declare1(RegKind.B16, "h");
+        w.LdGlobal(PtxType.B16, h, wide, 6);
+        w.ToF32(ElementTraits.BF16, f[0], h);
         w.Ret();
         string text = w.ToString();
         text.ShouldContain("    mul.lo.u32 %a, %b, 8;\n    mul.wide.u32 %w, %a, %b;\n    mad.lo.u32 %a, %a, %b, 3;\n");
         text.ShouldContain("    fma.rn.f32 %x, %x, %y, 0f00000000;\n    ex2.approx.ftz.f32 %y, %x;\n");
         text.ShouldContain("    setp.neu.f32 %p, %x, 0fFF800000;\n    setp.lt.or.s32 %p, %a, %b, %p;\n    selp.f32 %x, 0f00000000, %y, %p;\n");
-        text.ShouldContain("    cvt.u64.u32 %w, %a;\n    mov.u32 %b, %ctaid.y;\n    @!%p st.shared.u32 [%a+16], %b;\n    ret;\n");
+        text.ShouldContain("    cvt.u64.u32 %w, %a;\n    mov.u32 %b, %ctaid.y;\n    @!%p st.shared.u32 [%a+16], %b;\n");
+        text.ShouldContain("    ld.global.b16 %h, [%w+6];\n    cvt.f32.bf16 %x, %h;\n    ret;\n");
         Should.Throw<InvalidOperationException>(() =>
         {
             using (w.When(p))
@@ -242,7 +246,11 @@ public sealed class ConstructionLayerTests
         }
 
         var data = new TheoryData<string>();
-        files.ForEach(data.Add);
+        foreach (var file in files)
+        {
+            data.Add(file);
+        }
+
         return data;
     }
 

@@ -220,6 +220,10 @@ internal static class PtxOps
     public static void LdGlobalNc(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
         w.Ins("ld.global.nc." + Suffix(type) + " " + d + ", [" + address + "+" + I(offset) + "]");
 
+    /// <summary>d = <c>[address + offset]</c> in global memory.</summary>
+    public static void LdGlobal(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
+        w.Ins("ld.global." + Suffix(type) + " " + d + ", [" + address + "+" + I(offset) + "]");
+
     /// <summary><c>[address + offset]</c> = value in global memory.</summary>
     public static void StGlobal(this PtxWriter w, PtxType type, Reg address, int offset, Operand value) =>
         w.Ins("st.global." + Suffix(type) + " [" + address + "+" + I(offset) + "], " + value);
