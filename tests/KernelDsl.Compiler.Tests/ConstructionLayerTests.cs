@@ -116,7 +116,7 @@ public sealed class ConstructionLayerTests
         var plan = Planner.Plan(Modifiers.With(Specs.Make(64), mask: Modifiers.PrefixLm)).Plan!;
         string attention = PtxEmitter.PtxFor(plan)!;
         var declared = Regex.Matches(attention, @"\.param \.(\w+) (\w+)").Select(m => (m.Groups[2].Value, m.Groups[1].Value)).ToList();
-        declared.ShouldBe(PtxAbi.For(plan.Spec).Select(p => (plan.PortableGpuKernel()!.EntryName + "_param_" + p.Name, p.Type)).ToList());
+        declared.ShouldBe(PtxAbi.For(plan.PortableGpuKernel()!).Select(p => (plan.PortableGpuKernel()!.EntryName + "_param_" + p.Name, p.Type)).ToList());
         string builder = BlockMaskPtx.PtxFor(plan)!;
         Regex.Matches(builder, @"\.param \.(\w+) (\w+)").Select(m => m.Groups[1].Value).ShouldBe(BlockMaskPtx.FixedParameters.Select(p => p.Type));
         builder.ShouldContain("ld.param.s32 %left, [" + BlockMaskPtx.EntryName(plan.PortableGpuKernel()!) + "_param_band_left]");

@@ -14,8 +14,8 @@ namespace KernelDsl.Cuda.Tests;
 public unsafe class LaunchPathAllocationTests
 {
     private static readonly GpuKernelSet Kernels = new(
-        new GpuKernelInfo("ptx", "k_fwd", 128, 128, 55296, BlockKV: 64, TakesBlockMask: true),
-        new GpuKernelInfo("ptx90a", "k_fwd_sm90a", 256, 128, 147456, BlockKV: 128, TakesBlockMask: true, Family: "sm_90a", MinComputeCapability: 90, MaxComputeCapability: 99));
+        new GpuKernelInfo("ptx", "k_fwd", 128, 128, 55296, BlockKV: 64, TakesBlockMask: true) { Abi = TestAbi.Forward(true, 2) },
+        new GpuKernelInfo("ptx90a", "k_fwd_sm90a", 256, 128, 147456, BlockKV: 128, TakesBlockMask: true, Family: "sm_90a", MinComputeCapability: 90, MaxComputeCapability: 99) { Abi = TestAbi.Forward(true, 2) });
 
     private static readonly string[] TableDims = { "Hq", "8" };
     private static readonly string[] DocumentDims = { "Skv" };
@@ -59,6 +59,10 @@ public unsafe class LaunchPathAllocationTests
         (args.ValueOf(9), args.ValueOf(10), args.ValueOf(11)).ShouldBe((8UL * 100 * 64, 64UL, 100UL * 64));
         (args.ValueOf(12), args.ValueOf(13), args.ValueOf(14)).ShouldBe((2UL * 100 * 64, 64UL, 100UL * 64));
         args.SizeOf(9).ShouldBe(8);
+        for (int i = 0; i < args.Count; i++)
+        {
+            args.SizeOf(i).ShouldBe(TestAbi.Forward(true, 2)[i].Bytes, $"size of parameter {i}: the slot's");
+        }
 
         // No block mask: null pointers and zero strides; then the captured buffers in the spec's order.
         (args.ValueOf(21), args.ValueOf(22), args.ValueOf(25)).ShouldBe((0UL, 0UL, 0UL));
@@ -86,6 +90,15 @@ public unsafe class LaunchPathAllocationTests
         Should.Throw<ArgumentException>(() => f.Pack(blockMask: null, misalignQ: true)).ParamName.ShouldBe("q");
         var wrongTiles = new BlockMask(64, 64, 64, 64, 1, 1, new int[2], new int[1]);
         Should.Throw<ArgumentException>(() => f.Pack(wrongTiles)).ParamName.ShouldBe("blockMask");
+        Should.Throw<ArgumentException>(() => f.Pack(blockMask: null, capturedCount: 1)).ParamName.ShouldBe("captured");
+    }
+
+    [Fact]
+    public void A_descriptor_without_an_abi_record_is_refused()
+    {
+        var f = new Fixture(batch: 1, heads: 8, kvHeads: 2, seq: 64, dim: 64);
+        Should.Throw<ArgumentException>(() => f.Pack(blockMask: null, kernels: new GpuKernelSet(new GpuKernelInfo("ptx", "k_fwd", 128, 128, 0, 64, true))))
+            .Message.ShouldContain("no ABI record");
     }
 
     /// <summary>Lengths and strides of BHSD tensors (allocated once, as a DeviceTensor holds them) at fake 256-byte aligned addresses.</summary>
@@ -106,7 +119,7 @@ public unsafe class LaunchPathAllocationTests
 
         public ulong DocumentsAddress => 0x7f70_0000_0000;
 
-        public LaunchArguments Pack(BlockMask? blockMask, long tableLength = -1, bool misalignQ = false)
+        public LaunchArguments Pack(BlockMask? blockMask, long tableLength = -1, bool misalignQ = false, int capturedCount = 2, GpuKernelSet? kernels = null)
         {
             var args = new LaunchArguments();
             var q = new TensorArgument("q", (void*)(QAddress + (misalignQ ? 2UL : 0)), 2, _qLengths, _qStrides);
@@ -114,14 +127,13 @@ public unsafe class LaunchPathAllocationTests
             var v = new TensorArgument("v", (void*)0x7f20_0000_0000, 2, _kvLengths, _kvStrides);
             var o = new TensorArgument("output", (void*)0x7f30_0000_0000, 2, _qLengths, _qStrides);
             var lse = new TensorArgument("lse", (void*)LseAddress, 4, _lseLengths, _lseStrides);
-            var selected = GpuKernelSelection.Select(Kernels, 90, blockMask, forcedFamily: null);
-            AttentionLauncher.Pack(
-                selected, TensorLayout.BHSD, 64, 64, q, k, v, o, lse,
-                [
-                    new CapturedDeviceBuffer("table", TableDims, TableAddress, tableLength >= 0 ? tableLength : heads * 8L),
-                    new CapturedDeviceBuffer("documents", DocumentDims, DocumentsAddress, seq),
-                ],
-                blockMask, 0x7f80_0000_0000, 0x7f90_0000_0000, ref args);
+            var selected = GpuKernelSelection.Select(kernels ?? Kernels, 90, blockMask, forcedFamily: null);
+            ReadOnlySpan<CapturedDeviceBuffer> captured =
+            [
+                new CapturedDeviceBuffer("table", TableDims, TableAddress, tableLength >= 0 ? tableLength : heads * 8L),
+                new CapturedDeviceBuffer("documents", DocumentDims, DocumentsAddress, seq),
+            ];
+            AttentionLauncher.Pack(selected, TensorLayout.BHSD, 64, 64, q, k, v, o, lse, captured[..capturedCount], blockMask, 0x7f80_0000_0000, 0x7f90_0000_0000, ref args);
             return args;
         }
     }

@@ -54,6 +54,9 @@ public sealed record GpuKernelPlan(
     /// <summary>Number of captured buffers the kernel takes, one device pointer each after the fixed parameters, in the spec's order.</summary>
     public int CapturedBuffers { get; init; }
 
+    /// <summary>The kernel's parameter list, from its kind and the decisions above: the PTX entry and the launcher are both written from it.</summary>
+    public KernelAbi Abi => KernelAbi.Forward(TakesBlockMask, CapturedBuffers);
+
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";
 

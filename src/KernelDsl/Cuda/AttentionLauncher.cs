@@ -3,8 +3,9 @@ using System;
 namespace KernelDsl.Cuda;
 
 /// <summary>
-/// Checks device tensors against a spec and launches its generated attention kernel. The parameter order here
-/// is the PTX ABI documented in generators/KernelDsl.Compiler/Emit/Ptx/PtxAbi.cs: the two must change together.
+/// Checks device tensors against a spec and launches its generated attention kernel. The parameters are packed from
+/// the kernel's ABI record (<see cref="GpuKernelInfo.Abi"/>), which the generator writes from the same plan record as the
+/// kernel's PTX <c>.entry</c> list (generators/KernelDsl.Compiler/Planning/KernelAbi.cs), so the two cannot disagree.
 /// </summary>
 /// <remarks>
 /// The steady-state path allocates nothing and makes two driver calls (cuCtxSetCurrent, cuLaunchKernel): the
@@ -126,32 +127,50 @@ public static unsafe class AttentionLauncher
         }
 
         Dim3 grid = Grid(shape, kernel.BlockQ);
-        arguments.AddU64((ulong)q.Data);
-        arguments.AddU64((ulong)k.Data);
-        arguments.AddU64((ulong)v.Data);
-        arguments.AddU64((ulong)output.Data);
-        arguments.AddU64(lse.IsPresent ? (ulong)lse.Data : 0UL);
-        arguments.AddU32((uint)shape.SeqQ);
-        arguments.AddU32((uint)shape.SeqKv);
-        arguments.AddU32((uint)shape.HeadsQ);
-        arguments.AddU32((uint)shape.HeadsKv);
-        AddStrides(ref arguments, q, layout);
-        AddStrides(ref arguments, k, layout);
-        AddStrides(ref arguments, v, layout);
-        AddStrides(ref arguments, output, layout);
-        if (kernel.TakesBlockMask)
+        var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
+        int capturedSlots = 0;
+        foreach (var slot in abi)
         {
-            // ABI 21-25: counts, indices, batch and head strides in query-block rows (0 = shared), KV blocks per row.
-            arguments.AddU64(blockMask is null ? 0UL : blockCounts);
-            arguments.AddU64(blockMask is null ? 0UL : blockIndices);
-            arguments.AddU32(blockMask is null || blockMask.Batches == 1 ? 0u : (uint)(blockMask.Heads * blockMask.QueryBlocks));
-            arguments.AddU32(blockMask is null || blockMask.Heads == 1 ? 0u : (uint)blockMask.QueryBlocks);
-            arguments.AddU32(blockMask is null ? 0u : (uint)blockMask.KvBlocks);
+            ulong value = slot.Value switch
+            {
+                AbiValue.QPointer => (ulong)q.Data,
+                AbiValue.KPointer => (ulong)k.Data,
+                AbiValue.VPointer => (ulong)v.Data,
+                AbiValue.OutputPointer => (ulong)output.Data,
+                AbiValue.LsePointer => lse.IsPresent ? (ulong)lse.Data : 0UL,
+                AbiValue.SeqQ => (uint)shape.SeqQ,
+                AbiValue.SeqKv => (uint)shape.SeqKv,
+                AbiValue.HeadsQ => (uint)shape.HeadsQ,
+                AbiValue.HeadsKv => (uint)shape.HeadsKv,
+                AbiValue.QBatchStride or AbiValue.QSeqStride or AbiValue.QHeadStride => Stride(q, layout, slot.Value - AbiValue.QBatchStride),
+                AbiValue.KBatchStride or AbiValue.KSeqStride or AbiValue.KHeadStride => Stride(k, layout, slot.Value - AbiValue.KBatchStride),
+                AbiValue.VBatchStride or AbiValue.VSeqStride or AbiValue.VHeadStride => Stride(v, layout, slot.Value - AbiValue.VBatchStride),
+                AbiValue.OutputBatchStride or AbiValue.OutputSeqStride or AbiValue.OutputHeadStride => Stride(output, layout, slot.Value - AbiValue.OutputBatchStride),
+
+                // Block mask: 0 = none (the kernel visits the band's tiles with the element mask); strides in query-block
+                // rows, 0 where the mask is shared by all batches or heads.
+                AbiValue.BlockCounts => blockMask is null ? 0UL : blockCounts,
+                AbiValue.BlockIndices => blockMask is null ? 0UL : blockIndices,
+                AbiValue.BlockBatchStride => blockMask is null || blockMask.Batches == 1 ? 0u : (uint)(blockMask.Heads * blockMask.QueryBlocks),
+                AbiValue.BlockHeadStride => blockMask is null || blockMask.Heads == 1 ? 0u : (uint)blockMask.QueryBlocks,
+                AbiValue.BlockKvBlocks => blockMask is null ? 0u : (uint)blockMask.KvBlocks,
+                AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
+                _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter this runtime does not know ({slot.Value}); the generated code is newer than KernelDsl.", nameof(kernel)),
+            };
+
+            if (slot.Bytes == sizeof(ulong))
+            {
+                arguments.AddU64(value);
+            }
+            else
+            {
+                arguments.AddU32((uint)value);
+            }
         }
 
-        foreach (var buffer in captured)
+        if (capturedSlots != captured.Length)
         {
-            arguments.AddU64(buffer.DevicePointer);
+            throw new ArgumentException($"Kernel '{kernel.EntryName}' takes {capturedSlots} captured buffers; the call passed {captured.Length}.", nameof(captured));
         }
 
         return grid;
@@ -172,13 +191,24 @@ public static unsafe class AttentionLauncher
         return new Dim3(checked((shape.SeqQ + (blockQ - 1)) / blockQ), shape.HeadsQ, shape.Batch);
     }
 
-    /// <summary>The (batch, seq, head) element strides of a checked 4-D tensor, by layout.</summary>
-    private static void AddStrides(ref LaunchArguments arguments, TensorArgument tensor, TensorLayout layout)
+    /// <summary>Element stride <paramref name="which"/> (0 batch, 1 sequence, 2 head) of a checked 4-D tensor, by layout.</summary>
+    private static ulong Stride(TensorArgument tensor, TensorLayout layout, int which)
     {
         var strides = tensor.Strides;
-        arguments.AddU64((ulong)strides[0]);
-        arguments.AddU64((ulong)(layout == TensorLayout.BSHD ? strides[1] : strides[2]));
-        arguments.AddU64((ulong)(layout == TensorLayout.BSHD ? strides[2] : strides[1]));
+        return (ulong)(which == 0 ? strides[0]
+            : which == 1 ? (layout == TensorLayout.BSHD ? strides[1] : strides[2])
+            : (layout == TensorLayout.BSHD ? strides[2] : strides[1]));
+    }
+
+    private static ulong CapturedPointer(ReadOnlySpan<CapturedDeviceBuffer> captured, int index, ref int count)
+    {
+        count++;
+        if ((uint)index >= (uint)captured.Length)
+        {
+            throw new ArgumentException($"The kernel reads captured buffer {index}, but the call passed {captured.Length}.", nameof(captured));
+        }
+
+        return captured[index].DevicePointer;
     }
 
     private static void RequireLayout(TensorLayout actual, TensorLayout layout, string name)

@@ -29,6 +29,12 @@ public sealed record GpuKernelInfo(
     int MinComputeCapability = 80,
     int MaxComputeCapability = int.MaxValue)
 {
+    /// <summary>
+    /// The kernel's parameters in <c>.param</c> order, generated from the same ABI record as its PTX entry; the launcher
+    /// packs exactly these. Null only for kernels launched by other means (e.g. a test's own PTX).
+    /// </summary>
+    public AbiSlot[]? Abi { get; init; }
+
     /// <summary>True when a device of this compute capability (major·10 + minor) runs the kernel.</summary>
     public bool RunsOn(int computeCapability) => computeCapability >= MinComputeCapability && computeCapability <= MaxComputeCapability;
 }

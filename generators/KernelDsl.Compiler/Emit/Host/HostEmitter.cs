@@ -263,13 +263,45 @@ public sealed class HostEmitter : IEmitter
             }
         }
 
+        // The parameter tables first: static fields of one file initialise in textual order, and the set reads them.
+        var written = new System.Collections.Generic.HashSet<string>();
+        foreach (var kernel in kernels)
+        {
+            if (written.Add(AbiField(kernel)))
+            {
+                EmitAbi(w, kernel);
+            }
+        }
+
         w.Line();
         w.Line("/// <summary>This spec's forward kernels (the plan's list, in its order); the launcher picks one per device.</summary>");
         w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelSet " + ForwardKernelsField + " = new(");
         for (int i = 0; i < kernels.Count; i++)
         {
-            w.Line("    " + KernelInfo(kernels[i]) + (i == kernels.Count - 1 ? ");" : ","));
+            w.Line("    " + KernelInfo(kernels[i]) + " { Abi = " + AbiField(kernels[i]) + " }" + (i == kernels.Count - 1 ? ");" : ","));
         }
+    }
+
+    /// <summary>The generated field holding one kernel's parameter table.</summary>
+    private static string AbiField(GpuKernelPlan kernel) => Ptx.PtxEmitter.KernelClassName(kernel) + "Abi";
+
+    /// <summary>
+    /// The kernel's parameters as the launcher packs them, one slot per PTX <c>.param</c>, written from the kernel's ABI
+    /// record (the PTX entry's parameter list is written from the same record).
+    /// </summary>
+    private static void EmitAbi(CodeWriter w, GpuKernelPlan kernel)
+    {
+        w.Line();
+        w.Line("/// <summary>The parameters of " + Ptx.PtxEmitter.KernelClassName(kernel) + ", in .param order (from the plan's ABI record, as its PTX entry).</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.AbiSlot[] " + AbiField(kernel) + " =");
+        w.Line("{");
+        foreach (var p in kernel.Abi.Parameters)
+        {
+            w.Line("    new(global::KernelDsl.Cuda.AbiValue." + p.Value + ", " + p.Bytes.ToString(CultureInfo.InvariantCulture)
+                   + (p.Value == AbiValue.CapturedBuffer ? ", " + p.Index.ToString(CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
+        }
+
+        w.Line("};");
     }
 
     /// <summary>The generated field holding the spec's forward kernels (a KernelDsl.Cuda.GpuKernelSet).</summary>

@@ -1,10 +1,14 @@
 using System.Collections.Generic;
+using System.Linq;
+using KernelDsl.Compiler.Planning;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
 
 /// <summary>
-/// The kernel parameter ABI shared by the PTX emitter and the host launcher, in <c>.param</c> order.
-/// Changing it is a breaking change for src/KernelDsl's launcher: append, never reorder.
+/// The forward kernel's <c>.param</c> list, written from the kernel's ABI record (Planning/KernelAbi.cs), from which the
+/// generated launcher table (HostEmitter: one KernelDsl.Cuda.AbiSlot per parameter) is written too; the runtime packs
+/// by that table, so changing the record changes both sides (KernelAbiTests and the GPU project's GeneratedAbiTests check
+/// that they agree for every kernel). The table below documents the current list.
 /// </summary>
 /// <remarks>
 /// <code>
@@ -46,31 +50,15 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// </remarks>
 public static class PtxAbi
 {
-    /// <summary>The fixed parameters every kernel has.</summary>
-    public static IReadOnlyList<(string Name, string Type)> Parameters { get; } = Build();
+    /// <summary>The fixed parameters every forward kernel has (no block mask, no captured buffers).</summary>
+    public static IReadOnlyList<(string Name, string Type)> Parameters { get; } = Of(KernelAbi.Forward(takesBlockMask: false, capturedBuffers: 0));
 
-    /// <summary>The parameters of one spec's kernel: the fixed ones, then one pointer per captured buffer.</summary>
-    public static IReadOnlyList<(string Name, string Type)> For(Model.AttentionSpec spec)
-    {
-        var list = new List<(string, string)>(Parameters);
-        if (spec.MaskModifier is not null)
-        {
-            list.AddRange(BlockMaskParameters);
-        }
-
-        for (int i = 0; i < spec.CapturedBuffers.Count; i++)
-        {
-            list.Add((CapturedParameter(i), "u64"));
-        }
-
-        return list;
-    }
+    /// <summary>The <c>.param</c> list of one kernel: its ABI record (Planning/KernelAbi), which the host launcher's packing table also comes from.</summary>
+    public static IReadOnlyList<(string Name, string Type)> For(GpuKernelPlan kernel) => Of(kernel.Abi);
 
     /// <summary>The block-mask parameters of a mask-modifier kernel, in order.</summary>
-    public static IReadOnlyList<(string Name, string Type)> BlockMaskParameters { get; } = new List<(string, string)>
-    {
-        ("block_counts", "u64"), ("block_indices", "u64"), ("block_batch_stride", "u32"), ("block_head_stride", "u32"), ("block_kv_blocks", "u32"),
-    };
+    public static IReadOnlyList<(string Name, string Type)> BlockMaskParameters { get; } =
+        Of(KernelAbi.Forward(takesBlockMask: true, capturedBuffers: 0)).Skip(Parameters.Count).ToList();
 
     /// <summary>The .param name of the i-th captured buffer (by position: C# names may not be ASCII, PTX names must be).</summary>
     public static string CapturedParameter(int index) => "captured" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -81,20 +69,5 @@ public static class PtxAbi
         "grid = (ceil(Sq/BlockQ), Hq, B); block = (ThreadsPerBlock, 1, 1); dynamic shared memory = SharedMemoryBytes.\n" +
         "Q/K/V: 16-byte aligned, strides multiples of 8 elements; LSE [B, Hq, Sq] fp32, natural log, -inf for empty rows.";
 
-    private static List<(string, string)> Build()
-    {
-        var list = new List<(string, string)>
-        {
-            ("q", "u64"), ("k", "u64"), ("v", "u64"), ("o", "u64"), ("lse", "u64"),
-            ("seq_q", "u32"), ("seq_kv", "u32"), ("heads_q", "u32"), ("heads_kv", "u32"),
-        };
-        foreach (var tensor in new[] { "q", "k", "v", "o" })
-        {
-            list.Add((tensor + "_batch_stride", "u64"));
-            list.Add((tensor + "_seq_stride", "u64"));
-            list.Add((tensor + "_head_stride", "u64"));
-        }
-
-        return list;
-    }
+    private static List<(string Name, string Type)> Of(KernelAbi abi) => abi.Parameters.Select(p => (p.Name, p.PtxType)).ToList();
 }

@@ -22,7 +22,7 @@ internal abstract partial class ForwardKernel
         Family = family;
         Shape = new ForwardShape(Spec.HeadDim, Spec.ValueHeadDim, gpu.BlockQ, gpu.BlockKV, gpu.Slabs, gpu.ThreadsPerBlock, gpu.Stages,
             ElementTraits.Of(Spec.InputType), ElementTraits.Of(plan.OutputType));
-        Entry = new KernelEntry(gpu.EntryName, PtxAbi.For(Spec));
+        Entry = new KernelEntry(gpu.EntryName, PtxAbi.For(gpu));
     }
 
     protected AttentionSpec Spec { get; }

@@ -1,0 +1,97 @@
+using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
+
+namespace KernelDsl.Compiler.Planning;
+
+/// <summary>
+/// What the host puts into one kernel parameter. The runtime mirrors it as KernelDsl.Cuda.AbiValue (same names and
+/// numbers, checked by a test): the generated descriptor lists a kernel's values in parameter order and the runtime's
+/// packer fills each from the call's tensors and shape, so the PTX parameter list and the launcher come from one record.
+/// </summary>
+public enum AbiValue
+{
+    QPointer = 0,
+    KPointer = 1,
+    VPointer = 2,
+    OutputPointer = 3,
+
+    /// <summary>The LSE buffer's address, or 0 when the call passes none.</summary>
+    LsePointer = 4,
+    SeqQ = 5,
+    SeqKv = 6,
+    HeadsQ = 7,
+    HeadsKv = 8,
+    QBatchStride = 9,
+    QSeqStride = 10,
+    QHeadStride = 11,
+    KBatchStride = 12,
+    KSeqStride = 13,
+    KHeadStride = 14,
+    VBatchStride = 15,
+    VSeqStride = 16,
+    VHeadStride = 17,
+    OutputBatchStride = 18,
+    OutputSeqStride = 19,
+    OutputHeadStride = 20,
+
+    /// <summary>The block mask's counts, or 0 without a mask.</summary>
+    BlockCounts = 21,
+    BlockIndices = 22,
+
+    /// <summary>Query-block rows per batch in the mask (0 when shared by all batches).</summary>
+    BlockBatchStride = 23,
+
+    /// <summary>Query-block rows per head (0 when shared by all heads).</summary>
+    BlockHeadStride = 24,
+    BlockKvBlocks = 25,
+
+    /// <summary>The address of captured buffer number <see cref="AbiParameter.Index"/> (the spec's order).</summary>
+    CapturedBuffer = 26,
+}
+
+/// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
+public sealed record AbiParameter(string Name, string PtxType, AbiValue Value, int Index = 0)
+{
+    /// <summary>Bytes of the value (4 for .u32/.s32, 8 for .u64).</summary>
+    public int Bytes => PtxType == "u64" ? 8 : 4;
+}
+
+/// <summary>
+/// The parameter list of one GPU kernel, made once by the planner from the kernel's decisions (block-mask parameters,
+/// captured buffers). The PTX <c>.entry</c> list (Emit/Ptx/PtxAbi) and the generated launcher's packing table
+/// (Emit/Host/HostEmitter) are both written from it, so they cannot disagree.
+/// </summary>
+public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
+{
+    /// <summary>The forward kernel's parameters: the fixed ones, the block mask's when it takes one, then one pointer per captured buffer.</summary>
+    public static KernelAbi Forward(bool takesBlockMask, int capturedBuffers)
+    {
+        var list = new List<AbiParameter>
+        {
+            new("q", "u64", AbiValue.QPointer), new("k", "u64", AbiValue.KPointer), new("v", "u64", AbiValue.VPointer),
+            new("o", "u64", AbiValue.OutputPointer), new("lse", "u64", AbiValue.LsePointer),
+            new("seq_q", "u32", AbiValue.SeqQ), new("seq_kv", "u32", AbiValue.SeqKv),
+            new("heads_q", "u32", AbiValue.HeadsQ), new("heads_kv", "u32", AbiValue.HeadsKv),
+            new("q_batch_stride", "u64", AbiValue.QBatchStride), new("q_seq_stride", "u64", AbiValue.QSeqStride), new("q_head_stride", "u64", AbiValue.QHeadStride),
+            new("k_batch_stride", "u64", AbiValue.KBatchStride), new("k_seq_stride", "u64", AbiValue.KSeqStride), new("k_head_stride", "u64", AbiValue.KHeadStride),
+            new("v_batch_stride", "u64", AbiValue.VBatchStride), new("v_seq_stride", "u64", AbiValue.VSeqStride), new("v_head_stride", "u64", AbiValue.VHeadStride),
+            new("o_batch_stride", "u64", AbiValue.OutputBatchStride), new("o_seq_stride", "u64", AbiValue.OutputSeqStride), new("o_head_stride", "u64", AbiValue.OutputHeadStride),
+        };
+        if (takesBlockMask)
+        {
+            list.Add(new("block_counts", "u64", AbiValue.BlockCounts));
+            list.Add(new("block_indices", "u64", AbiValue.BlockIndices));
+            list.Add(new("block_batch_stride", "u32", AbiValue.BlockBatchStride));
+            list.Add(new("block_head_stride", "u32", AbiValue.BlockHeadStride));
+            list.Add(new("block_kv_blocks", "u32", AbiValue.BlockKvBlocks));
+        }
+
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            // By position: C# names may not be ASCII, PTX names must be.
+            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
+        }
+
+        return new KernelAbi(list.ToEquatableArray());
+    }
+}

@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using KernelDsl.Cuda;
+using Shouldly;
+using Xunit;
+
+namespace KernelDsl.Gpu.Tests;
+
+/// <summary>
+/// For every generated spec in this assembly (the 80-spec GPU matrix, the modifier, library, captured-buffer and
+/// interop specs) and every kernel of its list: the launcher's parameter table (the descriptor's <see cref="GpuKernelInfo.Abi"/>,
+/// which <see cref="AttentionLauncher"/> packs) matches the kernel's PTX <c>.entry</c> parameters one for one — what,
+/// in which order, of which size. Runs without a GPU: it reads the generated descriptors, as the launcher would.
+/// </summary>
+public class GeneratedAbiTests
+{
+    [Fact]
+    public void Every_generated_kernels_launcher_table_matches_its_ptx_entry()
+    {
+        int kernels = 0;
+        foreach (var set in GeneratedKernelSets())
+        {
+            foreach (var kernel in set.Kernels)
+            {
+                kernel.Abi.ShouldNotBeNull(kernel.EntryName);
+                var entry = EntryParameters(kernel.Ptx, kernel.EntryName);
+                kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (Expected(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
+                kernels++;
+            }
+        }
+
+        kernels.ShouldBeGreaterThan(100);
+    }
+
+    /// <summary>The value each PTX parameter name stands for (the test's own oracle, independent of the compiler's record).</summary>
+    private static string Expected(string name)
+    {
+        var fixedNames = new Dictionary<string, AbiValue>
+        {
+            ["q"] = AbiValue.QPointer, ["k"] = AbiValue.KPointer, ["v"] = AbiValue.VPointer, ["o"] = AbiValue.OutputPointer, ["lse"] = AbiValue.LsePointer,
+            ["seq_q"] = AbiValue.SeqQ, ["seq_kv"] = AbiValue.SeqKv, ["heads_q"] = AbiValue.HeadsQ, ["heads_kv"] = AbiValue.HeadsKv,
+            ["q_batch_stride"] = AbiValue.QBatchStride, ["q_seq_stride"] = AbiValue.QSeqStride, ["q_head_stride"] = AbiValue.QHeadStride,
+            ["k_batch_stride"] = AbiValue.KBatchStride, ["k_seq_stride"] = AbiValue.KSeqStride, ["k_head_stride"] = AbiValue.KHeadStride,
+            ["v_batch_stride"] = AbiValue.VBatchStride, ["v_seq_stride"] = AbiValue.VSeqStride, ["v_head_stride"] = AbiValue.VHeadStride,
+            ["o_batch_stride"] = AbiValue.OutputBatchStride, ["o_seq_stride"] = AbiValue.OutputSeqStride, ["o_head_stride"] = AbiValue.OutputHeadStride,
+            ["block_counts"] = AbiValue.BlockCounts, ["block_indices"] = AbiValue.BlockIndices, ["block_batch_stride"] = AbiValue.BlockBatchStride,
+            ["block_head_stride"] = AbiValue.BlockHeadStride, ["block_kv_blocks"] = AbiValue.BlockKvBlocks,
+        };
+        return fixedNames.TryGetValue(name, out var value) ? value.ToString()
+            : name.StartsWith("captured", StringComparison.Ordinal) ? AbiValue.CapturedBuffer + "#" + name["captured".Length..]
+            : "unknown parameter " + name;
+    }
+
+    private static (string Value, int Bytes) Describe(AbiSlot slot) =>
+        (slot.Value == AbiValue.CapturedBuffer ? slot.Value + "#" + slot.Index : slot.Value.ToString(), slot.Bytes);
+
+    private static IEnumerable<GpuKernelSet> GeneratedKernelSets() =>
+        typeof(GeneratedAbiTests).Assembly.GetTypes()
+            .Select(t => t.GetField("__GpuForwardKernels", BindingFlags.NonPublic | BindingFlags.Static))
+            .Where(f => f is not null)
+            .Select(f => (GpuKernelSet)f!.GetValue(null)!);
+
+    private static List<(string Name, string Type)> EntryParameters(string ptx, string entry)
+    {
+        int open = ptx.IndexOf(".entry " + entry + "(", StringComparison.Ordinal);
+        open.ShouldBeGreaterThanOrEqualTo(0, entry);
+        string list = ptx[open..ptx.IndexOf(')', open)];
+        return Regex.Matches(list, @"\.param\s+\.(\w+)\s+" + Regex.Escape(entry) + @"_param_(\w+)")
+            .Select(m => (m.Groups[2].Value, m.Groups[1].Value))
+            .ToList();
+    }
+}
