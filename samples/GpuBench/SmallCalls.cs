@@ -49,6 +49,7 @@ internal static class SmallCalls
         var streams = new (string Name, CudaStream? Stream)[] { ("default", null), ("created", created) };
 
         var empty = Cuda.DefaultContext.Modules.GetKernel(EmptyPtx, "kdsl_empty");
+        WarmUpProcess(empty, created, device.ComputeCapabilityMajor == 9);
         foreach (var (streamName, stream) in streams)
         {
             void LaunchEmpty()
@@ -153,6 +154,41 @@ internal static class SmallCalls
         }
 
         return row;
+    }
+
+    /// <summary>
+    /// About a second of every launch path (empty kernel, Forward on both streams and, on Hopper, both families) before
+    /// the first timed row: .NET promotes methods to optimised (tier-1) code only after enough calls and a delay, and on
+    /// 2026-12-03 the first timed row (tiny problem, default stream) took 8.2 us per call against 4.2 us on the same
+    /// path measured later, which this warm-up is meant to rule out.
+    /// </summary>
+    private static void WarmUpProcess(CudaKernel empty, CudaStream created, bool hopper)
+    {
+        var (name, b, h, sq, skv) = Shapes[0];
+        using var q = DeviceTensor<Half>.Create(TensorLayout.BHSD, b, sq, h, D);
+        using var k = DeviceTensor<Half>.Create(TensorLayout.BHSD, b, skv, h, D);
+        using var v = DeviceTensor<Half>.Create(TensorLayout.BHSD, b, skv, h, D);
+        using var o = DeviceTensor<Half>.Create(TensorLayout.BHSD, b, sq, h, D);
+        q.Fill(Half.One);
+        k.Fill(Half.One);
+        v.Fill(Half.One);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; clock.ElapsedMilliseconds < 1000; i++)
+        {
+            var stream = i % 2 == 0 ? created : null;
+            GpuKernelSelection.ForcedFamily = hopper && i % 4 >= 2 ? "sm_80" : null;
+            D64Fp16Dense.Forward(q, k, v, o, stream);
+            var args = new LaunchArguments();
+            empty.Launch(new Dim3(1), new Dim3(32), 0, stream, ref args);
+            if (i % 256 == 255)
+            {
+                Cuda.Synchronize();
+            }
+        }
+
+        Cuda.Synchronize();
+        GpuKernelSelection.ForcedFamily = GpuKernelSelection.ReadForcedFamily();
+        Console.WriteLine($"warm-up: {clock.ElapsedMilliseconds} ms over every launch path ({name})");
     }
 
     /// <summary>Median over <paramref name="groups"/> event-timed groups of <paramref name="perGroup"/> back-to-back calls, µs per call.</summary>
