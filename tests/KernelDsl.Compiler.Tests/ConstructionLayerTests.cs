@@ -218,7 +218,8 @@ public sealed class ConstructionLayerTests
 
     /// <summary>
     /// The kernels are compositions: every instruction comes from the layer's vocabulary and pieces. Checked for every
-    /// file of the forward kernel (its two family compositions, its shared stages, its registers) and the block-mask builder.
+    /// file of the forward kernel (its two family compositions, its shared stages, its registers), the block-mask builder
+    /// and the standalone modifier kernel.
     /// </summary>
     [Theory]
     [MemberData(nameof(KernelFiles))]
@@ -236,6 +237,7 @@ public sealed class ConstructionLayerTests
             .Select(f => Path.Combine("Forward", Path.GetFileName(f)))
             .OrderBy(f => f, StringComparer.Ordinal)
             .Append("BlockMaskPtx.cs")
+            .Append("ModifierPtx.cs")
             .ToList();
         foreach (var expected in new[] { "FlashForwardSm80.cs", "FlashForwardSm90a.cs", "ForwardKernel.Softmax.cs", "ForwardKernel.Band.cs" })
         {

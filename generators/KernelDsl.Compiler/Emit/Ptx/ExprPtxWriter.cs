@@ -131,6 +131,15 @@ internal sealed class ExprPtxWriter
         return Eval(body.Result);
     }
 
+    /// <summary>Lowers a modifier's body: the register holding its result, typed by the result's IR type.</summary>
+    public Reg LowerResult(ModifierBody body) => new(Lower(body), body.Result.Type switch
+    {
+        ExprType.Bool => RegKind.Pred,
+        ExprType.Int => RegKind.S32,
+        ExprType.Float => RegKind.F32,
+        _ => RegKind.F64,
+    });
+
     /// <summary>Lowers a mask modifier's body (its result is a bool): the predicate holding it, for the layer's typed instructions.</summary>
     public Reg LowerMask(ModifierBody body) => new(Lower(body), RegKind.Pred);
 

@@ -1,5 +1,6 @@
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model.Expressions;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
 
@@ -29,43 +30,47 @@ public static class ModifierPtx
         var pointers = w.Declare(RegKind.B64, "off", "ptr");
         var (off, ptr) = (pointers[0], pointers[1]);
         var past = w.Declare1(RegKind.Pred, "past");
-        w.Ins("mov.u32 " + i + ", %ctaid.x");
-        w.Ins("mov.u32 " + n + ", %ntid.x");
-        w.Ins("mov.u32 " + batch + ", %tid.x");
-        w.Ins("mad.lo.u32 " + i + ", " + i + ", " + n + ", " + batch);
+        w.Mov(U32, i, Sreg.CtaidX);
+        w.Mov(U32, n, Sreg.NtidX);
+        w.Mov(U32, batch, Sreg.TidX);
+        w.MadLo(U32, i, i, n, batch);
         entry.Load(w, n, "n");
-        w.Ins("setp.ge.u32 " + past + ", " + i + ", " + n);
-        w.Ins("@" + past + " ret");
-        w.Ins("mul.wide.u32 " + off + ", " + i + ", 4");
-        Load(w, entry, "score", "f32", score, off, ptr);
-        Load(w, entry, "b", "s32", batch, off, ptr);
-        Load(w, entry, "h", "s32", head, off, ptr);
-        Load(w, entry, "q", "s32", row, off, ptr);
-        Load(w, entry, "kv", "s32", kv, off, ptr);
+        w.Setp(Cmp.Ge, U32, past, i, n);
+        using (w.When(past))
+        {
+            w.Ret();
+        }
+
+        w.MulWide(U32, off, i, 4);
+        Load(w, entry, "score", PtxType.F32, score, off, ptr);
+        Load(w, entry, "b", S32, batch, off, ptr);
+        Load(w, entry, "h", S32, head, off, ptr);
+        Load(w, entry, "q", S32, row, off, ptr);
+        Load(w, entry, "kv", S32, kv, off, ptr);
         var writer = new ExprPtxWriter(w, new ModifierInputs(score, batch, head, row, kv).Map);
         w.Comment("the modifier body");
-        string result = writer.Lower(modifier.Body);
+        var result = writer.LowerResult(modifier.Body);
         entry.LoadGlobalPointer(w, ptr, "out");
-        w.Ins("add.u64 " + ptr + ", " + ptr + ", " + off);
+        w.Add(U64, ptr, ptr, off);
         if (modifier.Body.Result.Type == ExprType.Bool)
         {
             var keep = w.Declare1(RegKind.B32, "keep");
-            w.Ins("selp.u32 " + keep + ", 1, 0, " + result);
-            w.Ins("st.global.u32 [" + ptr + "], " + keep);
+            w.Selp(U32, keep, 1, 0, result);
+            w.StGlobal(U32, ptr, keep);
         }
         else if (modifier.Body.Result.Type == ExprType.Double)
         {
             // 4-byte slots: a double result is stored rounded to float, as a score modifier's return would be
             var single = w.Declare1(RegKind.F32, "single");
-            w.Ins("cvt.rn.f32.f64 " + single + ", " + result);
-            w.Ins("st.global.f32 [" + ptr + "], " + single);
+            w.CvtRn(PtxType.F32, F64, single, result);
+            w.StGlobal(PtxType.F32, ptr, single);
         }
         else
         {
-            w.Ins("st.global." + (modifier.Body.Result.Type == ExprType.Int ? "u32" : "f32") + " [" + ptr + "], " + result);
+            w.StGlobal(modifier.Body.Result.Type == ExprType.Int ? U32 : PtxType.F32, ptr, result);
         }
 
-        w.Ins("ret");
+        w.Ret();
         KernelEntry.WriteEnd(w);
         return KernelEntry.AsciiOnly(w.ToString());
     }
@@ -77,10 +82,10 @@ public static class ModifierPtx
     };
 
     /// <summary>reg = array[i] (element type <paramref name="type"/>), the array's pointer parameter read through <paramref name="ptr"/>.</summary>
-    private static void Load(PtxWriter w, KernelEntry entry, string param, string type, Reg reg, Reg off, Reg ptr)
+    private static void Load(PtxWriter w, KernelEntry entry, string param, PtxType type, Reg reg, Reg off, Reg ptr)
     {
         entry.LoadGlobalPointer(w, ptr, param);
-        w.Ins("add.u64 " + ptr + ", " + ptr + ", " + off);
-        w.Ins("ld.global." + type + " " + reg + ", [" + ptr + "]");
+        w.Add(U64, ptr, ptr, off);
+        w.LdGlobal(type, reg, ptr);
     }
 }

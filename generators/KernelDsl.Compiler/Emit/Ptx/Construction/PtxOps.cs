@@ -73,6 +73,8 @@ internal static class Sreg
     public static Operand NctaidX { get; } = Operand.Literal("%nctaid.x");
 
     public static Operand NctaidY { get; } = Operand.Literal("%nctaid.y");
+
+    public static Operand NtidX { get; } = Operand.Literal("%ntid.x");
 }
 
 /// <summary>
@@ -187,6 +189,10 @@ internal static class PtxOps
     public static void Cvt(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) =>
         w.Ins("cvt." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
 
+    /// <summary>d = a converted to a narrower float type, rounded to nearest (<c>cvt.rn.to.from</c>).</summary>
+    public static void CvtRn(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) =>
+        w.Ins("cvt.rn." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
+
     /// <summary>p = a cmp b.</summary>
     public static void Setp(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b) =>
         w.Ins("setp." + Suffix(cmp) + "." + Suffix(type) + " " + p + ", " + a + ", " + b);
@@ -219,6 +225,10 @@ internal static class PtxOps
     /// <summary>d = <c>[address + offset]</c> through the read-only cache.</summary>
     public static void LdGlobalNc(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
         w.Ins("ld.global.nc." + Suffix(type) + " " + d + ", [" + address + "+" + I(offset) + "]");
+
+    /// <summary>d = <c>[address]</c> in global memory.</summary>
+    public static void LdGlobal(this PtxWriter w, PtxType type, Reg d, Reg address) =>
+        w.Ins("ld.global." + Suffix(type) + " " + d + ", [" + address + "]");
 
     /// <summary>d = <c>[address + offset]</c> in global memory.</summary>
     public static void LdGlobal(this PtxWriter w, PtxType type, Reg d, Reg address, int offset) =>
