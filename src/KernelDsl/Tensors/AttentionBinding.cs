@@ -93,6 +93,19 @@ public static unsafe class AttentionBinding
             ? new StridedTensor<T>(data, strides[0], strides[1], strides[2])
             : new StridedTensor<T>(data, strides[0], strides[2], strides[1]);
 
+    /// <summary>
+    /// Lengths of a contiguous tensor of the given sizes in a layout, written to <paramref name="destination"/> (4
+    /// elements, e.g. <c>stackalloc nint[4]</c>: the span overloads use this one, which allocates nothing) and returned.
+    /// </summary>
+    public static Span<nint> ContiguousLengths(TensorLayout layout, int batch, int seq, int heads, int dim, Span<nint> destination)
+    {
+        destination[0] = batch;
+        destination[1] = layout == TensorLayout.BSHD ? seq : heads;
+        destination[2] = layout == TensorLayout.BSHD ? heads : seq;
+        destination[3] = dim;
+        return destination.Slice(0, 4);
+    }
+
     /// <summary>Lengths of a contiguous tensor of the given sizes in a layout (for the span overloads).</summary>
     public static nint[] ContiguousLengths(TensorLayout layout, int batch, int seq, int heads, int dim) =>
         layout == TensorLayout.BSHD ? new nint[] { batch, seq, heads, dim } : new nint[] { batch, heads, seq, dim };

@@ -182,22 +182,27 @@ internal sealed class CpuKernelWriter
 
     public void Schedule()
     {
-        _w.Line("/// <summary>One work item per (batch, query head, query block), spread over all cores.</summary>");
+        string bandParameter = _masked ? ", " + Rt + "MaskBand band" : string.Empty;
+        string bandArgument = _masked ? ", band" : string.Empty;
+        _w.Line("/// <summary>One work item per (batch, query head, query block), spread over all cores (a struct: no closure per call).</summary>");
         using (_w.Block("private static void Schedule<TOps, TV>(" + Problem + " problem" + CapturedParameter + BlockMaskParameter + ") " + Constraints))
         {
             _w.Line("var shape = problem.Shape;");
-            _w.Line("int queryBlocks = (shape.SeqQ + BlockQ - 1) / BlockQ;");
+            _w.Line("int queryBlocks = (int)(((long)shape.SeqQ + BlockQ - 1) / BlockQ);");
             if (_masked)
             {
                 _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, shape.SeqQ, shape.SeqKv);");
-                _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem, band" + CapturedArgument + BlockMaskArgument + ", queryBlocks, item, scratch));");
             }
-            else
-            {
-                _w.Line(Cpu + "CpuWorkers.Run(shape.Batch * shape.HeadsQ * queryBlocks, ScratchFloats,");
-                _w.Line("    (item, scratch) => QueryBlock<TOps, TV>(problem" + CapturedArgument + BlockMaskArgument + ", queryBlocks, item, scratch));");
-            }
+
+            _w.Line("var work = new QueryBlocks<TOps, TV>(problem" + bandArgument + CapturedArgument + BlockMaskArgument + ", queryBlocks);");
+            _w.Line(Cpu + "CpuWorkers.Run(" + Cpu + "CpuWorkers.Items(shape.Batch, shape.HeadsQ, queryBlocks), ScratchFloats, in work);");
+        }
+
+        _w.Line();
+        _w.Line("/// <summary>The work items of one call: QueryBlock for each item, with the call's arguments.</summary>");
+        using (_w.Block("private readonly struct QueryBlocks<TOps, TV>(" + Problem + " problem" + bandParameter + CapturedParameter + BlockMaskParameter + ", int queryBlocks) : " + Cpu + "CpuWorkers.IWork " + Constraints))
+        {
+            _w.Line("public void Execute(int item, float* scratch) => QueryBlock<TOps, TV>(problem" + bandArgument + CapturedArgument + BlockMaskArgument + ", queryBlocks, item, scratch);");
         }
     }
 

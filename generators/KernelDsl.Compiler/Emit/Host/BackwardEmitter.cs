@@ -239,7 +239,7 @@ public sealed class BackwardEmitter : IEmitter
             }
 
             string Lengths(string seq, string heads, string dim) =>
-                "global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape." + seq + ", shape." + heads + ", shape." + dim + ")";
+                "global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape." + seq + ", shape." + heads + ", shape." + dim + ", stackalloc nint[4])";
             var arguments = new List<string>();
             foreach (var (name, seq, heads, dim) in tensors)
             {
@@ -248,7 +248,7 @@ public sealed class BackwardEmitter : IEmitter
                 arguments.Add("new " + TensorsNs + span + "<" + type + ">(" + name + ", " + Lengths(seq, heads, dim) + ")");
                 if (name == "output")
                 {
-                    arguments.Add("new " + TensorsNs + "ReadOnlyTensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })");
+                    arguments.Add("new " + TensorsNs + "ReadOnlyTensorSpan<float>(lse, stackalloc nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })");
                 }
             }
 

@@ -364,16 +364,16 @@ public sealed class HostEmitter : IEmitter
             }
 
             w.Line("Forward(");
-            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(q, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim)),");
-            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(k, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim)),");
-            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(v, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim)),");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(q, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.HeadDim, stackalloc nint[4])),");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(k, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.HeadDim, stackalloc nint[4])),");
+            w.Line("    new " + TensorsNs + "ReadOnlyTensorSpan<" + tin + ">(v, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqKv, shape.HeadsKv, shape.ValueHeadDim, stackalloc nint[4])),");
             w.Line(lse
-                ? "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim)),"
-                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim))" + CapturedArguments(plan) + (plan.Spec.MaskModifier is null ? string.Empty : ", blockMask") + ");");
+                ? "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim, stackalloc nint[4])),"
+                : "    new " + TensorsNs + "TensorSpan<" + tout + ">(output, global::KernelDsl.AttentionBinding.ContiguousLengths(__Spec.Layout, shape.Batch, shape.SeqQ, shape.HeadsQ, shape.ValueHeadDim, stackalloc nint[4]))" + CapturedArguments(plan) + (plan.Spec.MaskModifier is null ? string.Empty : ", blockMask") + ");");
             string tail = CapturedArguments(plan) + (plan.Spec.MaskModifier is null ? string.Empty : ", blockMask") + ");";
             if (lse)
             {
-                w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, new nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })" + tail);
+                w.Line("    new " + TensorsNs + "TensorSpan<float>(lse, stackalloc nint[] { shape.Batch, shape.HeadsQ, shape.SeqQ })" + tail);
             }
         }
     }
