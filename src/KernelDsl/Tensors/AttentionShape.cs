@@ -22,7 +22,7 @@ public readonly record struct AttentionShape(int Batch, int SeqQ, int SeqKv, int
         if (HeadsQ % HeadsKv != 0)
         {
             throw new ArgumentException(
-                $"The query head count ({HeadsQ}) must be a multiple of the key/value head count ({HeadsKv}) for grouped-query attention.");
+                $"The query head count ({HeadsQ}) must be a multiple of the key/value head count ({HeadsKv}) for grouped-query attention.", "shape");
         }
     }
 
@@ -30,7 +30,8 @@ public readonly record struct AttentionShape(int Batch, int SeqQ, int SeqKv, int
     {
         if (!ok)
         {
-            throw new ArgumentException($"The {what} must be positive, but is {value}.");
+            // Named "shape": the parameter of every Forward overload that takes one (and what the tensor overloads infer).
+            throw new ArgumentException($"The {what} must be positive, but is {value}.", "shape");
         }
     }
 
