@@ -47,6 +47,25 @@ public class KernelAbiTests
     }
 
     [Fact]
+    public void Block_mask_builder_entry_and_generated_launcher_agree_for_every_builder_of_the_matrix()
+    {
+        int builders = 0;
+        foreach (var spec in Modifiers.BlockMaskBuilderMatrix())
+        {
+            var plan = Planner.Plan(spec).Plan!;
+            var record = KernelAbi.BlockMaskBuilder(spec.MaskModifier!.Buffers.Count).Parameters;
+            string entry = BlockMaskPtx.EntryName(plan.PortableGpuKernel()!);
+            EntryParameters(BlockMaskPtx.PtxFor(plan)!, entry).ShouldBe(record.Select(p => (p.Name, p.PtxType)).ToList(), entry);
+
+            string file = KernelCompiler.Compile(spec).Files.Single(f => f.HintName == spec.Target.FullName + ".BlockMask.g.cs").Text;
+            LauncherTable(file, null).ShouldBe(record.Select(p => (p.Value.ToString(), p.Bytes, p.Value == AbiValue.CapturedBuffer ? p.Index : 0, p.PtxType, p.Name)).ToList(), entry);
+            builders++;
+        }
+
+        builders.ShouldBeGreaterThan(20);
+    }
+
+    [Fact]
     public void The_record_follows_the_kernels_decisions()
     {
         KernelAbi.Forward(false, 0).Parameters.Count.ShouldBe(21);
@@ -69,10 +88,10 @@ public class KernelAbiTests
     }
 
     /// <summary>The slots of a generated AbiSlot[] field: (value, bytes, index, PTX type and name from the comment).</summary>
-    private static List<(string Value, int Bytes, int Index, string Type, string Name)> LauncherTable(string host, string field)
+    private static List<(string Value, int Bytes, int Index, string Type, string Name)> LauncherTable(string host, string? field)
     {
-        int start = host.IndexOf("AbiSlot[] " + field + " =", System.StringComparison.Ordinal);
-        start.ShouldBeGreaterThanOrEqualTo(0, field);
+        int start = host.IndexOf(field is null ? "Abi = new global::KernelDsl.Cuda.AbiSlot[]" : "AbiSlot[] " + field + " =", System.StringComparison.Ordinal);
+        start.ShouldBeGreaterThanOrEqualTo(0, field ?? "the builder's table");
         string body = host[start..host.IndexOf("};", start, System.StringComparison.Ordinal)];
         return Regex.Matches(body, @"new\(global::KernelDsl\.Cuda\.AbiValue\.(\w+), (\d+)(?:, (\d+))?\), // \.(\w+) (\w+)")
             .Select(m => (m.Groups[1].Value, int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture),

@@ -35,6 +35,38 @@ public class GeneratedAbiTests
         kernels.ShouldBeGreaterThan(100);
     }
 
+    [Fact]
+    public void Every_generated_block_mask_builders_launcher_table_matches_its_ptx_entry()
+    {
+        var builders = typeof(GeneratedAbiTests).Assembly.GetTypes()
+            .Where(t => t.Name == "__GpuBlockMaskKernel")
+            .Select(t => (GpuBlockMaskKernelInfo)t.GetField("Info", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!)
+            .ToList();
+        foreach (var builder in builders)
+        {
+            builder.Abi.ShouldNotBeNull(builder.EntryName);
+            var entry = EntryParameters(builder.Ptx, builder.EntryName);
+            builder.Abi!.Select(Describe).ShouldBe(entry.Select(p => (BuilderValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), builder.EntryName);
+        }
+
+        builders.Count.ShouldBeGreaterThan(5);
+    }
+
+    private static string BuilderValue(string name) => name switch
+    {
+        "seq_q" => nameof(AbiValue.SeqQ),
+        "seq_kv" => nameof(AbiValue.SeqKv),
+        "block_q" => nameof(AbiValue.MaskBlockQ),
+        "block_kv" => nameof(AbiValue.MaskBlockKV),
+        "band_offset" => nameof(AbiValue.BandOffset),
+        "band_left" => nameof(AbiValue.BandLeft),
+        "band_right" => nameof(AbiValue.BandRight),
+        "heads" => nameof(AbiValue.MaskHeads),
+        "out" => nameof(AbiValue.Classification),
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ => "unknown parameter " + name,
+    };
+
     /// <summary>The value each PTX parameter name stands for (the test's own oracle, independent of the compiler's record).</summary>
     private static string Expected(string name)
     {

@@ -47,6 +47,23 @@ public enum AbiValue
 
     /// <summary>The address of captured buffer number <see cref="AbiParameter.Index"/> (the spec's order).</summary>
     CapturedBuffer = 26,
+
+    /// <summary>Block-mask builder: query rows per tile of the mask being built.</summary>
+    MaskBlockQ = 27,
+
+    /// <summary>Block-mask builder: keys per tile.</summary>
+    MaskBlockKV = 28,
+
+    /// <summary>Block-mask builder: the band's diagonal offset (KernelDsl.MaskBand.Offset).</summary>
+    BandOffset = 29,
+    BandLeft = 30,
+    BandRight = 31,
+
+    /// <summary>Block-mask builder: heads of the mask (Hq when the modifier reads h, else 1).</summary>
+    MaskHeads = 32,
+
+    /// <summary>Block-mask builder: the device buffer it classifies the block pairs into.</summary>
+    Classification = 33,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -89,6 +106,24 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         for (int i = 0; i < capturedBuffers; i++)
         {
             // By position: C# names may not be ASCII, PTX names must be.
+            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
+        }
+
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>The block-mask builder's parameters: shape, tiles, band, mask heads, the output, then one pointer per captured buffer.</summary>
+    public static KernelAbi BlockMaskBuilder(int capturedBuffers)
+    {
+        var list = new List<AbiParameter>
+        {
+            new("seq_q", "u32", AbiValue.SeqQ), new("seq_kv", "u32", AbiValue.SeqKv),
+            new("block_q", "u32", AbiValue.MaskBlockQ), new("block_kv", "u32", AbiValue.MaskBlockKV),
+            new("band_offset", "s32", AbiValue.BandOffset), new("band_left", "s32", AbiValue.BandLeft), new("band_right", "s32", AbiValue.BandRight),
+            new("heads", "u32", AbiValue.MaskHeads), new("out", "u64", AbiValue.Classification),
+        };
+        for (int i = 0; i < capturedBuffers; i++)
+        {
             list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
         }
 

@@ -7,14 +7,18 @@ namespace KernelDsl.Cuda;
 /// <paramref name="PerBatch"/> / <paramref name="PerHead"/>: the mask modifier reads b / h, so the mask has one row
 /// set per batch / query head (else one shared by all), as for the CPU <c>CreateBlockMask</c>.
 /// </summary>
-public sealed record GpuBlockMaskKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, bool PerBatch, bool PerHead);
+public sealed record GpuBlockMaskKernelInfo(string Ptx, string EntryName, int ThreadsPerBlock, bool PerBatch, bool PerHead)
+{
+    /// <summary>The builder's parameters in <c>.param</c> order, generated from the same ABI record as its PTX entry; the launcher packs exactly these.</summary>
+    public AbiSlot[]? Abi { get; init; }
+}
 
 /// <summary>
 /// Builds a <see cref="BlockMask"/> on the GPU with a spec's generated builder kernel: one CTA per (KV block, query
 /// block, mask row) writes a byte (0 empty, 1 partial, 2 full) into a dense classification in device memory; the
 /// bytes (rows × KV blocks, small) are downloaded and listed by <see cref="BlockMaskBuilder.Compact"/>, the same
-/// compaction as the CPU classification, so both give identical masks. The parameter order here is the ABI in
-/// generators/KernelDsl.Compiler/Emit/Ptx/BlockMaskPtx.cs: the two must change together.
+/// compaction as the CPU classification, so both give identical masks. The parameters are packed from the kernel's ABI
+/// table (<see cref="GpuBlockMaskKernelInfo.Abi"/>), generated from the same record as its PTX entry.
 /// </summary>
 public static class BlockMaskLauncher
 {
@@ -103,17 +107,49 @@ public static class BlockMaskLauncher
         var kinds = new byte[maskRows * queryBlocks * kvBlocks];
         using (var classification = new DeviceBuffer<byte>(kinds.LongLength, context))
         {
-            var arguments = new KernelArguments()
-                .AddU32((uint)shape.SeqQ).AddU32((uint)shape.SeqKv).AddU32((uint)blockQ).AddU32((uint)blockKV)
-                .AddS32(band.Offset).AddS32(band.Left).AddS32(band.Right).AddU32((uint)heads)
-                .AddPointer(classification);
-            foreach (var buffer in captured)
+            var arguments = new LaunchArguments();
+            var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuBlockMaskKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
+            int capturedSlots = 0;
+            foreach (var slot in abi)
             {
-                arguments.AddPointer(buffer.DevicePointer);
+                ulong value = slot.Value switch
+                {
+                    AbiValue.SeqQ => (uint)shape.SeqQ,
+                    AbiValue.SeqKv => (uint)shape.SeqKv,
+                    AbiValue.MaskBlockQ => (uint)blockQ,
+                    AbiValue.MaskBlockKV => (uint)blockKV,
+                    AbiValue.BandOffset => unchecked((uint)band.Offset),
+                    AbiValue.BandLeft => unchecked((uint)band.Left),
+                    AbiValue.BandRight => unchecked((uint)band.Right),
+                    AbiValue.MaskHeads => (uint)heads,
+                    AbiValue.Classification => classification.DevicePointer,
+                    AbiValue.CapturedBuffer => (uint)slot.Index < (uint)captured.Length
+                        ? captured[slot.Index].DevicePointer
+                        : throw new ArgumentException($"The builder reads captured buffer {slot.Index}, but the call passed {captured.Length}.", nameof(captured)),
+                    _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the block-mask builder does not pack ({slot.Value}).", nameof(kernel)),
+                };
+                if (slot.Value == AbiValue.CapturedBuffer)
+                {
+                    capturedSlots++;
+                }
+
+                if (slot.Bytes == sizeof(ulong))
+                {
+                    arguments.AddU64(value);
+                }
+                else
+                {
+                    arguments.AddU32((uint)value);
+                }
+            }
+
+            if (capturedSlots != captured.Length)
+            {
+                throw new ArgumentException($"The builder takes {capturedSlots} captured buffers; the call passed {captured.Length}.", nameof(captured));
             }
 
             var cudaKernel = context.Modules.GetKernel(kernel.Ptx, kernel.EntryName);
-            cudaKernel.Launch(new Dim3(kvBlocks, queryBlocks, (int)maskRows), new Dim3(kernel.ThreadsPerBlock, 1, 1), 0, stream, arguments);
+            cudaKernel.Launch(new Dim3(kvBlocks, queryBlocks, (int)maskRows), new Dim3(kernel.ThreadsPerBlock, 1, 1), 0, stream, ref arguments);
             stream?.Synchronize();
             classification.Download(kinds);
         }

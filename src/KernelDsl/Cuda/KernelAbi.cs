@@ -35,6 +35,13 @@ public enum AbiValue
     BlockHeadStride = 24,
     BlockKvBlocks = 25,
     CapturedBuffer = 26,
+    MaskBlockQ = 27,
+    MaskBlockKV = 28,
+    BandOffset = 29,
+    BandLeft = 30,
+    BandRight = 31,
+    MaskHeads = 32,
+    Classification = 33,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

@@ -212,7 +212,19 @@ public sealed class BlockMaskEmitter : IEmitter
             w.Line("\"\"\"u8);");
             w.Line();
             w.Line("public static readonly global::KernelDsl.Cuda.GpuBlockMaskKernelInfo Info = new global::KernelDsl.Cuda.GpuBlockMaskKernelInfo(");
-            w.Line("    Ptx, EntryName, ThreadsPerBlock, PerBatch: " + (usesBatch ? "true" : "false") + ", PerHead: " + (usesHead ? "true" : "false") + ");");
+            w.Line("    Ptx, EntryName, ThreadsPerBlock, PerBatch: " + (usesBatch ? "true" : "false") + ", PerHead: " + (usesHead ? "true" : "false") + ")");
+            w.Line("{");
+            w.Line("    // The parameters in .param order, from the builder's ABI record (as its PTX entry).");
+            w.Line("    Abi = new global::KernelDsl.Cuda.AbiSlot[]");
+            w.Line("    {");
+            foreach (var p in KernelAbi.BlockMaskBuilder(mask.Buffers.Count).Parameters)
+            {
+                w.Line("        new(global::KernelDsl.Cuda.AbiValue." + p.Value + ", " + p.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                       + (p.Value == AbiValue.CapturedBuffer ? ", " + p.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
+            }
+
+            w.Line("    },");
+            w.Line("};");
         }
     }
 }

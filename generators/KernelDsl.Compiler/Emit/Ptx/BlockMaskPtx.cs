@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
@@ -43,23 +44,13 @@ public static class BlockMaskPtx
     public const int ThreadsPerBlock = 256;
 
     /// <summary>The fixed parameters, in .param order.</summary>
-    public static IReadOnlyList<(string Name, string Type)> FixedParameters { get; } = new List<(string, string)>
-    {
-        ("seq_q", "u32"), ("seq_kv", "u32"), ("block_q", "u32"), ("block_kv", "u32"),
-        ("band_offset", "s32"), ("band_left", "s32"), ("band_right", "s32"), ("heads", "u32"), ("out", "u64"),
-    };
+    public static IReadOnlyList<(string Name, string Type)> FixedParameters { get; } = Parameters(0);
 
-    /// <summary>All parameters of one spec's builder: the fixed ones, then one pointer per buffer the mask modifier captures.</summary>
-    public static IReadOnlyList<(string Name, string Type)> Parameters(ModifierSpec mask)
-    {
-        var list = new List<(string, string)>(FixedParameters);
-        for (int i = 0; i < mask.Buffers.Count; i++)
-        {
-            list.Add((PtxAbi.CapturedParameter(i), "u64"));
-        }
+    /// <summary>The builder's parameters: from its ABI record (Planning/KernelAbi), which the generated launcher table also comes from.</summary>
+    public static IReadOnlyList<(string Name, string Type)> Parameters(ModifierSpec mask) => Parameters(mask.Buffers.Count);
 
-        return list;
-    }
+    private static IReadOnlyList<(string Name, string Type)> Parameters(int capturedBuffers) =>
+        KernelAbi.BlockMaskBuilder(capturedBuffers).Parameters.Select(p => (p.Name, p.PtxType)).ToList();
 
     /// <summary>The builder's entry name: the attention kernel's, with <c>_blockmask</c> appended.</summary>
     public static string EntryName(GpuKernelPlan gpu) => gpu.EntryName + "_blockmask";
