@@ -158,14 +158,7 @@ public static unsafe class AttentionLauncher
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter this runtime does not know ({slot.Value}); the generated code is newer than KernelDsl.", nameof(kernel)),
             };
 
-            if (slot.Bytes == sizeof(ulong))
-            {
-                arguments.AddU64(value);
-            }
-            else
-            {
-                arguments.AddU32((uint)value);
-            }
+            arguments.Add(slot, value);
         }
 
         if (capturedSlots != captured.Length)

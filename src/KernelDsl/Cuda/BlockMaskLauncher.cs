@@ -133,14 +133,7 @@ public static class BlockMaskLauncher
                     capturedSlots++;
                 }
 
-                if (slot.Bytes == sizeof(ulong))
-                {
-                    arguments.AddU64(value);
-                }
-                else
-                {
-                    arguments.AddU32((uint)value);
-                }
+                arguments.Add(slot, value);
             }
 
             if (capturedSlots != captured.Length)

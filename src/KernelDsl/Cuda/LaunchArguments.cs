@@ -28,6 +28,22 @@ public struct LaunchArguments
     /// <summary>A .u32 parameter (the low 4 bytes of its slot, little-endian as the device reads it).</summary>
     public void AddU32(uint value) => Add(value, sizeof(uint));
 
+    /// <summary>
+    /// One parameter of a generated ABI table, at the width its slot declares (4 or 8 bytes): both launchers pack by the
+    /// table through this, so the width rule lives in one place.
+    /// </summary>
+    internal void Add(AbiSlot slot, ulong value)
+    {
+        if (slot.Bytes == sizeof(ulong))
+        {
+            AddU64(value);
+        }
+        else
+        {
+            AddU32((uint)value);
+        }
+    }
+
     /// <summary>A .s32 parameter.</summary>
     public void AddS32(int value) => Add(unchecked((uint)value), sizeof(int));
 
