@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Issue 9's "no kernel gets slower", in one device call: the standard grid (GpuBench) and the variants (FlexBench)
 # of two builds on the same GPU, the before build twice (first and last) so the run-to-run noise is measured beside
-# the after/before ratios. Expects .device-carry/{dotnet,apps,before-apps}.tar.xz: apps from pack-for-device.sh at
+# the after/before ratios; with --after-first the order is after, before, after again, so a second device call in
+# that order tells a run-order effect (the later run of a pair being faster or slower) from a difference of the
+# builds. Expects .device-carry/{dotnet,apps,before-apps}.tar.xz: apps from pack-for-device.sh at
 # the commit under test, before-apps from `dotnet publish` of samples/GpuBench and samples/FlexBench at the base
 # commit into a folder tarred the same way.
-# Usage on the device: bash samples/GpuBench/run-before-after.sh [--quick] [--quick-variants]
-# (--quick: a few shapes in both benchmarks; --quick-variants: the full grid, a few variant shapes)
+# Usage on the device: bash samples/GpuBench/run-before-after.sh [--quick] [--quick-variants] [--after-first]
+# (--quick: a few shapes in both benchmarks; --quick-variants: the full grid, a few variant shapes; --after-first:
+# run after, before, after again)
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT/before-after"
 CARRY=.device-carry
@@ -17,11 +20,26 @@ export DOTNET_ROOT=/tmp/kdsl/dotnet
 QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
 VQUICK=$QUICK; [[ " $* " == *" --quick-variants "* ]] && VQUICK="--quick"
 R=$OUT/before-after
+AFTER_FIRST=0; [[ " $* " == *" --after-first "* ]] && AFTER_FIRST=1
+# One benchmark run of one build: run BUILD_DIR BENCH NAME ARGS (NAME names the .json and .log under $R).
+run() {
+  "$1/$2/$2" "$R/$2-$3.json" $4 > "$R/$2-$3.log" 2>&1 || tail -n 5 "$R/$2-$3.log"
+}
 for bench in GpuBench FlexBench; do
   q=$QUICK; [ $bench = FlexBench ] && q=$VQUICK
-  echo "== $bench: before, after, before again ($(date -u +%H:%M:%S))"
-  /tmp/kdsl/before/$bench/$bench "$R/$bench-before.json" $q > "$R/$bench-before.log" 2>&1 || tail -n 5 "$R/$bench-before.log"
-  /tmp/kdsl/apps/$bench/$bench "$R/$bench-after.json" $q > "$R/$bench-after.log" 2>&1 || tail -n 5 "$R/$bench-after.log"
-  /tmp/kdsl/before/$bench/$bench "$R/$bench-before-again.json" $q > "$R/$bench-before-again.log" 2>&1 || tail -n 5 "$R/$bench-before-again.log"
-  python3 samples/GpuBench/compare_builds.py "$R/$bench-before.json" "$R/$bench-after.json" "$R/$bench-before-again.json" | tee "$R/$bench-after-vs-before.md" | tail -n 3
+  if [ $AFTER_FIRST = 1 ]; then
+    echo "== $bench: after, before, after again ($(date -u +%H:%M:%S))"
+    run /tmp/kdsl/apps $bench after "$q"
+    run /tmp/kdsl/before $bench before "$q"
+    run /tmp/kdsl/apps $bench after-again "$q"
+    python3 samples/GpuBench/compare_builds.py --after-first "$R/$bench-after.json" "$R/$bench-before.json" "$R/$bench-after-again.json" \
+      | tee "$R/$bench-after-vs-before.md" | tail -n 3
+  else
+    echo "== $bench: before, after, before again ($(date -u +%H:%M:%S))"
+    run /tmp/kdsl/before $bench before "$q"
+    run /tmp/kdsl/apps $bench after "$q"
+    run /tmp/kdsl/before $bench before-again "$q"
+    python3 samples/GpuBench/compare_builds.py "$R/$bench-before.json" "$R/$bench-after.json" "$R/$bench-before-again.json" \
+      | tee "$R/$bench-after-vs-before.md" | tail -n 3
+  fi
 done
