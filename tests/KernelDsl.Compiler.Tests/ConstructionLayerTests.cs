@@ -218,8 +218,8 @@ public sealed class ConstructionLayerTests
 
     /// <summary>
     /// The kernels are compositions: every instruction comes from the layer's vocabulary and pieces. Checked for every
-    /// file of the forward kernel (its two family compositions, its shared stages, its registers), the block-mask builder
-    /// and the standalone modifier kernel.
+    /// file of the forward kernel (its two family compositions, its shared stages, its registers), the block-mask builder,
+    /// the standalone modifier kernel, and the modifier lowering every one of them inlines (ExprPtxWriter, ModifierBodies).
     /// </summary>
     [Theory]
     [MemberData(nameof(KernelFiles))]
@@ -238,6 +238,8 @@ public sealed class ConstructionLayerTests
             .OrderBy(f => f, StringComparer.Ordinal)
             .Append("BlockMaskPtx.cs")
             .Append("ModifierPtx.cs")
+            .Append("ExprPtxWriter.cs")
+            .Append("ModifierBodies.cs")
             .ToList();
         foreach (var expected in new[] { "FlashForwardSm80.cs", "FlashForwardSm90a.cs", "ForwardKernel.Softmax.cs", "ForwardKernel.Band.cs" })
         {

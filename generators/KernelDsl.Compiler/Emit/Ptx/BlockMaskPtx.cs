@@ -144,7 +144,7 @@ public static class BlockMaskPtx
         w.BranchUnless(band, kept);
         using (w.Scope())
         {
-            var keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).LowerMask(mask.Body);
+            var keep = new ExprPtxWriter(w, inputs.Map, hoisted, bufferBase: captured).Lower(mask.Body);
             w.Selp(U32, x, 1, 0, keep);
         }
 

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
-using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
 
 namespace KernelDsl.Compiler.Emit.Ptx;
 
@@ -11,16 +11,17 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// Int → .s32 (32-bit wrapping), Bool → .pred. Each temporary is declared (through the construction layer's
 /// <see cref="PtxWriterRegisters"/>) where it is produced, in the
 /// caller's current register scope, so a caller evaluating one score element per <c>{ }</c> scope keeps only a
-/// handful of registers live (ptxas reuses them across elements). Approximations (ex2/lg2/tanh.approx) and
+/// handful of registers live (ptxas reuses them across elements). Every instruction is written through the layer's
+/// vocabulary (<see cref="PtxOps"/>). Approximations (ex2/lg2/tanh.approx) and
 /// their error bounds are listed in <see cref="Planning.ModifierMathNotes"/>, which the GPU plan text prints.
 /// </summary>
 internal sealed class ExprPtxWriter
 {
     private readonly PtxWriter _w;
-    private readonly System.Func<ModifierInput, string> _input;
-    private readonly IReadOnlyDictionary<Expr, string> _hoisted;
-    private readonly System.Func<string, string>? _bufferBase;
-    private readonly Dictionary<string, string> _locals = new(System.StringComparer.Ordinal);
+    private readonly System.Func<ModifierInput, Reg> _input;
+    private readonly IReadOnlyDictionary<Expr, Reg> _hoisted;
+    private readonly System.Func<string, Reg>? _bufferBase;
+    private readonly Dictionary<string, Reg> _locals = new(System.StringComparer.Ordinal);
     private readonly string _prefix;
     private int _next;
 
@@ -29,7 +30,7 @@ internal sealed class ExprPtxWriter
     /// sides of ?:, &amp;&amp; and || and selects; that is harmless for arithmetic, but a buffer read that C# would not
     /// perform (e.g. <c>q &lt; n ? docs[q] : -1</c>) must not touch memory, so reads under a guard are predicated.
     /// </summary>
-    private string? _guard;
+    private Reg? _guard;
 
     /// <param name="writer">Where instructions go (inside the caller's scope).</param>
     /// <param name="input">The register holding each modifier input (score: .f32; b, h, q, kv: 32-bit integers).</param>
@@ -38,14 +39,14 @@ internal sealed class ExprPtxWriter
     /// <param name="bufferBase">The .b64 register holding each captured buffer's global address (by buffer name).</param>
     public ExprPtxWriter(
         PtxWriter writer,
-        System.Func<ModifierInput, string> input,
-        IReadOnlyDictionary<Expr, string>? hoisted = null,
+        System.Func<ModifierInput, Reg> input,
+        IReadOnlyDictionary<Expr, Reg>? hoisted = null,
         string prefix = "%me",
-        System.Func<string, string>? bufferBase = null)
+        System.Func<string, Reg>? bufferBase = null)
     {
         _w = writer;
         _input = input;
-        _hoisted = hoisted ?? new Dictionary<Expr, string>();
+        _hoisted = hoisted ?? new Dictionary<Expr, Reg>();
         _prefix = prefix;
         _bufferBase = bufferBase;
     }
@@ -56,9 +57,9 @@ internal sealed class ExprPtxWriter
     /// map to the per-element writers, so e.g. an ALiBi slope 2^(-8(h+1)/H) costs one ex2 per thread, not one per
     /// score. Returns the map from subexpression to register.
     /// </summary>
-    public Dictionary<Expr, string> Hoist(ModifierBody body)
+    public Dictionary<Expr, Reg> Hoist(ModifierBody body)
     {
-        var hoisted = new Dictionary<Expr, string>();
+        var hoisted = new Dictionary<Expr, Reg>();
         var invariantLocals = new HashSet<string>(System.StringComparer.Ordinal);
 
         // A buffer read inside a branch C# may not take is never hoisted (it would read unconditionally).
@@ -120,8 +121,11 @@ internal sealed class ExprPtxWriter
     /// <summary>True when <paramref name="e"/> reads a captured buffer anywhere.</summary>
     public static bool ReadsBuffer(Expr e) => e is BufferReadExpr || System.Linq.Enumerable.Any(ExprQueries.Children(e), ReadsBuffer);
 
-    /// <summary>Evaluates the locals in order, then the result; returns the register holding the result.</summary>
-    public string Lower(ModifierBody body)
+    /// <summary>
+    /// Evaluates the locals in order, then the result; returns the register holding the result (a predicate for a
+    /// mask modifier's bool, an f32 for a score modifier's float).
+    /// </summary>
+    public Reg Lower(ModifierBody body)
     {
         foreach (var local in body.Locals)
         {
@@ -131,23 +135,8 @@ internal sealed class ExprPtxWriter
         return Eval(body.Result);
     }
 
-    /// <summary>Lowers a modifier's body: the register holding its result, typed by the result's IR type.</summary>
-    public Reg LowerResult(ModifierBody body) => new(Lower(body), body.Result.Type switch
-    {
-        ExprType.Bool => RegKind.Pred,
-        ExprType.Int => RegKind.S32,
-        ExprType.Float => RegKind.F32,
-        _ => RegKind.F64,
-    });
-
-    /// <summary>Lowers a mask modifier's body (its result is a bool): the predicate holding it, for the layer's typed instructions.</summary>
-    public Reg LowerMask(ModifierBody body) => new(Lower(body), RegKind.Pred);
-
-    /// <summary>Lowers a score modifier's body (its result is a float): the f32 register holding it.</summary>
-    public Reg LowerScore(ModifierBody body) => new(Lower(body), RegKind.F32);
-
     /// <summary>The register holding <paramref name="e"/>'s value (a new temporary, an input, a local or a hoisted value).</summary>
-    public string Eval(Expr e)
+    public Reg Eval(Expr e)
     {
         if (_hoisted.TryGetValue(e, out var pre))
         {
@@ -184,7 +173,7 @@ internal sealed class ExprPtxWriter
     /// holds: its buffer reads are predicated on that, and-ed with the enclosing guard. Subtrees without buffer reads
     /// are evaluated plainly (no extra instructions).
     /// </summary>
-    private string Guarded(Expr e, string condition, bool negate)
+    private Reg Guarded(Expr e, Reg condition, bool negate)
     {
         if (!ReadsBuffer(e))
         {
@@ -195,16 +184,16 @@ internal sealed class ExprPtxWriter
         var guard = Temp(ExprType.Bool);
         if (negate)
         {
-            _w.Ins("not.pred " + guard + ", " + condition);
+            _w.Not(Pred, guard, condition);
         }
         else
         {
-            _w.Ins("mov.pred " + guard + ", " + condition);
+            _w.Mov(Pred, guard, condition);
         }
 
         if (outer is not null)
         {
-            _w.Ins("and.pred " + guard + ", " + guard + ", " + outer);
+            _w.And(Pred, guard, guard, outer);
         }
 
         _guard = guard;
@@ -222,40 +211,43 @@ internal sealed class ExprPtxWriter
     /// buffer[index]: a 4-byte element at base + 4·index (index sign-extended, as C# indexes with an int), read
     /// through the non-coherent (read-only) cache: the buffer is never written while the kernel runs.
     /// </summary>
-    private string BufferRead(BufferReadExpr r)
+    private Reg BufferRead(BufferReadExpr r)
     {
-        string index = Eval(r.Index);
-        string address = Temp(RegKind.B64);
+        var index = Eval(r.Index);
+        var address = Temp(RegKind.B64);
         var baseRegister = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
-        _w.Ins("mul.wide.s32 " + address + ", " + index + ", 4");
-        _w.Ins("add.s64 " + address + ", " + address + ", " + baseRegister);
+        _w.MulWide(S32, address, index, 4);
+        _w.Add(S64, address, address, baseRegister);
         var t = Temp(r.ElementType);
-        string load = "ld.global.nc." + (r.ElementType == ExprType.Int ? "s32 " : "f32 ") + t + ", [" + address + "]";
+        var type = Type(r.ElementType);
         if (_guard is null)
         {
-            _w.Ins(load);
+            _w.LdGlobalNc(type, t, address);
         }
         else
         {
             // Not read where C# would not read it: the value is then unused (the select takes the other side).
-            _w.Ins("mov." + (r.ElementType == ExprType.Int ? "s32 " : "f32 ") + t + ", 0");
-            _w.Ins("@" + _guard + " " + load);
+            _w.Mov(type, t, 0);
+            using (_w.When(_guard))
+            {
+                _w.LdGlobalNc(type, t, address);
+            }
         }
 
         return t;
     }
 
-    /// <summary>PTX register type of an IR type.</summary>
-    public static string RegType(ExprType type) => type switch
+    /// <summary>The instruction type of an IR type's register.</summary>
+    private static PtxType Type(ExprType type) => type switch
     {
-        ExprType.Bool => "pred",
-        ExprType.Int => "s32",
-        ExprType.Float => "f32",
-        _ => "f64",
+        ExprType.Bool => Pred,
+        ExprType.Int => S32,
+        ExprType.Float => F32,
+        _ => F64,
     };
 
     /// <summary>A new temporary of the IR type, declared through the layer in the caller's current scope.</summary>
-    private string Temp(ExprType type) => Temp(type switch
+    private Reg Temp(ExprType type) => Temp(type switch
     {
         ExprType.Bool => RegKind.Pred,
         ExprType.Int => RegKind.S32,
@@ -263,9 +255,17 @@ internal sealed class ExprPtxWriter
         _ => RegKind.F64,
     });
 
-    private string Temp(RegKind kind) => _w.Declare1(kind, _prefix.Substring(1) + I(_next++)).Name;
+    private Reg Temp(RegKind kind) => _w.Declare1(kind, _prefix.Substring(1) + PtxLiteral.I(_next++));
 
-    private string Constant(ExprType type, double value)
+    /// <summary>A new temporary of <paramref name="type"/> that <paramref name="emit"/> writes (the temporary is declared first).</summary>
+    private Reg Result(ExprType type, System.Action<Reg> emit)
+    {
+        var t = Temp(type);
+        emit(t);
+        return t;
+    }
+
+    private Reg Constant(ExprType type, double value)
     {
         var t = Temp(type);
         switch (type)
@@ -273,109 +273,137 @@ internal sealed class ExprPtxWriter
             case ExprType.Bool:
             {
                 var bits = Temp(ExprType.Int);
-                _w.Ins("mov.s32 " + bits + ", " + I(value != 0 ? 1 : 0));
-                _w.Ins("setp.ne.s32 " + t + ", " + bits + ", 0");
+                _w.Mov(S32, bits, value != 0 ? 1 : 0);
+                _w.Setp(Cmp.Ne, S32, t, bits, 0);
                 break;
             }
 
             case ExprType.Int:
-                _w.Ins("mov.s32 " + t + ", " + I((int)value));
+                _w.Mov(S32, t, (int)value);
                 break;
             case ExprType.Float:
-                _w.Ins("mov.f32 " + t + ", " + F32(value));
+                _w.Mov(F32, t, Operand.F32(value));
                 break;
             default:
-                _w.Ins("mov.f64 " + t + ", " + F64(value));
+                _w.Mov(F64, t, Operand.F64(value));
                 break;
         }
 
         return t;
     }
 
-    private string Unary(UnaryExpr u)
+    private Reg Unary(UnaryExpr u)
     {
-        string a = Eval(u.Operand);
+        var a = Eval(u.Operand);
         var t = Temp(u.Type);
-        _w.Ins((u.Operator == UnaryOperator.Not ? (u.Type == ExprType.Bool ? "not.pred " : "not.b32 ") : "neg." + RegType(u.Type) + " ") + t + ", " + a);
+        if (u.Operator == UnaryOperator.Not)
+        {
+            // ! on a bool, ~ on an int
+            _w.Not(u.Type == ExprType.Bool ? Pred : B32, t, a);
+        }
+        else
+        {
+            _w.Neg(Type(u.Type), t, a);
+        }
+
         return t;
     }
 
-    private string Binary(BinaryExpr b)
+    private Reg Binary(BinaryExpr b)
     {
-        string l = Eval(b.Left);
-        string r = b.Operator is BinaryOperator.And or BinaryOperator.Or && b.Left.Type == ExprType.Bool
+        var l = Eval(b.Left);
+        var r = b.Operator is BinaryOperator.And or BinaryOperator.Or && b.Left.Type == ExprType.Bool
             ? Guarded(b.Right, l, negate: b.Operator == BinaryOperator.Or)
             : Eval(b.Right);
         var operand = b.Left.Type;
-        string ty = RegType(operand);
+        var ty = Type(operand);
         bool isFloat = operand is ExprType.Float or ExprType.Double;
+
         switch (b.Operator)
         {
             case BinaryOperator.Add:
             case BinaryOperator.Subtract:
             case BinaryOperator.Multiply:
-            {
-                // .rn on floats: IEEE round-to-nearest and no contraction into fma (the .NET JIT does not contract either).
-                string op = b.Operator == BinaryOperator.Add ? "add" : b.Operator == BinaryOperator.Subtract ? "sub" : "mul";
-                var t = Temp(b.Type);
-                _w.Ins(op + (isFloat ? ".rn." : b.Operator == BinaryOperator.Multiply ? ".lo." : ".") + ty + " " + t + ", " + l + ", " + r);
-                return t;
-            }
-
             case BinaryOperator.Divide:
-            {
-                var t = Temp(b.Type);
-                _w.Ins("div" + (isFloat ? ".rn." : ".") + ty + " " + t + ", " + l + ", " + r);
-                return t;
-            }
-
+                return Arithmetic(b.Operator, b.Type, ty, isFloat, l, r);
             case BinaryOperator.Remainder:
-                return isFloat ? FloatRemainder(l, r, operand) : Op2("rem.s32", b.Type, l, r);
+                return isFloat ? FloatRemainder(l, r, operand) : Result(b.Type, t => _w.Rem(S32, t, l, r));
             case BinaryOperator.Less:
-                return Compare("lt", ty, l, r, operand);
+                return Compare(Cmp.Lt, l, r, operand);
             case BinaryOperator.LessOrEqual:
-                return Compare("le", ty, l, r, operand);
+                return Compare(Cmp.Le, l, r, operand);
             case BinaryOperator.Greater:
-                return Compare("gt", ty, l, r, operand);
+                return Compare(Cmp.Gt, l, r, operand);
             case BinaryOperator.GreaterOrEqual:
-                return Compare("ge", ty, l, r, operand);
+                return Compare(Cmp.Ge, l, r, operand);
             case BinaryOperator.Equal:
-                return Compare("eq", ty, l, r, operand);
+                return Compare(Cmp.Eq, l, r, operand);
             case BinaryOperator.NotEqual:
                 // C#: x != y is true when either is NaN, hence the unordered .neu (the ordered ones above are false on NaN).
-                return Compare(isFloat ? "neu" : "ne", ty, l, r, operand);
+                return Compare(isFloat ? Cmp.Neu : Cmp.Ne, l, r, operand);
             case BinaryOperator.And:
-                return Op2(operand == ExprType.Bool ? "and.pred" : "and.b32", b.Type, l, r);
+                return Result(b.Type, t => _w.And(operand == ExprType.Bool ? Pred : B32, t, l, r));
             case BinaryOperator.Or:
-                return Op2(operand == ExprType.Bool ? "or.pred" : "or.b32", b.Type, l, r);
+                return Result(b.Type, t => _w.Or(operand == ExprType.Bool ? Pred : B32, t, l, r));
             default:
                 throw new System.NotSupportedException("no PTX lowering for operator " + b.Operator);
         }
     }
 
-    private string Op2(string op, ExprType type, string l, string r)
+    /// <summary>
+    /// + − · ÷. On floats .rn: IEEE round-to-nearest and no contraction into fma (the .NET JIT does not contract
+    /// either); on ints the low half of the product and the truncating signed divide, as C#.
+    /// </summary>
+    private Reg Arithmetic(BinaryOperator op, ExprType type, PtxType ty, bool isFloat, Reg l, Reg r)
     {
         var t = Temp(type);
-        _w.Ins(op + " " + t + ", " + l + ", " + r);
+        switch (op)
+        {
+            case BinaryOperator.Add when isFloat:
+                _w.AddRn(ty, t, l, r);
+                break;
+            case BinaryOperator.Add:
+                _w.Add(ty, t, l, r);
+                break;
+            case BinaryOperator.Subtract when isFloat:
+                _w.SubRn(ty, t, l, r);
+                break;
+            case BinaryOperator.Subtract:
+                _w.Sub(ty, t, l, r);
+                break;
+            case BinaryOperator.Multiply when isFloat:
+                _w.MulRn(ty, t, l, r);
+                break;
+            case BinaryOperator.Multiply:
+                _w.MulLo(ty, t, l, r);
+                break;
+            case BinaryOperator.Divide when isFloat:
+                _w.DivRn(ty, t, l, r);
+                break;
+            default:
+                _w.Div(ty, t, l, r);
+                break;
+        }
+
         return t;
     }
 
-    private string Compare(string cmp, string ty, string l, string r, ExprType operand)
+    private Reg Compare(Cmp cmp, Reg l, Reg r, ExprType operand)
     {
         var t = Temp(ExprType.Bool);
         if (operand == ExprType.Bool)
         {
             // bool == bool / bool != bool
-            _w.Ins("xor.pred " + t + ", " + l + ", " + r);
-            if (cmp == "eq")
+            _w.Xor(Pred, t, l, r);
+            if (cmp == Cmp.Eq)
             {
-                _w.Ins("not.pred " + t + ", " + t);
+                _w.Not(Pred, t, t);
             }
 
             return t;
         }
 
-        _w.Ins("setp." + cmp + "." + ty + " " + t + ", " + l + ", " + r);
+        _w.Setp(cmp, Type(operand), t, l, r);
         return t;
     }
 
@@ -383,44 +411,48 @@ internal sealed class ExprPtxWriter
     /// C#'s floating <c>%</c> (fmod: truncated quotient, result has the dividend's sign), in f64: r = x − trunc(x/y)·y
     /// with one fma (exact), then a sign fix when x/y rounded up to the next integer. Exact while |x/y| &lt; 2^52.
     /// </summary>
-    private string FloatRemainder(string l, string r, ExprType type)
+    private Reg FloatRemainder(Reg l, Reg r, ExprType type)
     {
-        string x = type == ExprType.Double ? l : Convert(l, type, ExprType.Double);
-        string y = type == ExprType.Double ? r : Convert(r, type, ExprType.Double);
+        var x = type == ExprType.Double ? l : Convert(l, type, ExprType.Double);
+        var y = type == ExprType.Double ? r : Convert(r, type, ExprType.Double);
         var q = Temp(ExprType.Double);
         var rem = Temp(ExprType.Double);
         var fix = Temp(ExprType.Double);
         var wrong = Temp(ExprType.Bool);
-        _w.Ins("div.rn.f64 " + q + ", " + x + ", " + y);
-        _w.Ins("cvt.rzi.f64.f64 " + q + ", " + q);
-        _w.Ins("neg.f64 " + q + ", " + q);
-        _w.Ins("fma.rn.f64 " + rem + ", " + q + ", " + y + ", " + x);
-        _w.Ins("mul.rn.f64 " + fix + ", " + rem + ", " + x);
-        _w.Ins("setp.lt.f64 " + wrong + ", " + fix + ", " + F64(0));
-        _w.Ins("abs.f64 " + fix + ", " + y);
-        _w.Ins("copysign.f64 " + fix + ", " + x + ", " + fix);
-        _w.Ins("@" + wrong + " add.rn.f64 " + rem + ", " + rem + ", " + fix);
+        _w.DivRn(F64, q, x, y);
+        _w.CvtRzi(F64, F64, q, q);
+        _w.Neg(F64, q, q);
+        _w.Fma(F64, rem, q, y, x);
+        _w.MulRn(F64, fix, rem, x);
+        _w.Setp(Cmp.Lt, F64, wrong, fix, Operand.F64(0));
+        _w.Abs(F64, fix, y);
+        _w.CopySign(F64, fix, x, fix);
+        using (_w.When(wrong))
+        {
+            _w.AddRn(F64, rem, rem, fix);
+        }
+
         return type == ExprType.Double ? rem : Convert(rem, ExprType.Double, type);
     }
 
-    private string Conditional(ConditionalExpr c)
+    private Reg Conditional(ConditionalExpr c)
     {
-        string cond = Eval(c.Condition);
-        string a = Guarded(c.WhenTrue, cond, negate: false);
-        string b = Guarded(c.WhenFalse, cond, negate: true);
+        var cond = Eval(c.Condition);
+        var a = Guarded(c.WhenTrue, cond, negate: false);
+        var b = Guarded(c.WhenFalse, cond, negate: true);
         var t = Temp(c.Type);
         if (c.Type == ExprType.Bool)
         {
             // (cond && a) || (!cond && b), all predicates
             var other = Temp(ExprType.Bool);
-            _w.Ins("and.pred " + t + ", " + cond + ", " + a);
-            _w.Ins("not.pred " + other + ", " + cond);
-            _w.Ins("and.pred " + other + ", " + other + ", " + b);
-            _w.Ins("or.pred " + t + ", " + t + ", " + other);
+            _w.And(Pred, t, cond, a);
+            _w.Not(Pred, other, cond);
+            _w.And(Pred, other, other, b);
+            _w.Or(Pred, t, t, other);
             return t;
         }
 
-        _w.Ins("selp." + RegType(c.Type) + " " + t + ", " + a + ", " + b + ", " + cond);
+        _w.Selp(Type(c.Type), t, a, b, cond);
         return t;
     }
 
@@ -428,7 +460,7 @@ internal sealed class ExprPtxWriter
     /// C# conversions: int → float/double rounds to nearest; float/double → int truncates toward zero
     /// (cvt.rzi saturates and maps NaN to 0, as .NET 9+ does on every platform); double → float rounds to nearest.
     /// </summary>
-    private string Convert(string a, ExprType from, ExprType to)
+    private Reg Convert(Reg a, ExprType from, ExprType to)
     {
         if (from == to)
         {
@@ -438,47 +470,71 @@ internal sealed class ExprPtxWriter
         var t = Temp(to);
         if (from == ExprType.Bool)
         {
-            _w.Ins("selp." + RegType(to) + " " + t + ", " + One(to) + ", " + Zero(to) + ", " + a);
-            return t;
+            _w.Selp(Type(to), t, One(to), Zero(to), a);
         }
-
-        if (to == ExprType.Bool)
+        else if (to == ExprType.Bool)
         {
-            _w.Ins("setp.ne." + RegType(from) + " " + t + ", " + a + ", " + Zero(from));
-            return t;
+            _w.Setp(Cmp.Ne, Type(from), t, a, Zero(from));
+        }
+        else if (to == ExprType.Int)
+        {
+            _w.CvtRzi(S32, Type(from), t, a);
+        }
+        else if (from == ExprType.Float && to == ExprType.Double)
+        {
+            _w.Cvt(F64, F32, t, a);   // exact
+        }
+        else
+        {
+            _w.CvtRn(Type(to), Type(from), t, a);
         }
 
-        string rounding = to == ExprType.Int ? "rzi." : from == ExprType.Float && to == ExprType.Double ? string.Empty : "rn.";
-        _w.Ins("cvt." + rounding + RegType(to) + "." + RegType(from) + " " + t + ", " + a);
         return t;
     }
 
-    private static string Zero(ExprType type) => type == ExprType.Float ? PtxLiteral.Zero : type == ExprType.Double ? F64(0) : "0";
+    private static Operand Zero(ExprType type) => type == ExprType.Float ? Operand.Zero : type == ExprType.Double ? Operand.F64(0) : 0;
 
-    private static string One(ExprType type) => type == ExprType.Float ? F32(1) : type == ExprType.Double ? F64(1) : "1";
+    private static Operand One(ExprType type) => type == ExprType.Float ? Operand.F32(1) : type == ExprType.Double ? Operand.F64(1) : 1;
 
-    private string Call(CallExpr c)
+    private Reg Call(CallExpr c)
     {
         var args = c.Arguments;
+        var ty = Type(c.Type);
         switch (c.Function)
         {
             case MathFunction.Abs:
-                return Op1("abs." + RegType(c.Type), c.Type, Eval(args[0]));
+            {
+                var a = Eval(args[0]);
+                return Result(c.Type, t => _w.Abs(ty, t, a));
+            }
+
             case MathFunction.Min:
             case MathFunction.Max:
-                return MinMax(c.Function == MathFunction.Min ? "min" : "max", c.Type, Eval(args[0]), Eval(args[1]));
+                return MinMax(c.Function == MathFunction.Min, c.Type, Eval(args[0]), Eval(args[1]));
             case MathFunction.Sqrt:
-                return c.Type == ExprType.Int ? Eval(args[0]) : Op1("sqrt.rn." + RegType(c.Type), c.Type, Eval(args[0]));
+            {
+                var a = Eval(args[0]);
+                return c.Type == ExprType.Int ? a : Result(c.Type, t => _w.SqrtRn(ty, t, a));
+            }
+
             case MathFunction.Floor:
-                return c.Type == ExprType.Int ? Eval(args[0]) : Op1("cvt.rmi." + RegType(c.Type) + "." + RegType(c.Type), c.Type, Eval(args[0]));
+            {
+                var a = Eval(args[0]);
+                return c.Type == ExprType.Int ? a : Result(c.Type, t => _w.CvtRmi(ty, ty, t, a));
+            }
+
             case MathFunction.Ceiling:
-                return c.Type == ExprType.Int ? Eval(args[0]) : Op1("cvt.rpi." + RegType(c.Type) + "." + RegType(c.Type), c.Type, Eval(args[0]));
+            {
+                var a = Eval(args[0]);
+                return c.Type == ExprType.Int ? a : Result(c.Type, t => _w.CvtRpi(ty, ty, t, a));
+            }
+
             case MathFunction.Exp:
                 return InF32(c.Type, Eval(args[0]), Exp);
             case MathFunction.Log:
                 return InF32(c.Type, Eval(args[0]), Log);
             case MathFunction.Tanh:
-                return InF32(c.Type, Eval(args[0]), x => Op1("tanh.approx.f32", ExprType.Float, x));
+                return InF32(c.Type, Eval(args[0]), x => Result(ExprType.Float, t => _w.Tanh(t, x)));
             case MathFunction.Pow:
                 return Pow(c.Type, args[0], args[1]);
             default:
@@ -486,62 +542,74 @@ internal sealed class ExprPtxWriter
         }
     }
 
-    private string Op1(string op, ExprType type, string a)
-    {
-        var t = Temp(type);
-        _w.Ins(op + " " + t + ", " + a);
-        return t;
-    }
-
     /// <summary>
     /// Math.Min/Max: NaN if either argument is NaN (.NET Core 3.0+), -0 below +0. f32 has min/max.NaN (sm_80,
     /// PTX 7.0); f64 has no .NaN form, so a NaN operand is propagated with setp.nan + selp.
     /// </summary>
-    private string MinMax(string op, ExprType type, string a, string b)
+    private Reg MinMax(bool min, ExprType type, Reg a, Reg b)
     {
-        if (type == ExprType.Int)
-        {
-            return Op2(op + ".s32", type, a, b);
-        }
-
+        var t = Temp(type);
+        var ty = Type(type);
         if (type == ExprType.Float)
         {
-            return Op2(op + ".NaN.f32", type, a, b);
+            if (min)
+            {
+                _w.MinNaN(ty, t, a, b);
+            }
+            else
+            {
+                _w.MaxNaN(ty, t, a, b);
+            }
+
+            return t;
         }
 
-        var t = Op2(op + ".f64", type, a, b);
+        if (min)
+        {
+            _w.Min(ty, t, a, b);
+        }
+        else
+        {
+            _w.Max(ty, t, a, b);
+        }
+
+        if (type == ExprType.Int)
+        {
+            return t;
+        }
+
         var nan = Temp(ExprType.Bool);
         var sum = Temp(ExprType.Double);
-        _w.Ins("setp.nan.f64 " + nan + ", " + a + ", " + b);
-        _w.Ins("add.rn.f64 " + sum + ", " + a + ", " + b);
-        _w.Ins("selp.f64 " + t + ", " + sum + ", " + t + ", " + nan);
+        _w.Setp(Cmp.Nan, F64, nan, a, b);
+        _w.AddRn(F64, sum, a, b);
+        _w.Selp(F64, t, sum, t, nan);
         return t;
     }
 
     /// <summary>A transcendental evaluated in f32 (the hardware approximations are f32 only); double arguments round-trip through f32.</summary>
-    private string InF32(ExprType type, string a, System.Func<string, string> f32)
+    private Reg InF32(ExprType type, Reg a, System.Func<Reg, Reg> f32)
     {
         if (type == ExprType.Float)
         {
             return f32(a);
         }
 
-        string x = Convert(a, type, ExprType.Float);
+        var x = Convert(a, type, ExprType.Float);
         return Convert(f32(x), ExprType.Float, type);
     }
 
-    /// <summary>exp(x) = 2^(x·log2 e): ex2.approx (no ftz, so subnormal results survive).</summary>
-    private string Exp(string x)
+    /// <summary>exp(x) = 2^(x·log2 e): ex2.approx without ftz, so subnormal results survive.</summary>
+    private Reg Exp(Reg x)
     {
-        var t = Op2("mul.rn.f32", ExprType.Float, x, F32(Constants.Log2E));
-        return Op1("ex2.approx.f32", ExprType.Float, t);
+        var t = Result(ExprType.Float, d => _w.MulRn(F32, d, x, Operand.F32(Constants.Log2E)));
+        return Result(ExprType.Float, d => _w.Ex2KeepingSubnormals(d, t));
     }
 
     /// <summary>ln(x) = log2(x)·ln 2: lg2.approx (no ftz).</summary>
-    private string Log(string x)
+    private Reg Log(Reg x)
     {
-        var t = Op1("lg2.approx.f32", ExprType.Float, x);
-        return Op2("mul.rn.f32", ExprType.Float, t, F32(Constants.Ln2));
+        var t = Result(ExprType.Float, d => _w.Lg2(d, x));
+        return Result(ExprType.Float, d => _w.MulRn(F32, d, t, Operand.F32(Constants.Ln2)));
     }
 
     /// <summary>
@@ -549,7 +617,7 @@ internal sealed class ExprPtxWriter
     /// included, as in C#). Constant positive base b: 2^(y·log2 b), log2 b folded (b = 2: ex2 alone). Otherwise
     /// 2^(y·log2 x), which gives NaN for x &lt; 0 (right for non-integer y, as C#).
     /// </summary>
-    private string Pow(ExprType type, Expr x, Expr y)
+    private Reg Pow(ExprType type, Expr x, Expr y)
     {
         if (y is ConstantExpr ce && ce.Value == System.Math.Floor(ce.Value) && System.Math.Abs(ce.Value) <= 64)
         {
@@ -559,48 +627,52 @@ internal sealed class ExprPtxWriter
                 return Constant(type, 1);
             }
 
-            string xb = Eval(x);
+            var xb = Eval(x);
             if (type == ExprType.Int)
             {
                 xb = Convert(xb, ExprType.Int, ExprType.Double);
                 type = ExprType.Double;
             }
 
-            string mul = "mul.rn." + RegType(type);
-            string? acc = null;
-            string square = xb;
+            var ty = Type(type);
+            Reg? acc = null;
+            var square = xb;
             for (int k = System.Math.Abs(n); k > 0; k >>= 1)
             {
                 if ((k & 1) != 0)
                 {
-                    acc = acc is null ? square : Op2(mul, type, acc, square);
+                    var (left, right) = (acc, square);
+                    acc = left is null ? square : Result(type, t => _w.MulRn(ty, t, left, right));
                 }
 
                 if (k > 1)
                 {
-                    square = Op2(mul, type, square, square);
+                    var s = square;
+                    square = Result(type, t => _w.MulRn(ty, t, s, s));
                 }
             }
 
-            return n > 0 ? acc! : Op2("div.rn." + RegType(type), type, One(type), acc!);
+            var product = acc!;
+            return n > 0 ? product : Result(type, t => _w.DivRn(ty, t, One(type), product));
         }
 
         if (x is ConstantExpr cb && cb.Value > 0)
         {
             double log2b = System.Math.Log(cb.Value, 2);
-            return InF32(type, Eval(y), e => Op1("ex2.approx.f32", ExprType.Float, log2b == 1 ? e : Op2("mul.rn.f32", ExprType.Float, e, F32(log2b))));
+            return InF32(type, Eval(y), e =>
+            {
+                var power = log2b == 1 ? e : Result(ExprType.Float, t => _w.MulRn(F32, t, e, Operand.F32(log2b)));
+                return Result(ExprType.Float, t => _w.Ex2KeepingSubnormals(t, power));
+            });
         }
 
-        string xr = Eval(x);
-        string yr = Eval(y);
-        string xf = Convert(xr, x.Type, ExprType.Float);
-        string yf = Convert(yr, y.Type, ExprType.Float);
-        var lg = Op1("lg2.approx.f32", ExprType.Float, xf);
-        var p = Op1("ex2.approx.f32", ExprType.Float, Op2("mul.rn.f32", ExprType.Float, lg, yf));
+        var xr = Eval(x);
+        var yr = Eval(y);
+        var xf = Convert(xr, x.Type, ExprType.Float);
+        var yf = Convert(yr, y.Type, ExprType.Float);
+        var lg = Result(ExprType.Float, t => _w.Lg2(t, xf));
+        var scaled = Result(ExprType.Float, t => _w.MulRn(F32, t, lg, yf));
+        var p = Result(ExprType.Float, t => _w.Ex2KeepingSubnormals(t, scaled));
         return Convert(p, ExprType.Float, type);
     }
-
-    /// <summary>A double as PTX's exact hexadecimal form, e.g. <c>0d3FF0000000000000</c>.</summary>
-    public static string F64(double value) =>
-        "0d" + System.BitConverter.DoubleToInt64Bits(value).ToString("X16", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -9,20 +9,10 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// </summary>
 public static class ModifierBodies
 {
-    /// <summary>The kernel-scope register holding the i-th captured buffer's global address (PTX names are ASCII, C# names need not be).</summary>
-    internal static System.Func<string, string> CapturedRegisters(System.Collections.Generic.IEnumerable<CapturedBuffer> buffers) => name =>
-    {
-        int i = 0;
-        foreach (var buffer in buffers)
-        {
-            if (buffer.Name == name)
-            {
-                return "%captured" + PtxLiteral.I(i);
-            }
-
-            i++;
-        }
-
-        throw new System.InvalidOperationException("unknown captured buffer '" + name + "'");
-    };
+    /// <summary>
+    /// The name (without %) of the kernel-scope register holding the i-th captured buffer's global address: by
+    /// position, because PTX names are ASCII and C# names need not be. Declared by
+    /// <see cref="Construction.ModifierInputs.LoadCapturedBuffers"/>.
+    /// </summary>
+    internal static string CapturedRegisterName(int index) => "captured" + PtxLiteral.I(index);
 }

@@ -49,7 +49,7 @@ public static class ModifierPtx
         Load(w, entry, "kv", S32, kv, off, ptr);
         var writer = new ExprPtxWriter(w, new ModifierInputs(score, batch, head, row, kv).Map);
         w.Comment("the modifier body");
-        var result = writer.LowerResult(modifier.Body);
+        var result = writer.Lower(modifier.Body);
         entry.LoadGlobalPointer(w, ptr, "out");
         w.Add(U64, ptr, ptr, off);
         if (modifier.Body.Result.Type == ExprType.Bool)

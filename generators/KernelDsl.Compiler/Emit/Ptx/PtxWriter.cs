@@ -98,6 +98,10 @@ internal static class PtxLiteral
         return "0f" + bits.ToString("X8", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A double as PTX's exact hexadecimal form, e.g. <c>0d3FF0000000000000</c>.</summary>
+    public static string F64(double value) =>
+        "0d" + System.BitConverter.DoubleToInt64Bits(value).ToString("X16", CultureInfo.InvariantCulture);
+
     public const string NegInf = "0fFF800000";
 
     public const string Zero = "0f00000000";

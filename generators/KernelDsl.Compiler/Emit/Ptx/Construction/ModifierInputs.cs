@@ -13,31 +13,39 @@ namespace KernelDsl.Compiler.Emit.Ptx.Construction;
 internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Query, Reg? Key)
 {
     /// <summary>The map ExprPtxWriter reads.</summary>
-    public System.Func<ModifierInput, string> Map => input => (input switch
+    public System.Func<ModifierInput, Reg> Map => input => (input switch
     {
         ModifierInput.Score => Score,
         ModifierInput.Batch => Batch,
         ModifierInput.Head => Head,
         ModifierInput.QueryIndex => Query,
         _ => Key,
-    })?.Name ?? throw new System.InvalidOperationException("modifier input " + input + " is not available here");
+    }) ?? throw new System.InvalidOperationException("modifier input " + input + " is not available here");
 
     /// <summary>
     /// Declares one kernel-scope register per captured buffer and loads its parameter (<see cref="PtxAbi.CapturedParameter"/>,
     /// by position) as a global address; returns the buffer name → register map the lowering reads.
     /// </summary>
-    public static System.Func<string, string> LoadCapturedBuffers(PtxWriter w, KernelEntry entry, IEnumerable<CapturedBuffer> capturedBuffers)
+    public static System.Func<string, Reg> LoadCapturedBuffers(PtxWriter w, KernelEntry entry, IEnumerable<CapturedBuffer> capturedBuffers)
     {
-        var buffers = new List<CapturedBuffer>(capturedBuffers);
-        var captured = ModifierBodies.CapturedRegisters(buffers);
-        for (int i = 0; i < buffers.Count; i++)
+        var registers = new Dictionary<string, Reg>(System.StringComparer.Ordinal);
+        int i = 0;
+        foreach (var buffer in capturedBuffers)
         {
-            string name = captured(buffers[i].Name).Substring(1);
-            w.Comment("%" + name + " = " + (buffers[i].ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffers[i].Dims) + "]");
+            string name = ModifierBodies.CapturedRegisterName(i);
+            w.Comment("%" + name + " = " + (buffer.ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffer.Dims) + "]");
             var register = w.Declare1(RegKind.B64, name);
             entry.LoadGlobalPointer(w, register, PtxAbi.CapturedParameter(i));
+            registers[buffer.Name] = register;
+            i++;
         }
 
-        return captured;
+        return Lookup(registers);
     }
+
+    /// <summary>The register map of a kernel without captured buffers: its modifiers read none.</summary>
+    public static System.Func<string, Reg> NoCapturedBuffers { get; } = Lookup(new Dictionary<string, Reg>());
+
+    private static System.Func<string, Reg> Lookup(Dictionary<string, Reg> registers) => name =>
+        registers.TryGetValue(name, out var register) ? register : throw new System.InvalidOperationException("unknown captured buffer '" + name + "'");
 }

@@ -28,6 +28,9 @@ internal enum Cmp
     Gt,
     Ge,
     Neu,
+
+    /// <summary>Either operand is NaN.</summary>
+    Nan,
 }
 
 /// <summary>
@@ -49,6 +52,9 @@ internal readonly struct Operand
 
     /// <summary>An f32 immediate in PTX's exact hexadecimal form (<see cref="PtxLiteral.F32"/>).</summary>
     public static Operand F32(double value) => new(PtxLiteral.F32(value));
+
+    /// <summary>An f64 immediate in PTX's exact hexadecimal form (<see cref="PtxLiteral.F64"/>).</summary>
+    public static Operand F64(double value) => new(PtxLiteral.F64(value));
 
     /// <summary>The f32 immediate −∞.</summary>
     public static Operand NegInf { get; } = new(PtxLiteral.NegInf);
@@ -109,7 +115,8 @@ internal static class PtxOps
         Cmp.Le => "le",
         Cmp.Gt => "gt",
         Cmp.Ge => "ge",
-        _ => "neu",
+        Cmp.Neu => "neu",
+        _ => "nan",
     };
 
     private static void Unary(PtxWriter w, string op, PtxType type, Reg d, Operand a) =>
@@ -139,6 +146,20 @@ internal static class PtxOps
     /// <summary>d = 2^a, approximate, subnormals flushed (the softmax's exponential).</summary>
     public static void Ex2(this PtxWriter w, Reg d, Operand a) => Unary(w, "ex2.approx.ftz", PtxType.F32, d, a);
 
+    /// <summary>d = 2^a, approximate, subnormal results kept (a modifier's Math.Exp: C# keeps them).</summary>
+    public static void Ex2KeepingSubnormals(this PtxWriter w, Reg d, Operand a) => Unary(w, "ex2.approx", PtxType.F32, d, a);
+
+    /// <summary>d = tanh(a), approximate (f32).</summary>
+    public static void Tanh(this PtxWriter w, Reg d, Operand a) => Unary(w, "tanh.approx", PtxType.F32, d, a);
+
+    public static void Abs(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "abs", type, d, a);
+
+    /// <summary>d = √a, rounded to nearest (IEEE, as Math.Sqrt).</summary>
+    public static void SqrtRn(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "sqrt.rn", type, d, a);
+
+    /// <summary>d = |b| with the sign of a (note PTX's operand order: the sign comes first).</summary>
+    public static void CopySign(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "copysign", type, d, a, b);
+
     public static void Add(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "add", type, d, a, b);
 
     public static void Sub(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "sub", type, d, a, b);
@@ -146,6 +167,12 @@ internal static class PtxOps
     public static void Min(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "min", type, d, a, b);
 
     public static void Max(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "max", type, d, a, b);
+
+    /// <summary>The float minimum that is NaN when either operand is (<c>min.NaN</c>, sm_80; Math.Min's rule).</summary>
+    public static void MinNaN(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "min.NaN", type, d, a, b);
+
+    /// <summary>The float maximum that is NaN when either operand is (<c>max.NaN</c>, sm_80; Math.Max's rule).</summary>
+    public static void MaxNaN(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "max.NaN", type, d, a, b);
 
     /// <summary>A float multiply (<c>mul.f32</c>); integers use <see cref="MulLo"/> or <see cref="MulWide"/>.</summary>
     public static void Mul(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul", type, d, a, b);
@@ -161,6 +188,15 @@ internal static class PtxOps
 
     /// <summary>A float multiply rounded to nearest on its own (<c>mul.rn</c>: never contracted into an fma, as C# evaluates it).</summary>
     public static void MulRn(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "mul.rn", type, d, a, b);
+
+    /// <summary>A float add rounded to nearest on its own (<c>add.rn</c>: never contracted into an fma).</summary>
+    public static void AddRn(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "add.rn", type, d, a, b);
+
+    /// <summary>A float subtract rounded to nearest on its own (<c>sub.rn</c>: never contracted into an fma).</summary>
+    public static void SubRn(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "sub.rn", type, d, a, b);
+
+    /// <summary>An IEEE float divide, rounded to nearest (<c>div.rn</c>; integers use <see cref="Div"/>).</summary>
+    public static void DivRn(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "div.rn", type, d, a, b);
 
     /// <summary>d = 1/a, rounded to nearest.</summary>
     public static void Rcp(this PtxWriter w, PtxType type, Reg d, Operand a) => Unary(w, "rcp.rn", type, d, a);
@@ -185,13 +221,27 @@ internal static class PtxOps
 
     public static void Shr(this PtxWriter w, PtxType type, Reg d, Operand a, Operand b) => Binary(w, "shr", type, d, a, b);
 
-    /// <summary>d = the value of a in type <paramref name="to"/> (<c>cvt.to.from</c>, integers only: floats need a rounding).</summary>
+    /// <summary>
+    /// d = the value of a in type <paramref name="to"/> (<c>cvt.to.from</c>) where no rounding is needed: between
+    /// integers, or a float widened (f32 → f64, exact).
+    /// </summary>
     public static void Cvt(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) =>
         w.Ins("cvt." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
 
-    /// <summary>d = a converted to a narrower float type, rounded to nearest (<c>cvt.rn.to.from</c>).</summary>
-    public static void CvtRn(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) =>
-        w.Ins("cvt.rn." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
+    /// <summary>d = a converted to a float type, rounded to nearest (<c>cvt.rn.to.from</c>: a narrower float, or an integer to a float).</summary>
+    public static void CvtRn(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) => Convert(w, "rn", to, from, d, a);
+
+    /// <summary>d = a rounded toward zero to an integer value (<c>cvt.rzi</c>): float → int truncates (saturating, NaN → 0), or f64 → f64 trunc.</summary>
+    public static void CvtRzi(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) => Convert(w, "rzi", to, from, d, a);
+
+    /// <summary>d = a rounded toward −∞ to an integer value (<c>cvt.rmi</c>: floor).</summary>
+    public static void CvtRmi(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) => Convert(w, "rmi", to, from, d, a);
+
+    /// <summary>d = a rounded toward +∞ to an integer value (<c>cvt.rpi</c>: ceiling).</summary>
+    public static void CvtRpi(this PtxWriter w, PtxType to, PtxType from, Reg d, Operand a) => Convert(w, "rpi", to, from, d, a);
+
+    private static void Convert(PtxWriter w, string rounding, PtxType to, PtxType from, Reg d, Operand a) =>
+        w.Ins("cvt." + rounding + "." + Suffix(to) + "." + Suffix(from) + " " + d + ", " + a);
 
     /// <summary>p = a cmp b.</summary>
     public static void Setp(this PtxWriter w, Cmp cmp, PtxType type, Reg p, Operand a, Operand b) =>

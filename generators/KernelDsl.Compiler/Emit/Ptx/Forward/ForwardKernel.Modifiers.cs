@@ -15,9 +15,12 @@ namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 /// </summary>
 internal abstract partial class ForwardKernel
 {
-    private Dictionary<Expr, string> _scoreHoisted = new();
-    private Dictionary<Expr, string> _maskHoisted = new();
-    private System.Func<string, string>? _captured;
+    private Dictionary<Expr, Reg> _scoreHoisted = new();
+    private Dictionary<Expr, Reg> _maskHoisted = new();
+
+    /// <summary>The kernel-scope register of each captured buffer, by name (loaded in <see cref="EmitModifierSetup"/>).</summary>
+    private System.Func<string, Reg> _captured = ModifierInputs.NoCapturedBuffers;
+
     private Reg? _qLast;
     private Reg? _kvLast;
 
@@ -27,9 +30,6 @@ internal abstract partial class ForwardKernel
 
     /// <summary>What the score registers are multiplied by inside exp2: scale·log2 e for raw dot products, log2 e for modified scores.</summary>
     private double SoftmaxLog2Multiplier => ScoreMod is null ? Gpu.ScaleLog2 : Constants.Log2E;
-
-    /// <summary>The kernel-scope register of each captured buffer, by name (loaded in <see cref="EmitModifierSetup"/>).</summary>
-    private System.Func<string, string> Captured => _captured ??= ModifierBodies.CapturedRegisters(Spec.CapturedBuffers);
 
     /// <summary>Once per thread, before the loop: the captured buffers' addresses, and the modifiers' subexpressions that depend only on (batch, head).</summary>
     private void EmitModifierSetup()
@@ -56,13 +56,13 @@ internal abstract partial class ForwardKernel
         if (ScoreMod is not null)
         {
             w.Comment("score modifier " + ScoreMod.MethodName);
-            _scoreHoisted = new ExprPtxWriter(w, hoisting.Map, prefix: "%hs", bufferBase: Captured).Hoist(ScoreMod.Body);
+            _scoreHoisted = new ExprPtxWriter(w, hoisting.Map, prefix: "%hs", bufferBase: _captured).Hoist(ScoreMod.Body);
         }
 
         if (MaskMod is not null)
         {
             w.Comment("mask modifier " + MaskMod.MethodName);
-            _maskHoisted = new ExprPtxWriter(w, hoisting.Map, prefix: "%hm", bufferBase: Captured).Hoist(MaskMod.Body);
+            _maskHoisted = new ExprPtxWriter(w, hoisting.Map, prefix: "%hm", bufferBase: _captured).Hoist(MaskMod.Body);
         }
     }
 
@@ -101,7 +101,7 @@ internal abstract partial class ForwardKernel
                         }
 
                         var (row, key) = InRangeIndices((2 * ms) + r, kv, body.Reads(ModifierInput.KeyIndex));
-                        var result = new ExprPtxWriter(w, new ModifierInputs(score, R.Batch, R.Head, row, key).Map, _scoreHoisted, bufferBase: Captured).LowerScore(body);
+                        var result = new ExprPtxWriter(w, new ModifierInputs(score, R.Batch, R.Head, row, key).Map, _scoreHoisted, bufferBase: _captured).Lower(body);
                         w.Mov(PtxType.F32, reg, result);
                     }
                 }
@@ -123,7 +123,7 @@ internal abstract partial class ForwardKernel
             }
 
             var (row, key) = InRangeIndices(rr, kv, body.Reads(ModifierInput.KeyIndex));
-            var keep = new ExprPtxWriter(w, new ModifierInputs(null, R.Batch, R.Head, row, key).Map, _maskHoisted, bufferBase: Captured).LowerMask(body);
+            var keep = new ExprPtxWriter(w, new ModifierInputs(null, R.Batch, R.Head, row, key).Map, _maskHoisted, bufferBase: _captured).Lower(body);
             using (w.Unless(keep))
             {
                 w.Mov(PtxType.F32, reg, Operand.NegInf);
