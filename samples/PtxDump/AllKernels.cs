@@ -37,7 +37,7 @@ public static class AllKernels
             string name = plan.PortableGpuKernel()!.EntryName;
             count += Save(dir, name + ".sm80.ptx", PtxEmitter.PtxFor(plan));
             count += Save(dir, name + ".hopper-default.ptx", plan.GpuKernel(GpuFamily.Sm90a) is { } sm90a ? PtxEmitter.PtxFor(plan, sm90a) : null);
-            var forced = GpuPlanner.PlanHopper(spec, new GpuTuning(Family: GpuFamily.Sm90a));
+            var forced = GpuPlanner.PlanSm90a(spec, new GpuTuning(Family: GpuFamily.Sm90a));
             if (forced is not null)
             {
                 count += Save(dir, name + ".sm90a.ptx", PtxEmitter.PtxFor(plan, forced));

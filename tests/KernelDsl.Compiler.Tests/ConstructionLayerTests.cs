@@ -140,7 +140,7 @@ public sealed class ConstructionLayerTests
         var fp8 = GpuPlanner.Layout(128, 64, 128, 32, 2, ElementTraits.E4M3);
         (f16.QPitchBytes, f16.VPitchBytes).ShouldBe((128 * 2 + GpuSharedMemoryLayout.RowPaddingBytes, 64 * 2 + GpuSharedMemoryLayout.RowPaddingBytes));
         (fp8.QPitchBytes, fp8.VPitchBytes).ShouldBe((128 + GpuSharedMemoryLayout.RowPaddingBytes, 64 + GpuSharedMemoryLayout.RowPaddingBytes));
-        GpuPlanner.HopperLayout(128, 128, 128, 128, 3, ElementTraits.E4M3).KStageBytes.ShouldBe(GpuPlanner.HopperLayout(128, 128, 128, 128, 3, ElementTraits.BF16).KStageBytes / 2);
+        GpuPlanner.Sm90aLayout(128, 128, 128, 128, 3, ElementTraits.E4M3).KStageBytes.ShouldBe(GpuPlanner.Sm90aLayout(128, 128, 128, 128, 3, ElementTraits.BF16).KStageBytes / 2);
         GpuPlanner.EstimateRegisters(64, 64, 64, 1, ElementTraits.E4M3).ShouldBe(GpuPlanner.EstimateRegisters(64, 64, 64, 1, ElementTraits.F16) - 8);
     }
 

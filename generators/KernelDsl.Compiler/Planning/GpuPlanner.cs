@@ -41,7 +41,7 @@ public static class GpuPlanner
     {
         if (tuning?.Family == GpuFamily.Sm90a)
         {
-            return PlanHopper(spec, tuning);
+            return PlanSm90a(spec, tuning);
         }
 
         if (spec.InputType == ElementType.FP32)
@@ -96,18 +96,18 @@ public static class GpuPlanner
     }
 
     /// <summary>
-    /// The Hopper (sm_90a, wgmma) kernel for specs it covers, else null — without a diagnostic: the sm_80-family kernel
+    /// The sm_90a-family (wgmma) kernel for specs it covers, else null — without a diagnostic: the sm_80-family kernel
     /// then runs on Hopper too. Covered: 16-bit inputs, head dims 64 or 128 (whole 64-column blocks of the 128-byte
     /// swizzle; O and S accumulators of 64 query rows per warpgroup must stay under 255 registers).
     /// Tiles: 2 warpgroups × 64 query rows, 128-key tiles (wgmma n128: the widest product the accumulator budget
     /// allows, so each byte of Q or K read by the tensor cores feeds the most FLOPs), and as many cp.async stages as
     /// fit sm_90's 227 KiB (at least 3: the P·V of tile n−1 still reads its V stage while tile n's K is used).
     /// </summary>
-    public static GpuKernelPlan? PlanHopper(AttentionSpec spec, GpuTuning? tuning = null)
+    public static GpuKernelPlan? PlanSm90a(AttentionSpec spec, GpuTuning? tuning = null)
     {
         // A tuning that asks for the family (the benchmark's variants) overrides the narrow-window preference, never
         // what the kernel cannot do.
-        if (HopperCannotRun(spec) is not null || (tuning?.Family != GpuFamily.Sm90a && HopperExclusion(spec) is not null))
+        if (Sm90aCannotRun(spec) is not null || (tuning?.Family != GpuFamily.Sm90a && Sm90aExclusion(spec) is not null))
         {
             return null;
         }
@@ -120,13 +120,13 @@ public static class GpuPlanner
         if (stages == 0)
         {
             stages = 3;
-            while (stages < 4 && HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages + 1, element).TotalBytes <= Sm90.SmemPerBlock)
+            while (stages < 4 && Sm90aLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages + 1, element).TotalBytes <= Sm90.SmemPerBlock)
             {
                 stages++;
             }
         }
 
-        var smem = HopperLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages, element);
+        var smem = Sm90aLayout(spec.HeadDim, spec.ValueHeadDim, blockQ, blockKV, stages, element);
         if (smem.TotalBytes > Sm90.SmemPerBlock)
         {
             return null;
@@ -159,38 +159,38 @@ public static class GpuPlanner
     }
 
     /// <summary>
-    /// Why a spec gets no Hopper kernel (its sm_80 kernel then runs on Hopper too), or null when it gets one.
-    /// Narrow sliding windows stay on the sm_80 family: the Hopper kernel's 128-key tiles spend most of a boundary tile
+    /// Why a spec gets no sm_90a kernel (its sm_80 kernel then runs on Hopper too), or null when it gets one.
+    /// Narrow sliding windows stay on the sm_80 family: the sm_90a kernel's 128-key tiles spend most of a boundary tile
     /// on dropped pairs, and on the H200 (2026-12-01) a 101-key window ran at 0.86–0.88× and an 88-key window at
     /// 0.83–0.85× of the sm_80 kernel, while the 1025-key window of issue 4's benchmark ran 1.09–1.13× FlexAttention on
     /// it. The 256-key threshold (two tiles) lies between those measurements; it has not been located more precisely.
     /// </summary>
-    public static string? HopperExclusion(AttentionSpec spec)
+    public static string? Sm90aExclusion(AttentionSpec spec)
     {
-        if (HopperCannotRun(spec) is { } reason)
+        if (Sm90aCannotRun(spec) is { } reason)
         {
             return reason;
         }
 
         var mask = spec.Mask;
-        return mask.BandLeft >= 0 && mask.BandRight >= 0 && mask.BandLeft + mask.BandRight + 1 < MinHopperWindow
-            ? "a window narrower than " + MinHopperWindow.ToString(System.Globalization.CultureInfo.InvariantCulture) + " keys: measured faster with the sm_80 kernel's smaller tiles"
+        return mask.BandLeft >= 0 && mask.BandRight >= 0 && mask.BandLeft + mask.BandRight + 1 < MinSm90aWindow
+            ? "a window narrower than " + MinSm90aWindow.ToString(System.Globalization.CultureInfo.InvariantCulture) + " keys: measured faster with the sm_80 kernel's smaller tiles"
             : null;
     }
 
-    /// <summary>Why the Hopper kernel cannot compute a spec at all (null when it can).</summary>
-    private static string? HopperCannotRun(AttentionSpec spec) =>
+    /// <summary>Why the sm_90a kernel cannot compute a spec at all (null when it can).</summary>
+    private static string? Sm90aCannotRun(AttentionSpec spec) =>
         spec.InputType == ElementType.FP32 ? "FP32 inputs"
-        : !HopperCovers(spec.HeadDim) || !HopperCovers(spec.ValueHeadDim) ? "the sm_90a family covers head dims 64 and 128"
+        : !Sm90aCovers(spec.HeadDim) || !Sm90aCovers(spec.ValueHeadDim) ? "the sm_90a family covers head dims 64 and 128"
         : null;
 
-    /// <summary>Narrowest sliding window (keys per row) that gets the Hopper kernel; see <see cref="HopperExclusion"/>.</summary>
-    public const int MinHopperWindow = 256;
+    /// <summary>Narrowest sliding window (keys per row) that gets the sm_90a kernel; see <see cref="Sm90aExclusion"/>.</summary>
+    public const int MinSm90aWindow = 256;
 
-    private static bool HopperCovers(int headDim) => headDim == 64 || headDim == 128;
+    private static bool Sm90aCovers(int headDim) => headDim == 64 || headDim == 128;
 
-    /// <summary>Unpadded tiles (the 128-byte swizzle spreads the banks), each a multiple of 1024 bytes so every tile starts on a swizzle atom.</summary>
-    public static GpuSharedMemoryLayout HopperLayout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages, ElementTraits element)
+    /// <summary>The sm_90a family's shared memory: unpadded tiles (the 128-byte swizzle spreads the banks), each a multiple of 1024 bytes so every tile starts on a swizzle atom.</summary>
+    public static GpuSharedMemoryLayout Sm90aLayout(int headDim, int valueHeadDim, int blockQ, int blockKV, int stages, ElementTraits element)
     {
         int qRow = headDim * element.Bytes;
         int vRow = valueHeadDim * element.Bytes;

@@ -22,9 +22,9 @@ public static class Planner
         if (GpuPlanner.Plan(spec, diagnostics) is { } portable)
         {
             kernels.Add(portable);
-            if (GpuPlanner.PlanHopper(spec) is { } hopper)
+            if (GpuPlanner.PlanSm90a(spec) is { } sm90a)
             {
-                kernels.Add(hopper);
+                kernels.Add(sm90a);
             }
         }
 

@@ -50,7 +50,7 @@ public static class PlanTextRenderer
 
         if (kernels.Count == 1)
         {
-            s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (no sm_90a kernel: " + (GpuPlanner.HopperExclusion(plan.Spec) ?? "its tiles do not fit") + ")\n");
+            s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (no sm_90a kernel: " + (GpuPlanner.Sm90aExclusion(plan.Spec) ?? "its tiles do not fit") + ")\n");
         }
         return s.ToString();
     }
