@@ -15,10 +15,19 @@ public class ExternalMemoryArgumentTests
         Should.Throw<ArgumentException>(() => DeviceBuffer<float>.Wrap(0, 16)).ParamName.ShouldBe("devicePointer");
 
     [Theory]
-    [InlineData(0)]
+    [InlineData(-1)]
     [InlineData(-5)]
-    public void NonPositiveLengthIsRejected(long length) =>
+    public void NegativeLengthIsRejected(long length) =>
         Should.Throw<ArgumentOutOfRangeException>(() => DeviceBuffer<float>.Wrap(0x7f0000000000, length)).ParamName.ShouldBe("length");
+
+    /// <summary>An empty view addresses nothing, so any pointer will do (PyTorch's empty tensors may have data_ptr 0).</summary>
+    [Fact]
+    public void EmptyViewsAcceptAnyPointer()
+    {
+        Should.NotThrow(() => DeviceBuffer<float>.CheckWrapArguments(0, 0));
+        Should.NotThrow(() => DeviceBuffer<float>.CheckWrapArguments(0x7f0000000002, 0));
+        DeviceTensor<Half>.CheckViewArguments(TensorLayout.BSHD, new[] { 2, 0, 4, 8 }, new long[] { 0, 32, 8, 1 }).ShouldBe(0);
+    }
 
     [Fact]
     public void MisalignedPointerIsRejectedNamingTheElementSize()
@@ -39,9 +48,9 @@ public class ExternalMemoryArgumentTests
     }
 
     [Fact]
-    public void TensorViewRejectsEmptyDimensionsNegativeStridesAndUnknownLayouts()
+    public void TensorViewRejectsNegativeLengthsNegativeStridesAndUnknownLayouts()
     {
-        Should.Throw<ArgumentOutOfRangeException>(() => DeviceTensor<Half>.Wrap(0x7f0000000000, TensorLayout.BSHD, new[] { 1, 0, 3, 4 }))
+        Should.Throw<ArgumentOutOfRangeException>(() => DeviceTensor<Half>.Wrap(0x7f0000000000, TensorLayout.BSHD, new[] { 1, -1, 3, 4 }))
             .ParamName.ShouldBe("lengths");
         Should.Throw<ArgumentOutOfRangeException>(() => DeviceTensor<Half>.Wrap(0x7f0000000000, TensorLayout.BHSD, new[] { 1, 2, 3, 4 }, new long[] { 24, -12, 4, 1 }))
             .ParamName.ShouldBe("strides");

@@ -134,7 +134,22 @@ public class GpuMemoryTests(ITestOutputHelper output)
         Should.Throw<ArgumentException>(() => buffer.Download(new float[11])).ParamName.ShouldBe("destination");
         using var other = new DeviceBuffer<float>(12);
         Should.Throw<ArgumentException>(() => buffer.CopyTo(other)).ParamName.ShouldBe("destination");
-        Should.Throw<ArgumentOutOfRangeException>(() => new DeviceBuffer<float>(0));
+        Should.Throw<ArgumentOutOfRangeException>(() => new DeviceBuffer<float>(-1)).ParamName.ShouldBe("length");
+    }
+
+    /// <summary>An empty buffer (an empty batch or sequence) holds no memory; its copies and fills do nothing.</summary>
+    [Fact]
+    public void EmptyBufferHasNoMemoryAndEmptyCopies()
+    {
+        TestSupport.RequireGpu();
+        using var empty = new DeviceBuffer<float>(0);
+        empty.DevicePointer.ShouldBe(0UL);
+        empty.Upload(ReadOnlySpan<float>.Empty);
+        empty.Fill(float.NaN);
+        empty.ToArray().ShouldBeEmpty();
+        using var tensor = DeviceTensor<Half>.Create(TensorLayout.BSHD, 2, 0, 4, 64);
+        tensor.Length.ShouldBe(0);
+        DeviceBuffer<float>.Wrap(0, 0).Length.ShouldBe(0);
     }
 
     [Fact]

@@ -77,6 +77,20 @@ public static unsafe class AttentionLauncher
             q.AsArgument(nameof(q)), k.AsArgument(nameof(k)), v.AsArgument(nameof(v)), output.AsArgument(nameof(output)), lseArgument,
             captured, blockMask?.Mask, blockMask is null ? 0UL : blockMask.Counts.DevicePointer, blockMask is null ? 0UL : blockMask.Indices.DevicePointer,
             ref arguments);
+
+        // Empty calls (checked like any other above) launch no kernel: B = 0 or Sq = 0 writes nothing, Skv = 0 writes
+        // O = 0 and LSE = −∞ (every row has no kept key) with stream-ordered fills.
+        if (q.Batch == 0 || q.Seq == 0)
+        {
+            return;
+        }
+
+        if (k.Seq == 0)
+        {
+            EmptyDeviceCall.FillNoKeyOutputs(output, lse, stream);
+            return;
+        }
+
         context.Modules.GetKernel(chosen).Launch(grid, new Dim3(chosen.ThreadsPerBlock), chosen.SharedMemoryBytes, stream, ref arguments);
     }
 
@@ -126,7 +140,8 @@ public static unsafe class AttentionLauncher
             blockMask.RequireMatches(shape, kernel.BlockQ, kernel.BlockKV, "blockMask");
         }
 
-        Dim3 grid = Grid(shape, kernel.BlockQ);
+        // An empty call (B, Sq or Skv = 0) is not launched (Launch fills or skips its outputs); (1, 1, 1) stands in.
+        Dim3 grid = shape.IsEmpty ? new Dim3(1) : Grid(shape, kernel.BlockQ);
         var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
         int capturedSlots = 0;
         foreach (var slot in abi)

@@ -60,7 +60,7 @@ public static class BlockMaskLauncher
         CudaStream? stream)
     {
         ArgumentNullException.ThrowIfNull(kernel);
-        shape.Validate();
+        shape.ValidateNonEmpty();
         RequireTileSizes(blockQ, blockKV);
         int batches = kernel.PerBatch ? shape.Batch : 1;
         int heads = kernel.PerHead ? shape.HeadsQ : 1;

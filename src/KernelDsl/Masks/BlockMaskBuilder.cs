@@ -35,7 +35,7 @@ public static class BlockMaskBuilder
     /// </summary>
     public static BlockMask Build(AttentionShape shape, int blockQ, int blockKV, bool perBatch, bool perHead, Classifier classify)
     {
-        shape.Validate();
+        shape.ValidateNonEmpty();
         return Classify(shape, blockQ, blockKV, perBatch ? shape.Batch : 1, perHead ? shape.HeadsQ : 1, perBatch, perHead, classify);
     }
 

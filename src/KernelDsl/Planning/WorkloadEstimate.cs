@@ -65,7 +65,7 @@ public sealed record WorkloadEstimate(
 
     public static WorkloadEstimate Compute(PlanParameters p, AttentionShape shape)
     {
-        shape.Validate();
+        shape.ValidateNonEmpty();
         var band = p.BandFor(shape);
         long headsTimesBatch = (long)shape.Batch * shape.HeadsQ;
         double flopsPerPair = 2.0 * (shape.HeadDim + shape.ValueHeadDim);

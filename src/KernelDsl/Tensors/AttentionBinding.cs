@@ -49,6 +49,11 @@ public static unsafe class AttentionBinding
             Fail(k, $"its last dimension must be the spec's HeadDim = {headDim}; expected {Expected(layout, batch, seqKv, headsKv, headDim)}");
         }
 
+        if (headsQ <= 0)
+        {
+            Fail(q, $"its head count must be positive, but it has shape {q.ShapeText}");
+        }
+
         if (!(headsKv > 0 && headsQ % headsKv == 0))
         {
             Fail(k, $"q has {headsQ} heads, which must be a multiple of k's {headsKv} heads (grouped-query attention)");
@@ -69,7 +74,7 @@ public static unsafe class AttentionBinding
                 Fail(lse, $"it must have shape [batch, query heads, query seq] = [{batch}, {headsQ}, {seqQ}], but has {lse.ShapeText}");
             }
 
-            if (!IsContiguous(lse))
+            if (!IsEmpty(lse) && !IsContiguous(lse))
             {
                 Fail(lse, "it must be contiguous (strides [Hq·Sq, Sq, 1])");
             }
@@ -147,27 +152,49 @@ public static unsafe class AttentionBinding
 
         for (int i = 0; i < rank; i++)
         {
-            if (t.Lengths[i] <= 0)
+            if (t.Lengths[i] < 0)
             {
-                Fail(t, $"dimension {i} is empty ({t.ShapeText})");
+                Fail(t, $"dimension {i} has a negative length ({t.ShapeText})");
             }
 
             if (t.Lengths[i] > int.MaxValue)
             {
                 Fail(t, $"dimension {i} is longer than int.MaxValue");
             }
+        }
 
+        // An empty tensor (a zero length: an empty batch or sequence) addresses nothing, so its strides do not matter.
+        if (IsEmpty(t))
+        {
+            return;
+        }
+
+        for (int i = 0; i < rank; i++)
+        {
             if (t.Strides[i] < 0)
             {
                 Fail(t, $"negative strides are not supported (stride {t.Strides[i]} in dimension {i})");
             }
-
         }
 
         if (!(t.Strides[rank - 1] == 1 || t.Lengths[rank - 1] == 1))
         {
             Fail(t, $"its last dimension must be contiguous (stride 1), but its stride is {t.Strides[rank - 1]}");
         }
+    }
+
+    /// <summary>True when a dimension has length 0: the tensor holds no element.</summary>
+    internal static bool IsEmpty(TensorArgument t)
+    {
+        foreach (nint length in t.Lengths)
+        {
+            if (length == 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsContiguous(TensorArgument t)
@@ -191,6 +218,11 @@ public static unsafe class AttentionBinding
     {
         // Sort dimensions by stride (insertion sort on the stack: ranks are 3 or 4, and the call must not allocate);
         // each stride must reach past everything the smaller-stride dims span.
+        if (IsEmpty(t))
+        {
+            return;
+        }
+
         int rank = t.Lengths.Length;
         Span<int> order = stackalloc int[rank];
         for (int i = 0; i < rank; i++)
@@ -225,9 +257,8 @@ public static unsafe class AttentionBinding
 
     internal static void CheckDisjoint(TensorArgument written, TensorArgument other)
     {
-        var (a0, a1) = written.ByteRange;
-        var (b0, b1) = other.ByteRange;
-        if (!(a1 <= b0 || b1 <= a0))
+        // Element-exact (TensorOverlap states the rule): an output in the gaps of a strided input is fine.
+        if (other.IsPresent && TensorOverlap.Overlaps(written, other))
         {
             Fail(written, $"it overlaps '{other.Name}' in memory; outputs must not alias inputs or each other");
         }

@@ -30,6 +30,12 @@ public sealed unsafe partial class DeviceBuffer<T>
         CheckWrapArguments(devicePointer, length);
         context ??= Cuda.Cuda.DefaultContext;
         context.MakeCurrent();
+        if (length == 0)
+        {
+            // An empty view (PyTorch's empty tensors may have any data_ptr, 0 included) addresses nothing: nothing to check.
+            return new DeviceBuffer<T>(context, 0, new BorrowedHandle(context.Handle));
+        }
+
         long bytes = checked(length * sizeof(T));
 
         int ordinal;
@@ -62,15 +68,20 @@ public sealed unsafe partial class DeviceBuffer<T>
         return new DeviceBuffer<T>(context, length, memory);
     }
 
-    /// <summary>The checks that need no GPU: a null pointer, a non-positive length, a misaligned address.</summary>
+    /// <summary>The checks that need no GPU: a negative length; for a non-empty view, a null pointer or a misaligned address.</summary>
     internal static void CheckWrapArguments(ulong devicePointer, long length)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
+        {
+            return;
+        }
+
         if (devicePointer == 0)
         {
             throw new ArgumentException("The device pointer is null.", nameof(devicePointer));
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         if (devicePointer % (ulong)sizeof(T) != 0)
         {
             throw new ArgumentException(

@@ -17,14 +17,20 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
 {
     private readonly ContextBoundHandle _memory;
 
-    /// <summary>Allocates <paramref name="length"/> elements (uninitialized) on the context's device.</summary>
+    /// <summary>Allocates <paramref name="length"/> elements (uninitialized) on the context's device; 0 is an empty buffer (pointer 0).</summary>
     public DeviceBuffer(long length, CudaContext? context = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
         Context = context ?? Cuda.Cuda.DefaultContext;
         Length = length;
         Context.MakeCurrent();
         _memory = new DeviceMemoryHandle(Context.Handle);
+        if (length == 0)
+        {
+            // An empty buffer (an empty batch or sequence) holds no memory: its pointer is 0 and nothing is freed.
+            return;
+        }
+
         CudaResult result = CudaDriver.cuMemAlloc_v2(out ulong pointer, checked((nuint)SizeInBytes));
         CudaException.Check(result, "cuMemAlloc_v2", $"{SizeInBytes} bytes for {length} × {typeof(T).Name}");
         _memory.Attach((nint)pointer);
@@ -59,6 +65,11 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
     public void Upload(ReadOnlySpan<T> source)
     {
         RequireLength(source.Length, nameof(source));
+        if (Length == 0)
+        {
+            return;
+        }
+
         Context.MakeCurrent();
         fixed (T* host = source)
         {
@@ -70,6 +81,11 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
     public void Download(Span<T> destination)
     {
         RequireLength(destination.Length, nameof(destination));
+        if (Length == 0)
+        {
+            return;
+        }
+
         Context.MakeCurrent();
         fixed (T* host = destination)
         {
@@ -94,6 +110,11 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
             throw new ArgumentException($"'{nameof(destination)}' has {destination.Length} elements, but this buffer has {Length}.", nameof(destination));
         }
 
+        if (Length == 0)
+        {
+            return;
+        }
+
         Context.MakeCurrent();
         CudaException.Check(CudaDriver.cuMemcpyDtoD_v2(destination.DevicePointer, DevicePointer, (nuint)SizeInBytes), "cuMemcpyDtoD_v2");
     }
@@ -104,6 +125,11 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
     /// </summary>
     public void Fill(T value)
     {
+        if (Length == 0)
+        {
+            return;
+        }
+
         Context.MakeCurrent();
         nuint count = (nuint)Length;
         CudaResult result = sizeof(T) switch
@@ -119,6 +145,11 @@ public sealed unsafe partial class DeviceBuffer<T> : IDisposable
     /// <summary>Sets every byte of the buffer to <paramref name="value"/> (cuMemsetD8); 0xFF poisons float types with NaN.</summary>
     public void Memset(byte value)
     {
+        if (Length == 0)
+        {
+            return;
+        }
+
         Context.MakeCurrent();
         CudaException.Check(CudaDriver.cuMemsetD8_v2(DevicePointer, value, (nuint)SizeInBytes), "cuMemsetD8_v2");
     }

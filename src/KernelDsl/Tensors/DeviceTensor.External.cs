@@ -58,8 +58,8 @@ public sealed partial class DeviceTensor<T>
     public bool OwnsMemory => Buffer.OwnsMemory;
 
     /// <summary>
-    /// The checks that need no GPU; returns the elements the view spans (1 + Σ (length − 1)·stride), which must lie in
-    /// one allocation.
+    /// The checks that need no GPU; returns the elements the view spans (1 + Σ (length − 1)·stride, or 0 when a length is
+    /// 0), which must lie in one allocation.
     /// </summary>
     internal static long CheckViewArguments(TensorLayout layout, ReadOnlySpan<int> lengths, ReadOnlySpan<long> strides)
     {
@@ -71,22 +71,26 @@ public sealed partial class DeviceTensor<T>
         RequireFour(lengths.Length, nameof(lengths));
         RequireFour(strides.Length, nameof(strides));
         long extent = 1;
+        bool empty = false;
         for (int i = 0; i < 4; i++)
         {
-            if (lengths[i] < 1)
+            if (lengths[i] < 0)
             {
-                throw new ArgumentOutOfRangeException(nameof(lengths), lengths[i], $"Dimension {i} has length {lengths[i]}; every length must be at least 1.");
+                throw new ArgumentOutOfRangeException(nameof(lengths), lengths[i], $"Dimension {i} has length {lengths[i]}; lengths must not be negative.");
             }
+
+            empty |= lengths[i] == 0;
 
             if (strides[i] < 0)
             {
                 throw new ArgumentOutOfRangeException(nameof(strides), strides[i], $"Dimension {i} has stride {strides[i]}; strides must not be negative.");
             }
 
-            extent = checked(extent + ((lengths[i] - 1) * strides[i]));
+            extent = checked(extent + ((Math.Max(lengths[i], 1) - 1) * strides[i]));
         }
 
-        return extent;
+        // An empty view (a zero length: an empty batch or sequence) spans no element.
+        return empty ? 0 : extent;
     }
 
     private static void RequireFour(int count, string name)

@@ -17,13 +17,13 @@ public sealed partial class DeviceTensor<T> : IDisposable
     private readonly nint[] _lengths;
     private readonly nint[] _strides;
 
-    /// <summary>Allocates an uninitialized tensor of shape [d0, d1, d2, d3] read in <paramref name="layout"/>.</summary>
+    /// <summary>Allocates an uninitialized tensor of shape [d0, d1, d2, d3] read in <paramref name="layout"/>; a length may be 0 (an empty batch or sequence).</summary>
     public DeviceTensor(TensorLayout layout, int d0, int d1, int d2, int d3, CudaContext? context = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(d0, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(d1, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(d2, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(d3, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(d0);
+        ArgumentOutOfRangeException.ThrowIfNegative(d1);
+        ArgumentOutOfRangeException.ThrowIfNegative(d2);
+        ArgumentOutOfRangeException.ThrowIfNegative(d3);
         if (layout is not (TensorLayout.BSHD or TensorLayout.BHSD))
         {
             throw new ArgumentOutOfRangeException(nameof(layout), layout, "Unknown tensor layout.");

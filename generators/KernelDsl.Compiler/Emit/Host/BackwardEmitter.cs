@@ -186,6 +186,17 @@ public sealed class BackwardEmitter : IEmitter
                     w.Line("global::KernelDsl.BackwardBinding.RequireGradient(nameof(" + ModifierBackwardWriter.GradientName(buffer) + "), " + ModifierBackwardWriter.GradientName(buffer) + ".Length, " + buffer.Name + ".Length);");
                 }
 
+                using (w.Block("if (global::KernelDsl.EmptyAttention.CompleteBackward(in problem))"))
+                {
+                    w.Line("// B, Sq or Skv = 0: no kernel; CompleteBackward zeroed dQ, dK and dV, and the buffer gradients are zero too.");
+                    foreach (var buffer in learnable)
+                    {
+                        w.Line(ModifierBackwardWriter.GradientName(buffer) + ".Clear();");
+                    }
+
+                    w.Line("return;");
+                }
+
                 string call = "__CpuBackwardKernel.Run(in problem";
                 if (buffers.Count > 0)
                 {
@@ -236,6 +247,24 @@ public sealed class BackwardEmitter : IEmitter
             using (w.Block("if (lse.Length != (long)shape.Batch * shape.HeadsQ * shape.SeqQ)"))
             {
                 w.Line("throw new global::System.ArgumentException($\"'lse' has {lse.Length} elements, but [batch, query heads, query seq] = [{shape.Batch}, {shape.HeadsQ}, {shape.SeqQ}] needs {(long)shape.Batch * shape.HeadsQ * shape.SeqQ}.\", nameof(lse));");
+            }
+
+            using (w.Block("if (shape.IsEmpty)"))
+            {
+                // A TensorSpan cannot view an empty span without memory (Span.Empty), so the empty call completes here.
+                w.Line("// B, Sq or Skv = 0: no kernel; every gradient is zero (no row with a kept key contributes).");
+                HostEmitter.EmptyCallChecks(w, plan);
+                foreach (var buffer in learnable)
+                {
+                    w.Line("global::KernelDsl.BackwardBinding.RequireGradient(nameof(" + ModifierBackwardWriter.GradientName(buffer) + "), " + ModifierBackwardWriter.GradientName(buffer) + ".Length, " + buffer.Name + ".Length);");
+                }
+
+                foreach (var name in new[] { "dq", "dk", "dv" }.Concat(learnable.Select(ModifierBackwardWriter.GradientName)))
+                {
+                    w.Line(name + ".Clear();");
+                }
+
+                w.Line("return;");
             }
 
             string Lengths(string seq, string heads, string dim) =>

@@ -49,7 +49,7 @@ public sealed class BlockMaskEmitter : IEmitter
             w.Line("/// </summary>");
             using (w.Block("public static unsafe global::KernelDsl.BlockMask CreateBlockMask(global::KernelDsl.AttentionShape shape, int blockQ, int blockKV" + buffers + ")"))
             {
-                w.Line("shape.Validate();");
+                w.Line("shape.ValidateNonEmpty();");
                 foreach (var buffer in mask.Buffers)
                 {
                     w.Line("global::KernelDsl.CapturedBuffers.RequireLength(nameof(" + buffer.Name + "), " + buffer.Name + ".Length, __Spec.Dims_" + buffer.Name + ", shape);");
@@ -182,7 +182,7 @@ public sealed class BlockMaskEmitter : IEmitter
         w.Line("/// </summary>");
         using (w.Block("public static global::KernelDsl.BlockMask CreateGpuBlockMaskOnDevice(global::KernelDsl.AttentionShape shape" + buffers + Tail + ")"))
         {
-            w.Line("shape.Validate();");
+            w.Line("shape.ValidateNonEmpty();");
             foreach (var buffer in mask.Buffers)
             {
                 w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");

@@ -202,8 +202,10 @@ public sealed class HostEmitter : IEmitter
                     w.Line("}");
                 }
 
+                const string emptyCall = "if (global::KernelDsl.EmptyAttention.CompleteForward(in problem)) return; // B, Sq or Skv = 0: no kernel (O = 0, LSE = -inf when Skv = 0)";
                 if (buffers.Count == 0)
                 {
+                    w.Line(emptyCall);
                     w.Line("__CpuKernel.Run(in problem" + blockMaskArgument + ");");
                 }
                 else
@@ -215,6 +217,7 @@ public sealed class HostEmitter : IEmitter
                         pointers.Add("__captured_" + buffer.Name);
                     }
 
+                    w.Line(emptyCall);
                     w.Line("__CpuKernel.Run(in problem, new __CpuKernel.Captured(" + string.Join(", ", pointers) + ")" + blockMaskArgument + ");");
                 }
             }
@@ -331,6 +334,23 @@ public sealed class HostEmitter : IEmitter
                + (max is int m ? ", MaxComputeCapability: " + m.ToString(CultureInfo.InvariantCulture) : string.Empty) + ")";
     }
 
+    /// <summary>
+    /// The checks the tensor overload makes after binding, for an empty call that a span overload completes itself:
+    /// captured buffers' lengths, and a block mask (none fits an empty call, so passing one is an error).
+    /// </summary>
+    internal static void EmptyCallChecks(CodeWriter w, KernelPlan plan)
+    {
+        foreach (var buffer in plan.Spec.CapturedBuffers)
+        {
+            w.Line("global::KernelDsl.CapturedBuffers.RequireLength(nameof(" + buffer.Name + "), " + buffer.Name + ".Length, __Spec." + DimsField(buffer) + ", shape);");
+        }
+
+        if (plan.Spec.MaskModifier is not null)
+        {
+            w.Line("blockMask?.RequireMatches(shape, Plan.Parameters.CpuBlockQ, Plan.Parameters.CpuBlockKV, nameof(blockMask));");
+        }
+    }
+
     private static void EmitSpanForward(CodeWriter w, KernelPlan plan)
     {
         string tin = TypeNames.Element(plan.Spec.InputType);
@@ -361,6 +381,20 @@ public sealed class HostEmitter : IEmitter
                 {
                     w.Line("throw new global::System.ArgumentException($\"'lse' has {lse.Length} elements, but [batch, query heads, query seq] = [{shape.Batch}, {shape.HeadsQ}, {shape.SeqQ}] needs {(long)shape.Batch * shape.HeadsQ * shape.SeqQ}.\", nameof(lse));");
                 }
+            }
+
+            using (w.Block("if (shape.IsEmpty)"))
+            {
+                // A TensorSpan cannot view an empty span without memory (Span.Empty), so the empty call completes here.
+                w.Line("// B, Sq or Skv = 0: no kernel. Skv = 0: O = 0 and LSE = -inf (no kept key); B or Sq = 0: nothing to write.");
+                EmptyCallChecks(w, plan);
+                w.Line("output.Clear();");
+                if (lse)
+                {
+                    w.Line("lse.Fill(float.NegativeInfinity);");
+                }
+
+                w.Line("return;");
             }
 
             w.Line("Forward(");

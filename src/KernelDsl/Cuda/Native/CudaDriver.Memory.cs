@@ -30,6 +30,13 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Library)]
     internal static partial CudaResult cuMemsetD32_v2(ulong destination, uint value, nuint count);
 
+    // Stream-ordered fills (the empty-call path of the device Forward: O = 0 and LSE = −∞ without a kernel).
+    [LibraryImport(Library)]
+    internal static partial CudaResult cuMemsetD32Async(ulong destination, uint value, nuint count, nint stream);
+
+    [LibraryImport(Library)]
+    internal static partial CudaResult cuMemsetD2D8Async(ulong destination, nuint pitch, byte value, nuint width, nuint height, nint stream);
+
     [LibraryImport(Library)]
     internal static partial CudaResult cuMemGetInfo_v2(out nuint free, out nuint total);
 }
