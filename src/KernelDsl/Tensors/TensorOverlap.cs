@@ -9,7 +9,7 @@ namespace KernelDsl;
 /// <remarks>
 /// The rule. A tensor whose last dimension is contiguous (the binding checks that first) is a set of rows: row
 /// (i_0, …, i_{r−2}) is the <c>width</c> = length_{r−1} · elementSize bytes from <c>base + Σ_k i_k · stride_k</c> (byte
-/// strides). Rows x of X and y of Y share a byte iff <c>−width_Y &lt; x − y &lt; width_X</c> — as
+/// strides). Rows x of X and y of Y share a byte iff <c>−width_X &lt; x − y &lt; width_Y</c> — as
 /// rows are contiguous, that is exactly "some element of X and some element of Y share memory". So X and Y overlap iff
 /// <c>Σ_g c_g · s_g</c> lies in <c>[1 − width_X − (base_X − base_Y), width_Y − 1 − (base_X − base_Y)]</c> for integer
 /// coefficients c_g within bounds, where the generators g are X's outer strides (c in [0, n − 1]) and Y's (c in
