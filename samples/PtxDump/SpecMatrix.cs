@@ -44,6 +44,11 @@ public static class SpecMatrix
             yield return (d64, new GpuTuning(SkipUnchangedRescale: true, NameSuffix: "_v4"));
             var d128 = Spec(128, ElementType.BF16, mask, lse: false, output: null);
             yield return (d128, new GpuTuning(SkipUnchangedRescale: true, NameSuffix: "_v4"));
+
+            // 64-row query tiles (4 warps x 1 slab): not in the product; measures whether grids that do not fill the
+            // GPU would run faster with twice the CTAs (run_ptx.py --small-grids; compiler README, "Not built").
+            yield return (d64, new GpuTuning(Slabs: 1, NameSuffix: "_q64"));
+            yield return (d128, new GpuTuning(Slabs: 1, NameSuffix: "_q64"));
         }
     }
 

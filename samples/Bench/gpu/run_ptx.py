@@ -9,7 +9,8 @@ cuLaunchKernel) on torch-allocated tensors, then
   2. times the standard grid (D in {64,128}, S 512..16k, B*S = 16384, H*D = 2048, fp16/bf16, causal or not)
      with CUDA events next to SDPA flash, SDPA cuDNN and FlexAttention, and prints a table with ratios;
   3. reports first-call latency (module load + JIT) against FlexAttention's first compile.
-Usage: python3 run_ptx.py <ptx dir> <out dir> [--quick]
+Usage: python3 run_ptx.py <ptx dir> <out dir> [--quick] [--variants] [--small-grids] [--no-bench]
+(--small-grids: the '_q64' variants of PtxDump --variants against their defaults on grids under the SM count)
 """
 import ctypes, json, math, os, statistics, sys, time
 import torch
@@ -272,6 +273,43 @@ def variants(kernels):
     return out
 
 
+def time_graph(fn, launches=20):
+    """Device time per launch of a kernel too short to time launch by launch from Python (ctypes packing costs more
+    host time than the kernel runs): 20 launches captured into a CUDA graph, the graph timed by time_fn."""
+    fn(); torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for _ in range(launches):
+            fn()
+    g.replay(); torch.cuda.synchronize()
+    return time_fn(g.replay) / launches
+
+
+def small_grids(kernels, sms):
+    """The 64-row-tile variants ('_q64') against their 128-row default on problems whose grid does not fill the GPU."""
+    by_name = {k.meta["name"]: k for k in kernels}
+    say(f"== small grids: 64-row tiles against the default 128-row tiles ({sms} SMs; time per launch in a CUDA graph)")
+    out = []
+    for kern in kernels:
+        m = kern.meta
+        if m.get("variant") != "_q64":
+            continue
+        base = by_name[m["name"][: -len("_q64")]]
+        for B, H, S in ((1, 8, 64), (1, 8, 256), (1, 16, 128), (1, 16, 512), (4, 16, 256), (2, 32, 1024)):
+            D, Dv = m["head_dim"], m["value_head_dim"]
+            q, k = (torch.randn(B, S, H, D, device="cuda", dtype=DT[m["dtype"]]) for _ in range(2))
+            v = torch.randn(B, S, H, Dv, device="cuda", dtype=DT[m["dtype"]])
+            o = torch.empty(B, S, H, Dv, device="cuda", dtype=DT[m["out_dtype"]])
+            tv = time_graph(lambda: kern.launch(q, k, v, o, None))
+            tb = time_graph(lambda: base.launch(q, k, v, o, None))
+            ctas = lambda bq: -(-S // bq) * H * B
+            say(f"{m['name']:36s} B{B} H{H} S{S:5d}: CTAs {ctas(m['block_q']):5d} vs {ctas(base.meta['block_q']):5d}, "
+                f"{tv * 1e3:7.2f} vs {tb * 1e3:7.2f} us  default/variant x{tb / tv:5.2f}")
+            out.append(dict(name=m["name"], B=B, H=H, S=S, variant_ctas=ctas(m["block_q"]), default_ctas=ctas(base.meta["block_q"]),
+                            variant_us=tv * 1e3, default_us=tb * 1e3))
+    return out
+
+
 def main():
     p = torch.cuda.get_device_properties(0)
     say(f"device: {p.name}, sm_{p.major}{p.minor}, {p.multi_processor_count} SMs; torch {torch.__version__}; {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
@@ -289,9 +327,12 @@ def main():
     first_call = kernels[0].load_s if kernels else None
     fails = correctness(kernels)
     var_results = variants(kernels) if "--variants" in sys.argv else []
+    small_results = small_grids(kernels, p.multi_processor_count) if "--small-grids" in sys.argv else []
     results, gm, flex_first = bench(kernels) if "--no-bench" not in sys.argv else ([], None, None)
     say(f"first call: ours (PTX JIT + module load) {first_call * 1e3:.1f} ms; FlexAttention first compile {flex_first if flex_first is None else round(flex_first, 2)} s")
     json.dump(var_results, open(os.path.join(OUT_DIR, "variants.json"), "w"), indent=1)
+    if small_results:
+        json.dump(small_results, open(os.path.join(OUT_DIR, "small-grids.json"), "w"), indent=1)
     json.dump(dict(device=p.name, date=time.strftime('%Y-%m-%d'), correctness_failures=fails, geomean_vs_flash=gm,
                    first_call_ms=first_call * 1e3 if first_call else None, flex_first_compile_s=flex_first,
                    kernels=[dict(name=k.meta["name"], regs=k.regs, local=k.local, load_ms=k.load_s * 1e3) for k in kernels],
