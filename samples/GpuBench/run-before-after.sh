@@ -6,7 +6,7 @@
 # builds. Expects .device-carry/{dotnet,apps,before-apps}.tar.xz: apps from pack-for-device.sh at
 # the commit under test, before-apps from `dotnet publish` of samples/GpuBench and samples/FlexBench at the base
 # commit into a folder tarred the same way.
-# Usage on the device: bash samples/GpuBench/run-before-after.sh [--quick] [--quick-variants] [--after-first]
+# Usage on the device: bash samples/GpuBench/run-before-after.sh [--quick] [--quick-variants] [--after-first] [--alternate] [--after-first]
 # (--quick: a few shapes in both benchmarks; --quick-variants: the full grid, a few variant shapes; --after-first:
 # run after, before, after again)
 set -uo pipefail
@@ -21,10 +21,23 @@ QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
 VQUICK=$QUICK; [[ " $* " == *" --quick-variants "* ]] && VQUICK="--quick"
 R=$OUT/before-after
 AFTER_FIRST=0; [[ " $* " == *" --after-first "* ]] && AFTER_FIRST=1
+# --alternate: the standard grid only, run after, before, before, after (ABBA), compared by per-shape means
+# (compare_alternating.py): both builds get the same mean position in the call, so a drift over the call cancels.
+ALTERNATE=0; [[ " $* " == *" --alternate "* ]] && ALTERNATE=1
 # One benchmark run of one build: run BUILD_DIR BENCH NAME ARGS (NAME names the .json and .log under $R).
 run() {
   "$1/$2/$2" "$R/$2-$3.json" $4 > "$R/$2-$3.log" 2>&1 || tail -n 5 "$R/$2-$3.log"
 }
+if [ $ALTERNATE = 1 ]; then
+  echo "== GpuBench: after, before, before, after ($(date -u +%H:%M:%S))"
+  run /tmp/kdsl/apps GpuBench after-1 "$QUICK"
+  run /tmp/kdsl/before GpuBench before-1 "$QUICK"
+  run /tmp/kdsl/before GpuBench before-2 "$QUICK"
+  run /tmp/kdsl/apps GpuBench after-2 "$QUICK"
+  python3 samples/GpuBench/compare_alternating.py --before "$R"/GpuBench-before-{1,2}.json --after "$R"/GpuBench-after-{1,2}.json \
+    | tee "$R/GpuBench-alternating.md" | tail -n 3
+  exit 0
+fi
 for bench in GpuBench FlexBench; do
   q=$QUICK; [ $bench = FlexBench ] && q=$VQUICK
   if [ $AFTER_FIRST = 1 ]; then
