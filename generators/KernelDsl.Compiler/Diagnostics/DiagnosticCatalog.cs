@@ -192,6 +192,26 @@ public static class DiagnosticCatalog
         "'{0}' in the score modifier '{1}' {2}, so the [Backward] spec has no gradient through it: rewrite it with arithmetic, Tanh, Exp, Log, Sqrt, Pow, Abs, Min, Max and ?:",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo PagedKvMaxQueriesInvalid = new(
+        "KDSL0038", "Invalid MaxQueriesPerSequence",
+        "MaxQueriesPerSequence = {0} is not supported: a decode call brings 1 to 16 query tokens per sequence (1 for plain decode, up to 16 draft tokens for speculative verification)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo PagedKvPageSizeInvalid = new(
+        "KDSL0039", "Invalid page size",
+        "PageSize = {0} is not supported: use 1 to 256 tokens per page, or leave it out to take the page size from each pool at run time",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo PagedKvTopLeftAlignment = new(
+        "KDSL0040", "Decode needs bottom-right alignment",
+        "[PagedKv] decodes the last tokens of each sequence, so its {0} mask must be aligned bottom-right (query i of q sees keys up to L − q + i): write Alignment = MaskAlignment.BottomRight",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo ServingBufferSequenceDim = new(
+        "KDSL0041", "Captured buffer sized by a sequence length in a serving spec",
+        "The captured buffer '{0}' of '{1}' has the dim '{2}', but [{3}] calls pack sequences of different lengths, so '{2}' has no single value: size it with B, Hq, Hkv or literals (e.g. [Captured(\"B\", \"16\")] indexed by b and q)",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -204,5 +224,6 @@ public static class DiagnosticCatalog
         ModifierWithoutGpuKernel, CapturedBufferInvalid, CapturedBufferConflict, CapturedBufferUse,
         UnsafeCodeDisabled, ModifierTooLarge,
         BackwardNeedsLse, LearnableBufferNotFloat, LearnableWithoutBackward, LearnableInMaskModifier, ModifierNotDifferentiable,
+        PagedKvMaxQueriesInvalid, PagedKvPageSizeInvalid, PagedKvTopLeftAlignment, ServingBufferSequenceDim,
     };
 }

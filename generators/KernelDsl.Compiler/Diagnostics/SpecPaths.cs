@@ -27,6 +27,10 @@ public static class SpecPaths
     public const string Fusion = "Fusion";
     public const string OutputType = "Fusion.OutputType";
     public const string WriteLse = "Fusion.WriteLse";
+    public const string Varlen = "Varlen";
+    public const string PagedKv = "PagedKv";
+    public const string PagedKvMaxQueries = "PagedKv.MaxQueriesPerSequence";
+    public const string PagedKvPageSize = "PagedKv.PageSize";
     public const string ScoreModifier = "ScoreMod";
     public const string MaskModifier = "MaskMod";
 

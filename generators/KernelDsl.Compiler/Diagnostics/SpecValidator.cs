@@ -43,7 +43,54 @@ public static class SpecValidator
             diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PrecisionCombinationUnsupported, SpecPaths.OutputType, output, spec.InputType));
         }
 
+        ValidateServing(spec, diagnostics);
         return diagnostics;
+    }
+
+    public const int MaxQueriesPerSequence = 16;
+    public const int MaxPageSize = 256;
+
+    /// <summary>[PagedKv] and [Varlen] (issue 11): option ranges, the decode alignment, and buffer dims that need one sequence length.</summary>
+    private static void ValidateServing(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
+    {
+        if (spec.PagedKv is { } paged)
+        {
+            if (paged.MaxQueriesPerSequence < 1 || paged.MaxQueriesPerSequence > MaxQueriesPerSequence)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PagedKvMaxQueriesInvalid, SpecPaths.PagedKvMaxQueries, paged.MaxQueriesPerSequence));
+            }
+
+            if (paged.PageSize is int pageSize && (pageSize < 1 || pageSize > MaxPageSize))
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PagedKvPageSizeInvalid, SpecPaths.PagedKvPageSize, pageSize));
+            }
+
+            if (spec.Mask.IsMasked && spec.Mask.Alignment == MaskAlignment.TopLeft)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PagedKvTopLeftAlignment, SpecPaths.MaskAlignment, spec.Mask.Kind));
+            }
+        }
+
+        if (!spec.IsServing)
+        {
+            return;
+        }
+
+        string attribute = spec.PagedKv is not null ? SpecPaths.PagedKv : SpecPaths.Varlen;
+        foreach (var (modifier, path) in new[] { (spec.ScoreModifier, SpecPaths.ScoreModifier), (spec.MaskModifier, SpecPaths.MaskModifier) })
+        {
+            foreach (var buffer in modifier?.Buffers ?? EquatableArray<Model.Expressions.CapturedBuffer>.Empty)
+            {
+                foreach (var dim in buffer.Dims)
+                {
+                    if (dim is "Sq" or "Skv")
+                    {
+                        diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.ServingBufferSequenceDim, path, buffer.Name, modifier!.MethodName, dim, attribute));
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     public static bool IsSupportedHeadDim(int dim) => dim >= MinHeadDim && dim <= MaxHeadDim && dim % 8 == 0;

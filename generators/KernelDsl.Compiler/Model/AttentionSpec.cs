@@ -22,6 +22,15 @@ public sealed record AttentionSpec(
     /// <summary>[Backward] (issue 10): the generator adds the backward pass; null when the spec does not train.</summary>
     public BackwardSpec? Backward { get; init; }
 
+    /// <summary>[Varlen] (issue 11): the generator adds ForwardVarlen over packed sequences; null when absent.</summary>
+    public VarlenSpec? Varlen { get; init; }
+
+    /// <summary>[PagedKv] (issue 11): the generator adds Decode over a paged KV cache; null when absent.</summary>
+    public PagedKvSpec? PagedKv { get; init; }
+
+    /// <summary>True when the spec has any serving entry point (varlen or paged).</summary>
+    public bool IsServing => Varlen is not null || PagedKv is not null;
+
     /// <summary>The translated [MaskMod] method, and-ed with the built-in mask (issue 4); null when absent.</summary>
     public Expressions.ModifierSpec? MaskModifier { get; init; }
 
@@ -88,6 +97,22 @@ public sealed record TilingSpec(int BlockQ, int BlockKV)
 
 /// <summary>[Backward]: the spec has a backward pass; Deterministic asks for bit-identical gradients on every target.</summary>
 public sealed record BackwardSpec(bool Deterministic);
+
+/// <summary>[Varlen]: packed variable-length sequences (no options yet).</summary>
+public sealed record VarlenSpec
+{
+    public static VarlenSpec Default { get; } = new();
+}
+
+/// <summary>
+/// [PagedKv]: decode over a paged KV cache. MaxQueriesPerSequence bounds the new tokens per sequence (1–16); PageSize is the
+/// one page size the spec serves, or null for any page size given by the pool at run time. Written values are validated
+/// (SpecValidator), so the model keeps what the user wrote.
+/// </summary>
+public sealed record PagedKvSpec(int MaxQueriesPerSequence, int? PageSize)
+{
+    public const int DefaultMaxQueriesPerSequence = 1;
+}
 
 /// <summary>What the kernel fuses after the softmax-weighted sum.</summary>
 public sealed record EpilogueSpec(ElementType? OutputType, bool WriteLse)

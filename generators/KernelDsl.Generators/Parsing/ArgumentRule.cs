@@ -88,6 +88,8 @@ internal static class ArgumentRules
     public const string Tiling = "Tiling";
     public const string Fusion = "Fusion";
     public const string Backward = "Backward";
+    public const string Varlen = "Varlen";
+    public const string PagedKv = "PagedKv";
 
     private const string DType = "KernelDsl.DType";
 
@@ -107,10 +109,12 @@ internal static class ArgumentRules
         ArgumentRule.NamedEnum(Fusion, "OutputType", DType, typeof(ElementType), "OutputType = DType.FP32"),
         ArgumentRule.Named(Fusion, "WriteLse", ArgumentType.Bool, "WriteLse = true"),
         ArgumentRule.Named(Backward, "Deterministic", ArgumentType.Bool, "Deterministic = true"),
+        ArgumentRule.Named(PagedKv, "MaxQueriesPerSequence", ArgumentType.Int, "MaxQueriesPerSequence = 16"),
+        ArgumentRule.Named(PagedKv, "PageSize", ArgumentType.Int, "PageSize = 16"),
     };
 
     /// <summary>The spec attributes by short name, in the order the parser reads them.</summary>
-    public static IReadOnlyList<string> Attributes { get; } = new[] { Attention, Precision, Layout, Mask, Tiling, Fusion, Backward };
+    public static IReadOnlyList<string> Attributes { get; } = new[] { Attention, Precision, Layout, Mask, Tiling, Fusion, Backward, Varlen, PagedKv };
 
     public static string MetadataName(string attribute) => "KernelDsl." + attribute + "Attribute";
 
@@ -131,7 +135,7 @@ internal static class ArgumentRules
         var names = All.Where(rule => rule.Attribute == attribute && rule.ConstructorIndex < 0).Select(rule => rule.Property).ToArray();
         return names.Length switch
         {
-            0 => $"[{attribute}] takes no named arguments; write it as {All.First(rule => rule.Attribute == attribute).Example}",
+            0 => $"[{attribute}] takes no named arguments; write it as {All.FirstOrDefault(rule => rule.Attribute == attribute)?.Example ?? "[" + attribute + "]"}",
             1 => "use " + names[0],
             _ => "use " + string.Join(", ", names.Take(names.Length - 1)) + " or " + names[names.Length - 1],
         };

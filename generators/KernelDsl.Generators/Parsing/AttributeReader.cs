@@ -264,7 +264,12 @@ internal static class AttributeReader
 
     private static string ExampleOf(string attribute)
     {
-        var rule = ArgumentRules.All.First(candidate => candidate.Attribute == attribute);
+        var rule = ArgumentRules.All.FirstOrDefault(candidate => candidate.Attribute == attribute);
+        if (rule is null)
+        {
+            return "[" + attribute + "]"; // an attribute without arguments ([Varlen])
+        }
+
         return rule.ConstructorIndex >= 0 ? rule.Example : $"[{attribute}({rule.Example})]";
     }
 

@@ -41,6 +41,8 @@ internal static class SpecBuilder
         var fusion = Find(attributes, ArgumentRules.Fusion);
 
         var backward = Find(attributes, ArgumentRules.Backward);
+        var varlen = Find(attributes, ArgumentRules.Varlen);
+        var paged = Find(attributes, ArgumentRules.PagedKv);
         bool writeLse = fusion?.Get("WriteLse", false) ?? false;
         if (backward is not null && fusion is not null && fusion.IsWritten("WriteLse") && !writeLse)
         {
@@ -65,6 +67,8 @@ internal static class SpecBuilder
             new EpilogueSpec(fusion?.GetOrNull<int>("OutputType") is int output ? (ElementType)output : null, writeLse || backward is not null))
         {
             Backward = backward is null ? null : new BackwardSpec(backward.Get("Deterministic", false)),
+            Varlen = varlen is null ? null : VarlenSpec.Default,
+            PagedKv = paged is null ? null : new PagedKvSpec(paged.Get("MaxQueriesPerSequence", PagedKvSpec.DefaultMaxQueriesPerSequence), paged.GetOrNull<int>("PageSize")),
         };
     }
 

@@ -151,3 +151,35 @@ public sealed class BackwardAttribute : Attribute
     /// </summary>
     public bool Deterministic { get; set; }
 }
+
+/// <summary>
+/// Serving, prefill side: the generator adds <c>ForwardVarlen(q, k, v, output[, lse][, buffers…], batch, headsQ, headsKv)</c>
+/// over packed sequences of different lengths (FlashAttention's varlen convention: Q [totalQ, Hq, D], K/V [totalKv, Hkv, D],
+/// cumulative offsets in a <see cref="VarlenBatch"/>). Each sequence is its own attention problem with its own mask
+/// alignment; the modifiers see b = the sequence's index and q, kv counted within it. The spec's <see cref="LayoutAttribute"/>
+/// applies to the dense <c>Forward</c> only.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class VarlenAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Serving, decode side: the generator adds <c>Decode(q, cache, output[, lse][, buffers…], batch, headsQ)</c>, attention of
+/// 1 to <see cref="MaxQueriesPerSequence"/> new query tokens per sequence over a paged KV cache
+/// (<see cref="PagedKvCache{T}"/> and a <see cref="PagedKvBatch"/> of page tables and lengths). Query i of a sequence with q
+/// queries and L cached tokens (its new tokens included) is aligned bottom-right: its causal diagonal is key L − q + i.
+/// A draft tree for speculative verification is a mask modifier reading a captured ancestry buffer.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class PagedKvAttribute : Attribute
+{
+    /// <summary>The most query tokens one sequence brings to a call, 1 to 16 (default 1: plain decode; more for speculative verification).</summary>
+    public int MaxQueriesPerSequence { get; set; }
+
+    /// <summary>
+    /// Tokens per page, 1 to 256, when the spec serves one page size only (the pool is checked against it at each call, and a
+    /// GPU kernel may specialise on it). Leave it out to take the page size from each pool at run time.
+    /// </summary>
+    public int PageSize { get; set; }
+}

@@ -1,0 +1,92 @@
+namespace KernelDsl.Cpu;
+
+/// <summary>
+/// One call of a serving kernel (varlen prefill or paged decode), pinned and checked by the generated entry point: packed
+/// Q [totalQ, Hq, D], its cumulative offsets, the K/V source, and the packed outputs O [totalQ, Hq, Dv] and LSE [totalQ, Hq]
+/// (null when the spec does not write it). The kernel trusts it.
+/// </summary>
+public readonly unsafe struct ServingProblem<TIn, TOut, TKv>
+    where TIn : unmanaged
+    where TOut : unmanaged
+    where TKv : struct, IKvRows<TIn>
+{
+    public ServingProblem(int sequences, int headsQ, int headsKv, TIn* q, int* queryOffsets, TKv kv, TOut* output, float* lse)
+    {
+        Sequences = sequences;
+        HeadsQ = headsQ;
+        HeadsKv = headsKv;
+        Q = q;
+        QueryOffsets = queryOffsets;
+        Kv = kv;
+        Output = output;
+        Lse = lse;
+    }
+
+    public int Sequences { get; }
+
+    public int HeadsQ { get; }
+
+    public int HeadsKv { get; }
+
+    /// <summary>Query heads per KV head.</summary>
+    public int GroupSize => HeadsQ / HeadsKv;
+
+    public TIn* Q { get; }
+
+    /// <summary><c>cu_seqlens_q</c> [Sequences + 1].</summary>
+    public int* QueryOffsets { get; }
+
+    public TKv Kv { get; }
+
+    public TOut* Output { get; }
+
+    public float* Lse { get; }
+}
+
+/// <summary>
+/// The work items of a serving call. The query rows of one (sequence, KV head) are packed group-major — row r is query head
+/// kvHead·group + r / q, query r % q of that sequence — so the heads of a KV group share every K/V tile (GQA packing), and
+/// cut into blocks of BlockQ rows; an item is one (sequence, KV head, row block).
+/// </summary>
+public static unsafe class ServingWork
+{
+    /// <summary>Cumulative items per sequence: items[s] is the first item of sequence s; items[B] is the total.</summary>
+    public static int[] ItemOffsets(int* queryOffsets, int sequences, int group, int headsKv, int blockQ)
+    {
+        var items = new int[sequences + 1];
+        long total = 0;
+        for (int s = 0; s < sequences; s++)
+        {
+            long rows = (long)(queryOffsets[s + 1] - queryOffsets[s]) * group;
+            total += (rows + blockQ - 1) / blockQ * headsKv;
+            if (total > int.MaxValue)
+            {
+                throw new System.ArgumentException($"The call has more than {int.MaxValue} work items; split it into several calls.", "batch");
+            }
+
+            items[s + 1] = (int)total;
+        }
+
+        return items;
+    }
+
+    /// <summary>The sequence of <paramref name="item"/> (binary search of <see cref="ItemOffsets"/>).</summary>
+    public static int SequenceOf(int[] itemOffsets, int item)
+    {
+        int low = 0, high = itemOffsets.Length - 2;
+        while (low < high)
+        {
+            int mid = (low + high + 1) / 2;
+            if (itemOffsets[mid] <= item)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return low;
+    }
+}
