@@ -15,5 +15,6 @@ public static class Emitters
         new ModifierReferenceEmitter(),
         new BlockMaskEmitter(),
         new BackwardEmitter(),
+        new ServingEmitter(),
     };
 }
