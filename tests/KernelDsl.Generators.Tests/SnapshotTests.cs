@@ -22,6 +22,8 @@ public sealed class SnapshotTests
         nameof(SpecSources.MixedEverything),
         nameof(SpecSources.CapturedBuffers),
         nameof(SpecSources.Trainable),
+        nameof(SpecSources.ServingDraftTree),
+        nameof(SpecSources.ServingWindowFixedPage),
     };
 
     [Theory]

@@ -112,4 +112,36 @@ internal static class SpecSources
             static bool Prefix(int q, int kv) => kv < 16 || q % 5 != 0;
         }
         """;
+
+    /// <summary>[PagedKv] + [Varlen] (issue 11): a draft-tree mask modifier over captured buffers, a softcap, causal, LSE.</summary>
+    public const string ServingDraftTree = """
+        using System;
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+        [Fusion(WriteLse = true)]
+        [PagedKv(MaxQueriesPerSequence = 16)]
+        [Varlen]
+        public static partial class DraftTree
+        {
+            [ScoreMod]
+            static float Softcap(float score) => 20f * MathF.Tanh(score / 20f);
+
+            [MaskMod]
+            static bool Tree(int b, int q, int kv, [Captured("B")] ReadOnlySpan<int> draftStart, [Captured("B", "16", "16")] ReadOnlySpan<int> ancestors)
+                => kv < draftStart[b] || ancestors[(((b * 16) + q) * 16) + kv - draftStart[b]] != 0;
+        }
+        """;
+
+    /// <summary>[PagedKv] with a fixed page size and a sliding window (no modifiers, no LSE), fp32.</summary>
+    public const string ServingWindowFixedPage = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 32)]
+        [Mask(MaskKind.SlidingWindow, Left = 100, Alignment = MaskAlignment.BottomRight)]
+        [PagedKv(PageSize = 16)]
+        public static partial class WindowDecode;
+        """;
 }

@@ -185,7 +185,7 @@ public sealed class ServingEmitter : IEmitter
         w.Line("/// Decode (or speculative verification) on the CPU over a paged KV cache: q is [totalQ, headsQ, " + spec.HeadDim + "] with up to "
                + paged.MaxQueriesPerSequence + " queries per sequence (batch.QueryOffsets),");
         w.Line("/// output [totalQ, headsQ, " + spec.ValueHeadDim + "]" + (lse ? ", lse [totalQ, headsQ]" : string.Empty) + ". Sequence s reads its batch.KvLengths[s] tokens through its page-table row; query i of its q");
-        w.Line("/// queries sees keys up to L − q + i under a causal mask (bottom-right, per sequence). K/V are read in place, page by page.");
+        w.Line("/// queries sees keys up to L − q + i under a causal mask (bottom-right, per sequence). K/V tiles are read page by page (no gathered copy).");
         w.Line("/// </summary>");
         BufferDocs(w, spec);
         string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
