@@ -1,10 +1,6 @@
 using System;
-using System.Collections.Generic;
 using System.CommandLine;
-using System.Diagnostics;
-using System.Linq;
 using KernelDsl;
-using KernelDsl.Reference;
 using Serving;
 
 // Issue 11's serving sample: a toy one-layer decoder (random weights) serves several sequences of different lengths at once
