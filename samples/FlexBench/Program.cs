@@ -36,8 +36,9 @@ if (!Cuda.IsAvailable)
 }
 
 const int D = 128, H = 16, Tokens = 16384;
+var console = KernelDsl.Samples.BenchConsole.ForStandardOutput();
 var device = Cuda.GetDevice();
-Console.WriteLine($"KernelDsl variant benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+console.Line($"KernelDsl variant benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 int[] seqs = quick ? [4096] : [4096, 16384];
 
 // Each variant prepares, per sequence length, its forward call, its kept-pair count and what to dispose afterwards.
@@ -100,7 +101,7 @@ void AddDocuments<T>(string dtype, Func<AttentionShape, int[], BlockMask> create
         }
 
         long kept = lengths.Sum(n => (long)n * (n + 1) / 2);
-        Console.WriteLine($"  documents at S = {s}: {lengths.Length} ({string.Join(" ", lengths)}); block mask {mask.BlockQ}x{mask.BlockKV}, {mask.Density:P1} dense, built on the GPU + uploaded in {buildMs:F1} ms (CPU builder {cpuBuildMs:F1} ms, same mask)");
+        console.Line($"  documents at S = {s}: {lengths.Length} ({string.Join(" ", lengths)}); block mask {mask.BlockQ}x{mask.BlockKV}, {mask.Density:P1} dense, built on the GPU + uploaded in {buildMs:F1} ms (CPU builder {cpuBuildMs:F1} ms, same mask)");
         return new Prepared((q, k, v, o) => forward((DeviceTensor<T>)q, (DeviceTensor<T>)k, (DeviceTensor<T>)v, (DeviceTensor<T>)o, deviceIds, deviceMask), kept,
             () => { deviceMask.Dispose(); deviceIds.Dispose(); }, buildMs, mask.Density);
     }));
@@ -120,50 +121,55 @@ Add<BFloat16>("softcap", "BF16", (q, k, v, o) => SoftcapBf16.Forward(q, k, v, o)
 
 var random = new Random(Environment.TickCount);
 var results = new List<Dictionary<string, object>>();
-Console.WriteLine($"{"variant",-12} {"dtype",5} {"S",6} {"B",3} {"ms",9} {"TFLOP/s",8} {"first call ms",14}");
-foreach (var (name, dtype, prepare) in variants)
+console.Run("variants", variants.Count * seqs.Length, progress =>
 {
-    bool firstOfSpec = true;
-    foreach (int s in seqs)
+    foreach (var (name, dtype, prepare) in variants)
     {
-        int b = Tokens / s;
-        var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, H, D, random) : DeviceTiming.Allocate<BFloat16>(b, s, H, D, random);
-        var prepared = prepare(s);
-        var forward = prepared.Forward;
-        double firstMs = double.NaN;
-        if (firstOfSpec)
+        bool firstOfSpec = true;
+        foreach (int s in seqs)
         {
-            // PTX JIT + module load + one launch (+ the block mask's build and upload, for variants that have one).
-            var first = Stopwatch.StartNew();
-            forward(q, k, v, o);
-            Cuda.Synchronize();
-            firstMs = first.Elapsed.TotalMilliseconds + prepared.PrepareMs;
-            firstOfSpec = false;
-        }
+            int b = Tokens / s;
+            progress.Starting(VariantOutput.Describe(name, dtype, s));
+            var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, H, D, random) : DeviceTiming.Allocate<BFloat16>(b, s, H, D, random);
+            var prepared = prepare(s);
+            var forward = prepared.Forward;
+            double firstMs = double.NaN;
+            if (firstOfSpec)
+            {
+                // PTX JIT + module load + one launch (+ the block mask's build and upload, for variants that have one).
+                var first = Stopwatch.StartNew();
+                forward(q, k, v, o);
+                Cuda.Synchronize();
+                firstMs = first.Elapsed.TotalMilliseconds + prepared.PrepareMs;
+                firstOfSpec = false;
+            }
 
-        double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
-        long kept = prepared.KeptPairsPerHead;
-        double tflops = 4.0 * D * b * H * kept / (ms * 1e-3) / 1e12;
-        Console.WriteLine($"{name,-12} {dtype,5} {s,6} {b,3} {ms,9:F4} {tflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
-        var row = new Dictionary<string, object> { ["variant"] = name, ["dtype"] = dtype, ["S"] = s, ["B"] = b, ["H"] = H, ["D"] = D, ["kept_pairs_per_head"] = kept, ["ms"] = ms, ["tflops"] = tflops };
-        if (!double.IsNaN(firstMs))
-        {
-            row["first_call_ms"] = firstMs;
-        }
+            double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
+            long kept = prepared.KeptPairsPerHead;
+            double tflops = 4.0 * D * b * H * kept / (ms * 1e-3) / 1e12;
+            var row = new Dictionary<string, object> { ["variant"] = name, ["dtype"] = dtype, ["S"] = s, ["B"] = b, ["H"] = H, ["D"] = D, ["kept_pairs_per_head"] = kept, ["ms"] = ms, ["tflops"] = tflops };
+            if (!double.IsNaN(firstMs))
+            {
+                row["first_call_ms"] = firstMs;
+            }
 
-        if (prepared.BlockDensity is double density)
-        {
-            row["block_density"] = density;
-        }
+            if (prepared.BlockDensity is double density)
+            {
+                row["block_density"] = density;
+            }
 
-        results.Add(row);
-        prepared.Dispose?.Invoke();
-        dispose();
+            results.Add(row);
+            progress.Finished(KernelDsl.Samples.BenchConsole.RowLine(VariantOutput.Columns, row));
+            prepared.Dispose?.Invoke();
+            dispose();
+        }
     }
-}
+});
 
 File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), document_lengths = documentLengths, results }, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"wrote {outPath}");
+console.Line($"wrote {outPath}");
+console.Table($"KernelDsl variants on {device}", VariantOutput.Columns, results);
+VariantOutput.Plot(console, outPath, device.Name, results);
 return 0;
 
 /// <summary>A variant ready to run at one sequence length.</summary>

@@ -40,8 +40,9 @@ if (small)
     return SmallCalls.Run(outPath);
 }
 
+var console = KernelDsl.Samples.BenchConsole.ForStandardOutput();
 var device = Cuda.GetDevice();
-Console.WriteLine($"KernelDsl GPU benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+console.Line($"KernelDsl GPU benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 int[] seqs = quick ? [1024, 8192] : [512, 1024, 2048, 4096, 8192, 16384];
 var results = new List<Dictionary<string, object>>();
 var specs = new (int D, string DType, bool Causal, Action<object, object, object, object> Forward)[]
@@ -57,40 +58,45 @@ var specs = new (int D, string DType, bool Causal, Action<object, object, object
 };
 
 var random = new Random(Environment.TickCount);
-Console.WriteLine($"{"D",4} {"dtype",5} {"causal",6} {"S",6} {"B",3} {"H",3} {"ms",9} {"TFLOP/s",8} {"first call ms",14}");
-foreach (var (d, dtype, causal, forward) in specs)
+console.Run("standard grid", specs.Length * seqs.Length, progress =>
 {
-    bool firstOfSpec = true;
-    foreach (int s in seqs)
+    foreach (var (d, dtype, causal, forward) in specs)
     {
-        int b = 16384 / s, h = 2048 / d;
-        var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, h, d, random) : DeviceTiming.Allocate<BFloat16>(b, s, h, d, random);
-        double firstMs = double.NaN;
-        if (firstOfSpec)
+        bool firstOfSpec = true;
+        foreach (int s in seqs)
         {
-            // First call of this spec in the process: PTX JIT + module load + one launch.
-            var first = Stopwatch.StartNew();
-            forward(q, k, v, o);
-            Cuda.Synchronize();
-            firstMs = first.Elapsed.TotalMilliseconds;
-            firstOfSpec = false;
-        }
+            int b = 16384 / s, h = 2048 / d;
+            progress.Starting(GridOutput.Describe(d, dtype, causal, s));
+            var (q, k, v, o, dispose) = dtype == "FP16" ? DeviceTiming.Allocate<Half>(b, s, h, d, random) : DeviceTiming.Allocate<BFloat16>(b, s, h, d, random);
+            double firstMs = double.NaN;
+            if (firstOfSpec)
+            {
+                // First call of this spec in the process: PTX JIT + module load + one launch.
+                var first = Stopwatch.StartNew();
+                forward(q, k, v, o);
+                Cuda.Synchronize();
+                firstMs = first.Elapsed.TotalMilliseconds;
+                firstOfSpec = false;
+            }
 
-        double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
-        double flops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
-        double tflops = flops / (ms * 1e-3) / 1e12;
-        Console.WriteLine($"{d,4} {dtype,5} {causal,6} {s,6} {b,3} {h,3} {ms,9:F4} {tflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
-        var row = new Dictionary<string, object> { ["D"] = d, ["dtype"] = dtype, ["causal"] = causal, ["S"] = s, ["B"] = b, ["H"] = h, ["ms"] = ms, ["tflops"] = tflops };
-        if (!double.IsNaN(firstMs))
-        {
-            row["first_call_ms"] = firstMs;
-        }
+            double ms = DeviceTiming.MedianMilliseconds(() => forward(q, k, v, o));
+            double flops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
+            double tflops = flops / (ms * 1e-3) / 1e12;
+            var row = new Dictionary<string, object> { ["D"] = d, ["dtype"] = dtype, ["causal"] = causal, ["S"] = s, ["B"] = b, ["H"] = h, ["ms"] = ms, ["tflops"] = tflops };
+            if (!double.IsNaN(firstMs))
+            {
+                row["first_call_ms"] = firstMs;
+            }
 
-        results.Add(row);
-        dispose();
+            results.Add(row);
+            progress.Finished(KernelDsl.Samples.BenchConsole.RowLine(GridOutput.Columns, row));
+            dispose();
+        }
     }
-}
+});
 
 File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd"), results }, new JsonSerializerOptions { WriteIndented = true }));
-Console.WriteLine($"wrote {outPath}");
+console.Line($"wrote {outPath}");
+console.Table($"KernelDsl forward on {device}", GridOutput.Columns, results);
+GridOutput.Plot(console, outPath, device.Name, results);
 return 0;

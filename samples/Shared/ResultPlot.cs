@@ -14,6 +14,25 @@ internal sealed record PlotPoint(string Series, double X, double Y);
 /// </summary>
 internal static class ResultPlot
 {
+    /// <summary>
+    /// A benchmark's plot beside its JSON (same name, .svg), or the reason it could not be drawn — SkiaSharp's native
+    /// library may be missing where the benchmark runs; the results are in the JSON already and samples/PlotResults
+    /// draws them on any machine. Returns the line to print.
+    /// </summary>
+    public static string SaveBeside(string jsonPath, string title, string xLabel, string yLabel, IReadOnlyList<PlotPoint> points)
+    {
+        string path = Path.ChangeExtension(jsonPath, ".svg");
+        try
+        {
+            Save(path, title, xLabel, yLabel, points);
+            return $"plot {path}";
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException or IOException or UnauthorizedAccessException)
+        {
+            return $"plot not written ({e.GetBaseException().Message}); samples/PlotResults draws it from {jsonPath}";
+        }
+    }
+
     public static void Save(string path, string title, string xLabel, string yLabel, IReadOnlyList<PlotPoint> points, bool logX = true)
     {
         var plot = new ScottPlot.Plot();
