@@ -137,7 +137,7 @@ public sealed class GeneratorFuzzTests
         var snapshots = new[]
         {
             SpecSources.PlainBf16, SpecSources.CausalFp16BottomRight, SpecSources.SlidingWindowBhsdFp32Lse, SpecSources.NestedInNamespace,
-            SpecSources.MixedEverything, SpecSources.CapturedBuffers,
+            SpecSources.MixedEverything, SpecSources.CapturedBuffers, SpecSources.ServingDraftTree, SpecSources.ServingWindowFixedPage,
         };
         return files.Concat(snapshots).ToArray();
     }

@@ -44,6 +44,7 @@ public static class SpecMutator
         "WriteLse = true", "HeadDim = 64", "HeadDim = 0", "ValueHeadDim = 32", "Scale = 0.125", "Scale = double.NaN", "Scale = -1",
         "Alignment = MaskAlignment.TopLeft", "Left = 3", "Right = -5", "BlockQ = 64", "BlockKV = 7", "BlockQ = 1 << 20",
         "OutputType = DType.FP32", "OutputType = (DType)9", "Foo = 1", "Kind = MaskKind.Causal", "Input = DType.BF16",
+        "MaxQueriesPerSequence = 16", "MaxQueriesPerSequence = 0", "PageSize = 48", "PageSize = 257",
     };
 
     private static readonly string[] Strings =
