@@ -18,7 +18,8 @@ internal static class GeneratorHarness
 {
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    private static readonly ImmutableArray<MetadataReference> References = LoadReferences();
+    /// <summary>The running framework's System assemblies and the KernelDsl runtime (no reference pack is downloaded).</summary>
+    public static readonly ImmutableArray<MetadataReference> References = LoadReferences();
 
     public static CSharpCompilation Compilation(params string[] sources) =>
         CSharpCompilation.Create(
