@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf /tmp/kdsl-pub && mkdir -p .device-carry
-for project in tests/KernelDsl.Cuda.Tests tests/KernelDsl.Gpu.Tests tests/KernelDsl.Compiler.Tests samples/GpuBench samples/FlexBench samples/Quickstart samples/SpecLibrary; do
+for project in tests/KernelDsl.Cuda.Tests tests/KernelDsl.Gpu.Tests tests/KernelDsl.Compiler.Tests samples/GpuBench samples/FlexBench samples/Quickstart samples/SpecLibrary samples/Interop; do
   dotnet publish "$project" -c Release -r linux-x64 --self-contained false -o "/tmp/kdsl-pub/$(basename "$project")"
 done
 # Test-platform extras that the tests do not load (coverage, other OSes).
