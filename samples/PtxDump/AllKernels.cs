@@ -77,6 +77,20 @@ public static class AllKernels
             }
         }
 
+        // The backward's kernels (preprocess, dK/dV, dQ) of the backward matrix. The public entry points only, via the
+        // plan's kernel list; older commits have no backward kinds and write none of these.
+        foreach (var spec in KernelDsl.Compiler.Tests.Specs.BackwardMatrix())
+        {
+            var plan = Planner.Plan(spec).Plan;
+            foreach (var kernel in plan?.GpuKernels ?? EquatableArray<GpuKernelPlan>.Empty)
+            {
+                if (kernel.Kind != GpuKernelKind.Forward)
+                {
+                    count += Save(dir, kernel.EntryName + ".ptx", PtxEmitter.PtxFor(plan!, kernel));
+                }
+            }
+        }
+
         System.Console.WriteLine(count + " kernels written to " + dir);
     }
 

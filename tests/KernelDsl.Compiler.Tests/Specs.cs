@@ -54,4 +54,37 @@ internal static class Specs
         yield return Make(64, 128, ElementType.BF16, CausalBottomRight, true, null, TensorLayout.BSHD, "D64_Dv128_BF16_CausalBR");
         yield return Make(128, 64, ElementType.FP16, MaskSpec.None, false, null, TensorLayout.BSHD, "D128_Dv64_FP16_Dense");
     }
+
+    /// <summary>A spec of the matrix with [Backward(Deterministic = true)].</summary>
+    public static AttentionSpec Trainable(AttentionSpec spec) => spec with { Backward = new BackwardSpec(Deterministic: true) };
+
+    /// <summary>
+    /// The backward's kernels (preprocess, dK/dV, dQ) for: head dims 32–128 × fp16/bf16 × dense, causal (both
+    /// alignments) and a sliding window; different key and value head dims; BHSD; softcap, ALiBi (constant and captured
+    /// slopes), prefix-LM and a captured document mask.
+    /// </summary>
+    public static IEnumerable<AttentionSpec> BackwardMatrix()
+    {
+        var masks = new[] { ("Dense", MaskSpec.None), ("CausalBR", CausalBottomRight), ("WindowTL", WindowTopLeft) };
+        foreach (var (d, dtypes) in new[] { (32, new[] { ElementType.BF16 }), (64, new[] { ElementType.FP16, ElementType.BF16 }), (96, new[] { ElementType.FP16 }), (128, new[] { ElementType.FP16, ElementType.BF16 }) })
+        {
+            foreach (var dtype in dtypes)
+            {
+                foreach (var (maskName, mask) in masks)
+                {
+                    yield return Trainable(Make(d, null, dtype, mask, true, null, TensorLayout.BSHD, $"Bwd_D{d}_{dtype}_{maskName}"));
+                }
+            }
+        }
+
+        yield return Trainable(Make(64, 128, ElementType.BF16, CausalTopLeft, true, null, TensorLayout.BSHD, "Bwd_D64_Dv128_BF16_CausalTL"));
+        yield return Trainable(Make(128, 64, ElementType.FP16, MaskSpec.None, true, null, TensorLayout.BHSD, "Bwd_D128_Dv64_FP16_Dense"));
+        foreach (int d in new[] { 64, 128 })
+        {
+            yield return Trainable(Modifiers.With(Make(d, null, ElementType.FP16, CausalBottomRight, true, name: $"Bwd_Softcap_D{d}_FP16"), Modifiers.Softcap, null));
+            yield return Trainable(Modifiers.With(Make(d, null, ElementType.BF16, MaskSpec.None, true, name: $"Bwd_Alibi_D{d}_BF16"), Modifiers.Alibi, null));
+            yield return Trainable(Modifiers.With(Make(d, null, ElementType.FP16, CausalTopLeft, true, name: $"Bwd_CapturedBoth_D{d}_FP16"), Modifiers.CapturedAlibi, Modifiers.CapturedDocuments));
+            yield return Trainable(Modifiers.With(Make(d, null, ElementType.BF16, MaskSpec.None, true, name: $"Bwd_PrefixLm_D{d}_BF16"), Modifiers.Softcap, Modifiers.PrefixLm));
+        }
+    }
 }

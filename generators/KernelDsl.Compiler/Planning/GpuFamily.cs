@@ -24,6 +24,15 @@ public enum GpuKernelKind
 {
     /// <summary>The fused attention forward pass (O and optionally LSE).</summary>
     Forward,
+
+    /// <summary>Backward, first kernel: Δ = rowsum(dO ∘ O) and the LSE in base 2 (+∞ for a row with no kept key), fp32 [B, Hq, Sq].</summary>
+    BackwardPreprocess,
+
+    /// <summary>Backward, K/V-block-parallel: dK and dV of one key block, summed over the query heads of its GQA group in the block.</summary>
+    BackwardKeyValue,
+
+    /// <summary>Backward, query-block-parallel: dQ of one query block (P recomputed; no atomics, so deterministic).</summary>
+    BackwardQuery,
 }
 
 /// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>

@@ -55,7 +55,16 @@ public sealed record GpuKernelPlan(
     public int CapturedBuffers { get; init; }
 
     /// <summary>The kernel's parameter list, from its kind and the decisions above: the PTX entry and the launcher are both written from it.</summary>
-    public KernelAbi Abi => KernelAbi.Forward(TakesBlockMask, CapturedBuffers);
+    public KernelAbi Abi => Kind switch
+    {
+        GpuKernelKind.BackwardPreprocess => KernelAbi.BackwardPreprocess(),
+        GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers),
+        GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
+        _ => KernelAbi.Forward(TakesBlockMask, CapturedBuffers),
+    };
+
+    /// <summary>The shared-memory layout of a backward kernel (resident tiles, then the streamed ring); null for other kinds.</summary>
+    public BackwardSharedLayout? BackwardSmem { get; init; }
 
     /// <summary>The PTX entry name; unique per spec so several kernels can share one module cache.</summary>
     public string EntryName { get; init; } = "kdsl_attention_fwd";
@@ -76,6 +85,11 @@ public sealed record GpuKernelPlan(
     /// <summary>Human-readable lines for the plan text.</summary>
     public string Describe()
     {
+        if (Kind != GpuKernelKind.Forward)
+        {
+            return GpuBackwardPlanner.Describe(this);
+        }
+
         var s = new StringBuilder();
         string tag = Family == GpuFamily.Sm90a ? "gpu sm_90a " : "gpu kernel ";
         if (Family == GpuFamily.Sm90a)
@@ -127,6 +141,31 @@ public sealed record GpuSharedMemoryLayout(
     public int VOffset => QBytes + (Stages * KStageBytes);
 
     public int TotalBytes => QBytes + (Stages * (KStageBytes + VStageBytes));
+}
+
+/// <summary>
+/// Shared memory of a backward kernel: the resident tiles (rows × D, then rows × Dv) the block keeps for its whole
+/// life, then <see cref="Stages"/> stages of the streamed tiles (rows × D, rows × Dv, and for the dK/dV kernel the rows'
+/// base-2 LSE and Δ, fp32). Rows are padded by 16 bytes like the forward's (bank-conflict-free ldmatrix).
+/// </summary>
+public sealed record BackwardSharedLayout(int DPitchBytes, int DvPitchBytes, int ResidentRows, int StreamRows, int Stages, bool StreamsRowStatistics)
+{
+    public int ResidentDvOffset => ResidentRows * DPitchBytes;
+
+    public int ResidentBytes => ResidentRows * (DPitchBytes + DvPitchBytes);
+
+    /// <summary>Offsets within one stage.</summary>
+    public int StreamDvOffset => StreamRows * DPitchBytes;
+
+    public int StreamLseOffset => StreamRows * (DPitchBytes + DvPitchBytes);
+
+    public int StreamDeltaOffset => StreamLseOffset + (StreamRows * 4);
+
+    public int StageBytes => StreamLseOffset + (StreamsRowStatistics ? 2 * StreamRows * 4 : 0);
+
+    public int StreamOffset => ResidentBytes;
+
+    public int TotalBytes => ResidentBytes + (Stages * StageBytes);
 }
 
 /// <summary>How many blocks of this kernel one SM holds on a target, and what limits it.</summary>

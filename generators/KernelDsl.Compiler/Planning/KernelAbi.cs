@@ -64,6 +64,30 @@ public enum AbiValue
 
     /// <summary>Block-mask builder: the device buffer it classifies the block pairs into.</summary>
     Classification = 33,
+
+    /// <summary>Backward: ∂L/∂O, and the gradients it writes.</summary>
+    DOutputPointer = 34,
+    DqPointer = 35,
+    DkPointer = 36,
+    DvPointer = 37,
+
+    /// <summary>Backward workspace: Δ = rowsum(dO ∘ O), fp32 [B, Hq, Sq] contiguous.</summary>
+    DeltaPointer = 38,
+
+    /// <summary>Backward workspace: LSE·log2(e), +∞ for a row with no kept key, fp32 [B, Hq, Sq] contiguous.</summary>
+    ScaledLsePointer = 39,
+    DOutputBatchStride = 40,
+    DOutputSeqStride = 41,
+    DOutputHeadStride = 42,
+    DqBatchStride = 43,
+    DqSeqStride = 44,
+    DqHeadStride = 45,
+    DkBatchStride = 46,
+    DkSeqStride = 47,
+    DkHeadStride = 48,
+    DvBatchStride = 49,
+    DvSeqStride = 50,
+    DvHeadStride = 51,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -110,6 +134,72 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         }
 
         return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>Backward preprocess: reads O, dO and the forward's LSE; writes Δ and the base-2 LSE (grid over query rows).</summary>
+    public static KernelAbi BackwardPreprocess()
+    {
+        var list = new List<AbiParameter>
+        {
+            new("o", "u64", AbiValue.OutputPointer), new("d_o", "u64", AbiValue.DOutputPointer), new("lse", "u64", AbiValue.LsePointer),
+            new("delta", "u64", AbiValue.DeltaPointer), new("lse2", "u64", AbiValue.ScaledLsePointer),
+            new("seq_q", "u32", AbiValue.SeqQ), new("heads_q", "u32", AbiValue.HeadsQ),
+        };
+        AddStrides(list, "o", AbiValue.OutputBatchStride);
+        AddStrides(list, "d_o", AbiValue.DOutputBatchStride);
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>Backward dK/dV (<paramref name="keyValue"/>) or dQ kernel: inputs, workspace, gradients, sizes, strides, then captured buffers.</summary>
+    public static KernelAbi Backward(bool keyValue, int capturedBuffers)
+    {
+        var list = new List<AbiParameter>
+        {
+            new("q", "u64", AbiValue.QPointer), new("k", "u64", AbiValue.KPointer), new("v", "u64", AbiValue.VPointer),
+            new("d_o", "u64", AbiValue.DOutputPointer), new("delta", "u64", AbiValue.DeltaPointer), new("lse2", "u64", AbiValue.ScaledLsePointer),
+        };
+        if (keyValue)
+        {
+            list.Add(new("dk", "u64", AbiValue.DkPointer));
+            list.Add(new("dv", "u64", AbiValue.DvPointer));
+        }
+        else
+        {
+            list.Add(new("dq", "u64", AbiValue.DqPointer));
+        }
+
+        list.Add(new("seq_q", "u32", AbiValue.SeqQ));
+        list.Add(new("seq_kv", "u32", AbiValue.SeqKv));
+        list.Add(new("heads_q", "u32", AbiValue.HeadsQ));
+        list.Add(new("heads_kv", "u32", AbiValue.HeadsKv));
+        AddStrides(list, "q", AbiValue.QBatchStride);
+        AddStrides(list, "k", AbiValue.KBatchStride);
+        AddStrides(list, "v", AbiValue.VBatchStride);
+        AddStrides(list, "d_o", AbiValue.DOutputBatchStride);
+        if (keyValue)
+        {
+            AddStrides(list, "dk", AbiValue.DkBatchStride);
+            AddStrides(list, "dv", AbiValue.DvBatchStride);
+        }
+        else
+        {
+            AddStrides(list, "dq", AbiValue.DqBatchStride);
+        }
+
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
+        }
+
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>A tensor's three element strides (batch, sequence, head), whose values follow <paramref name="batchStride"/> in that order.</summary>
+    private static void AddStrides(List<AbiParameter> list, string tensor, AbiValue batchStride)
+    {
+        list.Add(new(tensor + "_batch_stride", "u64", batchStride));
+        list.Add(new(tensor + "_seq_stride", "u64", batchStride + 1));
+        list.Add(new(tensor + "_head_stride", "u64", batchStride + 2));
     }
 
     /// <summary>The block-mask builder's parameters: shape, tiles, band, mask heads, the output, then one pointer per captured buffer.</summary>

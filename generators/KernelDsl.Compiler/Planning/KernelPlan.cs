@@ -19,11 +19,17 @@ public sealed record KernelPlan(AttentionSpec Spec, CpuKernelPlan Cpu, Equatable
     {
     }
 
+    /// <summary>Why a [Backward] spec has no GPU backward kernels (null when it has them, or has no [Backward]).</summary>
+    public string? GpuBackwardExclusion { get; init; }
+
     /// <summary>The output element type after defaulting (the input type unless the epilogue says FP32).</summary>
     public ElementType OutputType => Spec.Epilogue.OutputType ?? Spec.InputType;
 
     /// <summary>True when the spec has any GPU kernel.</summary>
     public bool HasGpu => GpuKernels.Count > 0;
+
+    /// <summary>True when the spec has the GPU backward's kernels.</summary>
+    public bool HasGpuBackward => PortableGpuKernel(GpuKernelKind.BackwardQuery) is not null;
 
     /// <summary>The kernels of one kind, in the list's order (the first runs on every supported GPU).</summary>
     public IEnumerable<GpuKernelPlan> GpuKernelsOf(GpuKernelKind kind)

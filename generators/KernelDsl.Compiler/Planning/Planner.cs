@@ -28,7 +28,10 @@ public static class Planner
             }
         }
 
-        var plan = new KernelPlan(spec, cpu, kernels.ToEquatableArray());
+        // The backward's kernels (for [Backward] specs) follow the forward's: kernels as data, one list.
+        var (backward, exclusion) = GpuBackwardPlanner.Plan(spec, kernels.Count > 0 ? kernels[0] : null);
+        kernels.AddRange(backward);
+        var plan = new KernelPlan(spec, cpu, kernels.ToEquatableArray()) { GpuBackwardExclusion = exclusion };
         return new PlanningResult(plan, diagnostics.ToEquatableArray());
     }
 }

@@ -59,7 +59,9 @@ public sealed class PtxEmitter : IEmitter
     public static string? PtxFor(KernelPlan plan) => plan.PortableGpuKernel() is { } kernel ? PtxFor(plan, kernel) : null;
 
     /// <summary>The PTX text of one kernel of the plan's list.</summary>
-    public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => Forward.ForwardKernel.Build(plan, kernel);
+    public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => kernel.Kind == GpuKernelKind.Forward
+        ? Forward.ForwardKernel.Build(plan, kernel)
+        : Backward.BackwardKernel.Build(plan, kernel);
 
     private static void EmitKernelClass(CodeWriter w, KernelPlan plan, GpuKernelPlan gpu, string className, string summary)
     {

@@ -66,6 +66,13 @@ internal static class Copies
         }
     }
 
+    /// <summary>
+    /// One 4-byte value global → shared (<c>cp.async.ca</c>), in the current commit group; <paramref name="sourceBytes"/> is 4,
+    /// or 0 to write zero without reading (a row past the end).
+    /// </summary>
+    public static void CpAsyncWord(PtxWriter w, Reg shared, Reg global, Reg sourceBytes) =>
+        w.Ins("cp.async.ca.shared.global [" + shared + "], [" + global + "], 4, " + sourceBytes);
+
     /// <summary>Closes the current cp.async group.</summary>
     public static void Commit(PtxWriter w) => w.Ins("cp.async.commit_group");
 

@@ -176,6 +176,5 @@ internal sealed class MmaSyncFamily : IMatmulFamily
     }
 
     /// <summary>D = A·B + D on the tensor cores, fp32 accumulate.</summary>
-    private void Mma(PtxWriter w, string d, string a, string b) =>
-        w.Ins("mma.sync.aligned.m16n8k" + I(K) + ".row.col.f32." + _element.Ptx + "." + _element.Ptx + ".f32 " + d + ", " + a + ", " + b + ", " + d);
+    private void Mma(PtxWriter w, string d, string a, string b) => MmaSyncProducts.Mma(w, _element, d, a, b);
 }

@@ -308,6 +308,25 @@ internal static class PtxOps
     public static void StShared(this PtxWriter w, PtxType type, Reg address, int offset, Operand value) =>
         w.Ins("st.shared." + Suffix(type) + " [" + address + "+" + I(offset) + "], " + value);
 
+    /// <summary>d = <paramref name="length"/> bits of a from bit <paramref name="start"/>, zero-extended (<c>bfe.u32</c>).</summary>
+    public static void Bfe(this PtxWriter w, Reg d, Operand a, int start, int length) =>
+        w.Ins("bfe.u32 " + d + ", " + a + ", " + I(start) + ", " + I(length));
+
+    /// <summary>d = a of the lane whose index is this lane's XOR <paramref name="laneMask"/> (full warp; a butterfly step of a reduction).</summary>
+    public static void ShflBfly(this PtxWriter w, Reg d, Reg a, int laneMask) =>
+        w.Ins("shfl.sync.bfly.b32 " + d + ", " + a + ", " + I(laneMask) + ", 31, 0xffffffff");
+
+    /// <summary>{a, b} = the two f32 at <c>[address + offset]</c> in shared memory (one 8-byte load).</summary>
+    public static void LdSharedPair(this PtxWriter w, Reg a, Reg b, Reg address, int offset) =>
+        w.Ins("ld.shared.v2.f32 {" + a + ", " + b + "}, [" + address + "+" + I(offset) + "]");
+
+    /// <summary>Four 32-bit words at <c>[address + offset]</c> through the read-only cache (one 16-byte load).</summary>
+    public static void LdGlobalNcQuad(this PtxWriter w, RegArray d, int first, Reg address, int offset) =>
+        w.Ins("ld.global.nc.v4.b32 " + d.Vector(first, 4) + ", [" + address + "+" + I(offset) + "]");
+
+    /// <summary>{lo, hi} = the two 16-bit halves of a 32-bit register (<c>mov.b32 {lo, hi}, a</c>: lo is the first element in memory).</summary>
+    public static void Unpack(this PtxWriter w, Reg lo, Reg hi, Reg a) => w.Ins("mov.b32 {" + lo + ", " + hi + "}, " + a);
+
     /// <summary>Leaves the kernel (this thread).</summary>
     public static void Ret(this PtxWriter w) => w.Ins("ret");
 }

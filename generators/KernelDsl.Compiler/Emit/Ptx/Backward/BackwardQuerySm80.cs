@@ -1,0 +1,208 @@
+using KernelDsl.Compiler.Emit.Ptx.Construction;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+using static KernelDsl.Compiler.Emit.Ptx.Construction.PtxType;
+using static KernelDsl.Compiler.Emit.Ptx.PtxLiteral;
+
+namespace KernelDsl.Compiler.Emit.Ptx.Backward;
+
+/// <summary>
+/// dQ of one block of query rows on the sm_80 family: the forward's loop shape (grid over query blocks, K/V tiles
+/// streamed through a two-stage cp.async ring over the band's tiles), with the backward's body per tile:
+/// S = Q·Kᵀ, P = exp2(S·c − lse2), dP = dO·Vᵀ, dS = P ∘ (dP − Δ), dQ += dS·K. Q and dO stay in shared memory; each
+/// warp owns 16 rows, so every dQ element has one writer and its sum over the key tiles a fixed order.
+/// </summary>
+internal sealed class BackwardQuerySm80 : BackwardKernel
+{
+    public BackwardQuerySm80(KernelPlan plan, GpuKernelPlan gpu)
+        : base(plan, gpu)
+    {
+    }
+
+    protected override bool RowsAreQueries => true;
+
+    private int BKV => Gpu.BlockKV;
+
+    protected override void Compose()
+    {
+        var w = W;
+        OpenEntry("dQ, one block of " + I(Gpu.BlockQ) + " query rows",
+            System.FormattableString.Invariant($"Dynamic shared memory: Q and dO of the block (resident), then {Layout.Stages} stages of K and V"));
+        var r = w.Declare(RegKind.B32, "q_blk", "head", "kv_head", "q0", "q_tile", "do_tile", "ring", "qa", "doa", "lane_d_hi", "lane_d_mid", "lane_dv_hi");
+        var (qBlock, head, kvHead, q0, qTile, doTile, ring, qa) = (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+        var (doa, laneDHi, laneDMid, laneDvHi) = (r[8], r[9], r[10], r[11]);
+        var loop = w.Declare(RegKind.B32, "n", "n_end", "read", "kv0", "full_lo", "full_hi", "jb");
+        var (n, nEnd, read, kv0, fullLo, fullHi, jb) = (loop[0], loop[1], loop[2], loop[3], loop[4], loop[5], loop[6]);
+        var rowArrays = w.DeclareArrays(RegKind.B32, 2, "row", "lo", "hi", "rel_lo", "rel_hi");
+        Reg[] rows = { rowArrays[0][0], rowArrays[0][1] };
+        Reg[] lo = { rowArrays[1][0], rowArrays[1][1] };
+        Reg[] hi = { rowArrays[2][0], rowArrays[2][1] };
+        Reg[] relLo = { rowArrays[3][0], rowArrays[3][1] };
+        Reg[] relHi = { rowArrays[4][0], rowArrays[4][1] };
+        var statArrays = w.DeclareArrays(RegKind.F32, 2, "nlse", "dlt");
+        Reg[] negLse = { statArrays[0][0], statArrays[0][1] };
+        Reg[] delta = { statArrays[1][0], statArrays[1][1] };
+        var ptr = w.Declare(RegKind.B64, "q_base", "q_ss", "do_base", "do_ss", "k_base", "k_ss", "v_base", "v_ss", "dq_base", "dq_ss");
+        var (qBase, qSs, doBase, doSs, kBase, kSs, vBase, vSs, dqBase, dqSs) = (ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], ptr[9]);
+        var more = w.Declare1(RegKind.Pred, "more");
+        w.Comment("accumulators (fp32, mma C layout; rows = this warp's 16 queries): dQ; S and dP of one key tile; dS's A fragments");
+        var dq = new AccumulatorFragment(w.DeclareArray(RegKind.F32, "dq", D / 2));
+        var s = new AccumulatorFragment(w.DeclareArray(RegKind.F32, "s", BKV / 2));
+        var dp = new AccumulatorFragment(w.DeclareArray(RegKind.F32, "dp", BKV / 2));
+        var frag = w.DeclareArray(RegKind.B32, "frag", BKV / 2 / Element.PerRegister);
+
+        EmitIndices();
+        w.Stage("Setup: grid = (query block, query head, batch); this thread's rows q0 + 16*warp + g, + 8; GQA kv head = head / group");
+        w.Mov(U32, qBlock, Sreg.CtaidX);
+        w.Mov(U32, head, Sreg.CtaidY);
+        w.Div(U32, kvHead, head, Group);
+        w.MulLo(U32, q0, qBlock, Gpu.BlockQ);
+        w.MadLo(U32, rows[0], Warp, 16, q0);
+        w.Add(U32, rows[0], rows[0], G);
+        w.Add(U32, rows[1], rows[0], 8);
+        var outputElement = ElementTraits.Of(OutputType);
+        BasePointer(w, Entry, "q", Batch, head, Element, qBase, qSs);
+        BasePointer(w, Entry, "d_o", Batch, head, outputElement, doBase, doSs);
+        BasePointer(w, Entry, "k", Batch, kvHead, Element, kBase, kSs);
+        BasePointer(w, Entry, "v", Batch, kvHead, Element, vBase, vSs);
+        BasePointer(w, Entry, "dq", Batch, head, Element, dqBase, dqSs);
+        EmitRowStatistics(head, rows, negLse, delta);
+
+        w.Stage(System.FormattableString.Invariant($"Setup: shared memory (Q @0, dO @{Layout.ResidentDvOffset}, ring @{Layout.StreamOffset}, {Layout.StageBytes} bytes per stage) and each lane's ldmatrix offsets"));
+        w.Mov(U32, qTile, Smem);
+        w.Add(U32, doTile, Smem, Layout.ResidentDvOffset);
+        w.Add(U32, ring, Smem, Layout.StreamOffset);
+        MmaSyncProducts.LaneRowsByHi(w, laneDHi, Lane, Layout.DPitchBytes);
+        MmaSyncProducts.LaneRowsByMid(w, laneDMid, Lane, Layout.DPitchBytes);
+        MmaSyncProducts.LaneRowsByHi(w, laneDvHi, Lane, Layout.DvPitchBytes);
+        w.Comment("A operands: this warp's 16 rows of Q and dO");
+        w.MadLo(U32, qa, Warp, 16 * Layout.DPitchBytes, qTile);
+        w.Add(U32, qa, qa, laneDMid);
+        using (w.Scope())
+        {
+            var x = w.Declare1(RegKind.B32, "x");
+            MmaSyncProducts.LaneRowsByMid(w, x, Lane, Layout.DvPitchBytes);
+            w.MadLo(U32, doa, Warp, 16 * Layout.DvPitchBytes, doTile);
+            w.Add(U32, doa, doa, x);
+        }
+
+        EmitModifierSetup();
+        EmitBand(q0, SeqQ, SeqKv, Gpu.BlockQ, BKV, rows, lo, hi, n, nEnd, fullLo, fullHi);
+        dq.Fill(w, Zero);
+        var epilogue = w.NewLabel("EPILOGUE");
+        w.Setp(Cmp.Ge, S32, more, n, nEnd);
+        w.BranchIf(more, epilogue);
+
+        w.Stage("Prologue: Q and dO of the block and the first K/V tile in flight (one commit group)");
+        Copies.CpAsyncTile(w, "Q", new GlobalTile(qBase, qSs, Element), q0, SeqQ, new PaddedTile(Layout.DPitchBytes), qTile, Gpu.BlockQ, D, Gpu.ThreadsPerBlock, Thread);
+        Copies.CpAsyncTile(w, "dO", new GlobalTile(doBase, doSs, outputElement), q0, SeqQ, new PaddedTile(Layout.DvPitchBytes), doTile, Gpu.BlockQ, Dv, Gpu.ThreadsPerBlock, Thread);
+        w.Mov(U32, read, 0);
+        LoadTile(n, read, ring, kBase, kSs, vBase, vSs);
+        Copies.Commit(w);
+
+        w.Stage("Main loop over the kept K/V tiles");
+        var top = w.NewLabel("KV_LOOP");
+        w.Place(top);
+        w.Comment("tile n has landed; the barrier also proves every warp finished tile n-1, whose stage the prefetch reuses");
+        Copies.Wait(w, 0);
+        Copies.Barrier(w);
+        using (w.Scope())
+        {
+            var t = w.Declare(RegKind.B32, "next", "other");
+            var (next, other) = (t[0], t[1]);
+            var skip = w.Declare1(RegKind.Pred, "skip");
+            var skipped = w.NewLabel("PREFETCH_SKIP");
+            w.Add(S32, next, n, 1);
+            w.Setp(Cmp.Ge, S32, skip, next, nEnd);
+            w.BranchIf(skip, skipped);
+            w.Xor(B32, other, read, 1);
+            LoadTile(next, other, ring, kBase, kSs, vBase, vSs);
+            w.Place(skipped);
+            Copies.Commit(w);
+        }
+
+        w.Shl(B32, kv0, n, Log2(BKV));
+        using (w.Scope())
+        {
+            var a = w.Declare(RegKind.B32, "stage", "k_hi", "k_mid", "v_hi");
+            var (stage, kHi, kMid, vHi) = (a[0], a[1], a[2], a[3]);
+            w.MadLo(U32, stage, read, Layout.StageBytes, ring);
+            w.Add(U32, kHi, stage, laneDHi);
+            w.Add(U32, kMid, stage, laneDMid);
+            w.Add(U32, vHi, stage, Layout.StreamDvOffset);
+            w.Add(U32, vHi, vHi, laneDvHi);
+            w.Stage("S = Q * K^T");
+            Products.ProductABt(w, s, qa, kHi, Layout.DPitchBytes, D);
+            w.Stage("dP = dO * V^T");
+            Products.ProductABt(w, dp, doa, vHi, Layout.DvPitchBytes, Dv);
+            EmitRelativeBounds(kv0, BKV, lo, hi, fullLo, fullHi, jb, relLo, relHi);
+            EmitGradients(s, dp, rows, jb, relLo, relHi, head, new RowStatistics(negLse, delta, null));
+            w.Stage("dQ += dS * K (dS to " + Element.Ptx + " A fragments in registers)");
+            dp.ConvertToA(w, Element, frag);
+            Products.AccumulateAB(w, dq, frag, kMid, Layout.DPitchBytes, BKV);
+        }
+
+        w.Add(S32, n, n, 1);
+        Flip(read);
+        w.Setp(Cmp.Lt, S32, more, n, nEnd);
+        w.BranchIf(more, top);
+
+        w.Place(epilogue);
+        w.Stage("Epilogue: dQ = scale * dQ in " + Element.Ptx + ", rows < Sq");
+        StoreRows(dq, new GlobalTile(dqBase, dqSs, Element), rows, SeqQ, Spec.EffectiveScale, "DQ");
+        w.Ret();
+    }
+
+    /// <summary>This thread's rows' −lse2 and Δ from the workspace (rows past Sq: lse2 = +∞, so P = 0 there).</summary>
+    private void EmitRowStatistics(Reg head, Reg[] rows, Reg[] negLse, Reg[] delta)
+    {
+        var w = W;
+        w.Stage("Row statistics: -lse2 and delta of this thread's two rows");
+        using (w.Scope())
+        {
+            var a = w.Declare(RegKind.B64, "lse2_row", "delta_row", "x", "at");
+            var (lseRow, deltaRow, x, at) = (a[0], a[1], a[2], a[3]);
+            var ok = w.Declare1(RegKind.Pred, "ok");
+            Entry.LoadGlobalPointer(w, at, "lse2");
+            StatisticRow(lseRow, at, head);
+            Entry.LoadGlobalPointer(w, at, "delta");
+            StatisticRow(deltaRow, at, head);
+            for (int i = 0; i < 2; i++)
+            {
+                w.Comment("a row past Sq: lse2 = +inf (negated below), so P = 0 there");
+                w.Mov(PtxType.F32, negLse[i], Operand.F32(double.PositiveInfinity));
+                w.Mov(PtxType.F32, delta[i], Operand.Zero);
+                w.Setp(Cmp.Lt, U32, ok, rows[i], SeqQ);
+                w.MulWide(U32, x, rows[i], 4);
+                w.Add(U64, at, lseRow, x);
+                using (w.When(ok))
+                {
+                    w.LdGlobalNc(PtxType.F32, negLse[i], at);
+                }
+
+                w.Neg(PtxType.F32, negLse[i], negLse[i]);
+                w.Add(U64, at, deltaRow, x);
+                using (w.When(ok))
+                {
+                    w.LdGlobalNc(PtxType.F32, delta[i], at);
+                }
+            }
+        }
+    }
+
+    /// <summary>K and V tile <paramref name="tile"/> into ring stage <paramref name="stage"/> (zero-filled past Skv).</summary>
+    private void LoadTile(Reg tile, Reg stage, Reg ring, Reg kBase, Reg kSs, Reg vBase, Reg vSs)
+    {
+        var w = W;
+        using (w.Scope())
+        {
+            var r = w.Declare(RegKind.B32, "kv0", "dst");
+            var (kv0, dst) = (r[0], r[1]);
+            w.Shl(B32, kv0, tile, Log2(BKV));
+            w.MadLo(U32, dst, stage, Layout.StageBytes, ring);
+            Copies.CpAsyncTile(w, "K", new GlobalTile(kBase, kSs, Element), kv0, SeqKv, new PaddedTile(Layout.DPitchBytes), dst, BKV, D, Gpu.ThreadsPerBlock, Thread);
+            w.Add(U32, dst, dst, Layout.StreamDvOffset);
+            Copies.CpAsyncTile(w, "V", new GlobalTile(vBase, vSs, Element), kv0, SeqKv, new PaddedTile(Layout.DvPitchBytes), dst, BKV, Dv, Gpu.ThreadsPerBlock, Thread);
+        }
+    }
+}
