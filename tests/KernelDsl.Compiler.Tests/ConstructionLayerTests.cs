@@ -218,8 +218,8 @@ public sealed class ConstructionLayerTests
 
     /// <summary>
     /// The kernels are compositions: every instruction comes from the layer's vocabulary and pieces. Checked for every
-    /// file of the forward kernel (its two family compositions, its shared stages, its registers), the block-mask builder,
-    /// the standalone modifier kernel, and the modifier lowering every one of them inlines (ExprPtxWriter, ModifierBodies).
+    /// file of the forward kernel (its two family compositions, its shared stages, its registers), of the backward's kernels,
+    /// the block-mask builder, the standalone modifier kernel, and the modifier lowering every one of them inlines (ExprPtxWriter, ModifierBodies).
     /// </summary>
     [Theory]
     [MemberData(nameof(KernelFiles))]
@@ -235,17 +235,19 @@ public sealed class ConstructionLayerTests
     {
         var files = Directory.GetFiles(Path.Combine(PtxEmitterFolder(), "Forward"), "*.cs")
             .Select(f => Path.Combine("Forward", Path.GetFileName(f)))
+            .Concat(Directory.GetFiles(Path.Combine(PtxEmitterFolder(), "Backward"), "*.cs").Select(f => Path.Combine("Backward", Path.GetFileName(f))))
             .OrderBy(f => f, StringComparer.Ordinal)
             .Append("BlockMaskPtx.cs")
             .Append("ModifierPtx.cs")
             .Append("ExprPtxWriter.cs")
             .Append("ModifierBodies.cs")
             .ToList();
-        foreach (var expected in new[] { "FlashForwardSm80.cs", "FlashForwardSm90a.cs", "ForwardKernel.Softmax.cs", "ForwardKernel.Band.cs" })
+        foreach (var expected in new[] { "Forward/FlashForwardSm80.cs", "Forward/FlashForwardSm90a.cs", "Forward/ForwardKernel.Softmax.cs", "Forward/ForwardKernel.Band.cs",
+                     "Backward/BackwardPreprocessPtx.cs", "Backward/BackwardKeyValueSm80.cs", "Backward/BackwardQuerySm80.cs", "Backward/BackwardKernel.Elementwise.cs" })
         {
-            if (!files.Contains(Path.Combine("Forward", expected)))
+            if (!files.Contains(expected.Replace('/', Path.DirectorySeparatorChar)))
             {
-                throw new InvalidOperationException("the forward kernel's file " + expected + " was not found: the instruction-text check would miss it");
+                throw new InvalidOperationException("the kernel file " + expected + " was not found: the instruction-text check would miss it");
             }
         }
 

@@ -55,19 +55,19 @@ public static class GpuBackwardPlanner
         int captured = spec.CapturedBuffers.Count;
 
         var preprocess = Make(spec, GpuKernelKind.BackwardPreprocess, PreprocessThreads / PreprocessLanesPerRow, 0, PreprocessThreads / 32, 1,
-            new BackwardSharedLayout(dPitch, dvPitch, 0, 0, 1, false), 32) with { EntryName = name + "_bwd_pre" };
+            new BackwardSharedLayout(dPitch, dvPitch, 0, 0, 1, false), 28) with { EntryName = name + "_bwd_pre" };
 
         // dK/dV: 16 keys per warp (64 per block); query tiles of 64 rows (32 past D = 64, to stay under 255 registers).
         int kvStream = wide <= 64 ? 64 : 32;
         var kvLayout = new BackwardSharedLayout(dPitch, dvPitch, 16 * Warps, kvStream, 2, true);
-        int kvRegisters = (d / 2) + (dv / 2) + kvStream + (kvStream / 4) + 8 + GpuPlanner.OverheadRegisters;
+        int kvRegisters = (d / 2) + (dv / 2) + kvStream + (kvStream / 4) + 24 + GpuPlanner.OverheadRegisters;
         var keyValue = Make(spec, GpuKernelKind.BackwardKeyValue, kvStream, 16 * Warps, Warps, 2, kvLayout, kvRegisters)
             with { EntryName = name + "_bwd_dkdv", CapturedBuffers = captured, ModifierNotes = notes };
 
         // dQ: 16 query rows per warp (64 per block); key tiles of 64 (32 past D = 64).
         int qStream = wide <= 64 ? 64 : 32;
         var qLayout = new BackwardSharedLayout(dPitch, dvPitch, 16 * Warps, qStream, 2, false);
-        int qRegisters = (d / 2) + qStream + (qStream / 4) + 8 + GpuPlanner.OverheadRegisters;
+        int qRegisters = (d / 2) + qStream + (qStream / 4) + 24 + GpuPlanner.OverheadRegisters;
         var query = Make(spec, GpuKernelKind.BackwardQuery, 16 * Warps, qStream, Warps, 2, qLayout, qRegisters)
             with { EntryName = name + "_bwd_dq", CapturedBuffers = captured, ModifierNotes = notes };
         return (new[] { preprocess, keyValue, query }, null);

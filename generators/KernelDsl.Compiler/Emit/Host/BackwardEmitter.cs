@@ -40,6 +40,11 @@ public sealed class BackwardEmitter : IEmitter
             TensorSpanBackward(w, plan, kernel.Learnable);
             w.Line();
             SpanBackward(w, plan, kernel.Learnable);
+            if (plan.HasGpu)
+            {
+                w.Line();
+                DeviceBackward(w, plan, kernel.Learnable);
+            }
             if (spec.ScoreModifier is not null)
             {
                 w.Line();
@@ -212,6 +217,77 @@ public sealed class BackwardEmitter : IEmitter
             }
         }
     }
+
+    /// <summary>
+    /// The device <c>Backward</c>: the CPU one's arguments as device tensors and buffers, plus the stream and an optional
+    /// workspace. With the plan's backward kernels it launches them (KernelDsl.Cuda.BackwardLauncher); a spec the GPU
+    /// backward does not cover yet (plan.GpuBackwardExclusion) gets the same signature throwing NotSupportedException with
+    /// the reason, so a caller never gets silently wrong gradients.
+    /// </summary>
+    private static void DeviceBackward(CodeWriter w, KernelPlan plan, IReadOnlyList<CapturedBuffer> learnable)
+    {
+        string tin = TypeNames.Element(plan.Spec.InputType);
+        string tout = TypeNames.Element(plan.OutputType);
+        var buffers = plan.Spec.CapturedBuffers;
+        w.Line("/// <summary>");
+        w.Line("/// The backward pass on the GPU (sm_80 PTX: a preprocess, a dK/dV kernel and a dQ kernel), asynchronously on <paramref name=\"stream\"/>");
+        w.Line("/// (the default stream when null); tensors as for the device Forward, checked as for the CPU Backward. Every gradient");
+        w.Line("/// element has one writer and a fixed summation order: the results are bit-identical from run to run. Block masks are");
+        w.Line("/// not taken: every block the built-in mask keeps is visited, with the element mask where needed.");
+        w.Line("/// </summary>");
+        Docs(w, plan, learnable);
+        w.Line("/// <param name=\"workspace\">Optional fp32 scratch of at least 2 x batch x query heads x query seq elements (delta and the base-2 LSE); when null one is allocated for the call and freed after it, which waits for the device.</param>");
+        if (!plan.HasGpuBackward)
+        {
+            w.Line("/// <exception cref=\"global::System.NotSupportedException\">Always: " + (plan.GpuBackwardExclusion ?? "no GPU backward") + ".</exception>");
+        }
+
+        string captured = string.Concat(buffers.Select(b => ", global::KernelDsl.DeviceBuffer<" + ElementOf(b) + "> " + b.Name));
+        string gradients = string.Concat(learnable.Select(b => ", global::KernelDsl.DeviceBuffer<float> " + ModifierBackwardWriter.GradientName(b)));
+        string device = "global::KernelDsl.DeviceTensor<";
+        using (w.Block("public static void Backward(" + device + tin + "> q, " + device + tin + "> k, " + device + tin + "> v, " + device + tout + "> output, global::KernelDsl.DeviceBuffer<float> lse, "
+                       + device + tout + "> dOutput, " + device + tin + "> dq, " + device + tin + "> dk, " + device + tin + "> dv" + captured + gradients
+                       + ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.DeviceBuffer<float>? workspace = null)"))
+        {
+            if (!plan.HasGpuBackward)
+            {
+                w.Line("throw new global::System.NotSupportedException(\"" + plan.Spec.Target.Name + ": no GPU backward: " + (plan.GpuBackwardExclusion ?? "no GPU kernels") + ".\");");
+                return;
+            }
+
+            foreach (var buffer in buffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string capturedArray = buffers.Count == 0
+                ? string.Empty
+                : ", [" + string.Join(", ", buffers.Select(b => "new global::KernelDsl.CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
+            w.Line("global::KernelDsl.Cuda.BackwardLauncher.Launch(" + BackwardKernelsField + ", __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, lse, dOutput, dq, dk, dv, stream, workspace" + capturedArray + ");");
+        }
+
+        if (!plan.HasGpuBackward)
+        {
+            return;
+        }
+
+        var kernels = new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery }.Select(kind => plan.PortableGpuKernel(kind)!).ToList();
+        foreach (var kernel in kernels)
+        {
+            HostEmitter.EmitAbi(w, kernel);
+        }
+
+        w.Line();
+        w.Line("/// <summary>This spec's GPU backward kernels (the plan's list): preprocess, dK/dV, dQ.</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuBackwardKernels " + BackwardKernelsField + " = new(");
+        for (int i = 0; i < kernels.Count; i++)
+        {
+            w.Line("    " + HostEmitter.KernelInfo(kernels[i]) + " { Abi = " + HostEmitter.AbiField(kernels[i]) + " }" + (i == kernels.Count - 1 ? ");" : ","));
+        }
+    }
+
+    /// <summary>The generated field holding the spec's backward kernels (a KernelDsl.Cuda.GpuBackwardKernels).</summary>
+    internal const string BackwardKernelsField = "__GpuBackwardKernels";
 
     private static void SpanBackward(CodeWriter w, KernelPlan plan, IReadOnlyList<CapturedBuffer> learnable)
     {

@@ -286,13 +286,13 @@ public sealed class HostEmitter : IEmitter
     }
 
     /// <summary>The generated field holding one kernel's parameter table.</summary>
-    private static string AbiField(GpuKernelPlan kernel) => Ptx.PtxEmitter.KernelClassName(kernel) + "Abi";
+    internal static string AbiField(GpuKernelPlan kernel) => Ptx.PtxEmitter.KernelClassName(kernel) + "Abi";
 
     /// <summary>
     /// The kernel's parameters as the launcher packs them, one slot per PTX <c>.param</c>, written from the kernel's ABI
     /// record (the PTX entry's parameter list is written from the same record).
     /// </summary>
-    private static void EmitAbi(CodeWriter w, GpuKernelPlan kernel)
+    internal static void EmitAbi(CodeWriter w, GpuKernelPlan kernel)
     {
         w.Line();
         w.Line("/// <summary>The parameters of " + Ptx.PtxEmitter.KernelClassName(kernel) + ", in .param order (from the plan's ABI record, as its PTX entry).</summary>");
@@ -324,7 +324,7 @@ public sealed class HostEmitter : IEmitter
     }
 
     /// <summary>A GpuKernelInfo construction from one generated kernel class's constants and the kernel's family.</summary>
-    private static string KernelInfo(GpuKernelPlan kernel)
+    internal static string KernelInfo(GpuKernelPlan kernel)
     {
         string c = Ptx.PtxEmitter.KernelClassName(kernel);
         int? max = GpuFamilies.MaxComputeCapability(kernel.Family);

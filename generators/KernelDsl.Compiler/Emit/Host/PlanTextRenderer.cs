@@ -52,7 +52,32 @@ public static class PlanTextRenderer
         {
             s.Append("  gpu family   the sm_80 kernel runs on every GPU, Hopper included (no sm_90a kernel: " + (GpuPlanner.Sm90aExclusion(plan.Spec) ?? "its tiles do not fit") + ")\n");
         }
+
+        if (spec.Backward is not null)
+        {
+            AppendBackward(s, plan);
+        }
+
         return s.ToString();
+    }
+
+    /// <summary>The backward's kernels (or why the GPU has none), and its work per call shape as formulas.</summary>
+    private static void AppendBackward(StringBuilder s, KernelPlan plan)
+    {
+        if (!plan.HasGpuBackward)
+        {
+            s.Append("  gpu backward none (" + (plan.GpuBackwardExclusion ?? "no GPU kernels") + "); the CPU Backward runs\n");
+            return;
+        }
+
+        s.Append("  gpu backward preprocess, dK/dV, dQ (sm_80 family, every GPU since Ampere; no atomics: bit-identical on every run)\n");
+        foreach (var kind in new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery })
+        {
+            s.Append(plan.PortableGpuKernel(kind)!.Describe());
+        }
+
+        s.Append("  bwd flops    counted 2.5 x the forward's (S, dP, dV, dK, dQ: 10*B*Hq*Sq*Skv*D, halved for causal); executed 3.5 x (the dQ kernel recomputes S and dP)\n");
+        s.Append("  bwd bytes    read Q, K, V, O, dO, LSE once per kernel that needs them (K, V again per query block in dQ; Q, dO per key block in dK/dV), write dQ, dK, dV and 2 fp32 per query row of workspace\n");
     }
 
     private static string NoGpuReason(KernelPlan plan) =>

@@ -27,9 +27,10 @@ public sealed class PtxEmitter : IEmitter
         var spec = plan.Spec;
         var w = new CodeWriter();
         w.Lines(TypeScope.FileHeader.TrimEnd('\n'));
-        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel" + (plan.GpuKernels.Count == 1
-            ? " (sm_80 PTX, FlashAttention-2 forward)."
-            : "s (sm_80 PTX, and sm_90a PTX for Hopper; FlashAttention-2 forward)."));
+        int forwardKernels = System.Linq.Enumerable.Count(plan.GpuKernelsOf(GpuKernelKind.Forward));
+        w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel" + (forwardKernels == 1
+            ? " (sm_80 PTX, FlashAttention-2 forward)"
+            : "s (sm_80 PTX, and sm_90a PTX for Hopper; FlashAttention-2 forward)") + (plan.HasGpuBackward ? "; the backward's preprocess, dK/dV and dQ kernels (sm_80 PTX)." : "."));
         w.Line("// " + Host.PlanTextRenderer.SpecSummary(spec, plan.OutputType));
         w.Line();
         using (TypeScope.Open(w, spec.Target))
@@ -42,7 +43,9 @@ public sealed class PtxEmitter : IEmitter
                     w.Line();
                 }
 
-                EmitKernelClass(w, plan, kernel, KernelClassName(kernel), first
+                EmitKernelClass(w, plan, kernel, KernelClassName(kernel), kernel.Kind != GpuKernelKind.Forward
+                    ? "The backward's " + BackwardRole(kernel.Kind) + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ")"
+                    : first
                     ? "The GPU kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + "; the driver JIT-compiles it for the GPU at hand)"
                     : "The " + kernel.PtxTarget + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ": wgmma), launched instead of " + KernelClassName(plan.GpuKernels[0]) + " on " + GpuFamilies.Devices(kernel.Family));
                 first = false;
@@ -53,7 +56,20 @@ public sealed class PtxEmitter : IEmitter
     }
 
     /// <summary>The generated nested class holding one kernel of the plan's list: <c>__GpuKernel</c> plus its family's suffix.</summary>
-    public static string KernelClassName(GpuKernelPlan kernel) => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family);
+    public static string KernelClassName(GpuKernelPlan kernel) => kernel.Kind switch
+    {
+        GpuKernelKind.BackwardPreprocess => "__GpuBackwardPreprocess",
+        GpuKernelKind.BackwardKeyValue => "__GpuBackwardKeyValue",
+        GpuKernelKind.BackwardQuery => "__GpuBackwardQuery",
+        _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
+    };
+
+    private static string BackwardRole(GpuKernelKind kind) => kind switch
+    {
+        GpuKernelKind.BackwardPreprocess => "preprocess (delta = rowsum(dO * O), LSE in base 2)",
+        GpuKernelKind.BackwardKeyValue => "dK/dV",
+        _ => "dQ",
+    };
 
     /// <summary>The PTX text of the plan's first (portable) kernel alone (for tools and tests).</summary>
     public static string? PtxFor(KernelPlan plan) => plan.PortableGpuKernel() is { } kernel ? PtxFor(plan, kernel) : null;
@@ -65,7 +81,7 @@ public sealed class PtxEmitter : IEmitter
 
     private static void EmitKernelClass(CodeWriter w, KernelPlan plan, GpuKernelPlan gpu, string className, string summary)
     {
-        string ptx = Forward.ForwardKernel.Build(plan, gpu);
+        string ptx = PtxFor(plan, gpu);
         w.Line("/// <summary>");
         w.Line("/// " + summary);
         w.Line("/// and its launch geometry.");
@@ -73,7 +89,10 @@ public sealed class PtxEmitter : IEmitter
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"KernelDsl.Generators\", \"1.0\")]");
         using (w.Block("private static class " + className))
         {
-            foreach (var line in PtxAbi.Comment.Split('\n'))
+            string comment = gpu.Kind == GpuKernelKind.Forward
+                ? PtxAbi.Comment
+                : "params (in order): " + string.Join(", ", System.Linq.Enumerable.Select(gpu.Abi.Parameters, p => p.PtxType + " " + p.Name)) + ".";
+            foreach (var line in comment.Split('\n'))
             {
                 w.Line("// " + line);
             }
