@@ -35,6 +35,28 @@ public class GeneratedAbiTests
         kernels.ShouldBeGreaterThan(100);
     }
 
+    /// <summary>The backward's three kernels of every [Backward] spec here (Backward/GpuBackwardSpecs.cs): table = PTX entry, slot for slot.</summary>
+    [Fact]
+    public void Every_generated_backward_kernels_launcher_table_matches_its_ptx_entry()
+    {
+        var sets = typeof(GeneratedAbiTests).Assembly.GetTypes()
+            .Select(t => t.GetField("__GpuBackwardKernels", BindingFlags.NonPublic | BindingFlags.Static))
+            .Where(f => f is not null)
+            .Select(f => (GpuBackwardKernels)f!.GetValue(null)!)
+            .ToList();
+        foreach (var set in sets)
+        {
+            foreach (var kernel in new[] { set.Preprocess, set.KeyValue, set.Query })
+            {
+                kernel.Abi.ShouldNotBeNull(kernel.EntryName);
+                var entry = EntryParameters(kernel.Ptx, kernel.EntryName);
+                kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (Expected(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
+            }
+        }
+
+        sets.Count.ShouldBeGreaterThanOrEqualTo(8);
+    }
+
     [Fact]
     public void Every_generated_block_mask_builders_launcher_table_matches_its_ptx_entry()
     {
@@ -80,6 +102,12 @@ public class GeneratedAbiTests
             ["o_batch_stride"] = AbiValue.OutputBatchStride, ["o_seq_stride"] = AbiValue.OutputSeqStride, ["o_head_stride"] = AbiValue.OutputHeadStride,
             ["block_counts"] = AbiValue.BlockCounts, ["block_indices"] = AbiValue.BlockIndices, ["block_batch_stride"] = AbiValue.BlockBatchStride,
             ["block_head_stride"] = AbiValue.BlockHeadStride, ["block_kv_blocks"] = AbiValue.BlockKvBlocks,
+            ["d_o"] = AbiValue.DOutputPointer, ["dq"] = AbiValue.DqPointer, ["dk"] = AbiValue.DkPointer, ["dv"] = AbiValue.DvPointer,
+            ["delta"] = AbiValue.DeltaPointer, ["lse2"] = AbiValue.ScaledLsePointer,
+            ["d_o_batch_stride"] = AbiValue.DOutputBatchStride, ["d_o_seq_stride"] = AbiValue.DOutputSeqStride, ["d_o_head_stride"] = AbiValue.DOutputHeadStride,
+            ["dq_batch_stride"] = AbiValue.DqBatchStride, ["dq_seq_stride"] = AbiValue.DqSeqStride, ["dq_head_stride"] = AbiValue.DqHeadStride,
+            ["dk_batch_stride"] = AbiValue.DkBatchStride, ["dk_seq_stride"] = AbiValue.DkSeqStride, ["dk_head_stride"] = AbiValue.DkHeadStride,
+            ["dv_batch_stride"] = AbiValue.DvBatchStride, ["dv_seq_stride"] = AbiValue.DvSeqStride, ["dv_head_stride"] = AbiValue.DvHeadStride,
         };
         return fixedNames.TryGetValue(name, out var value) ? value.ToString()
             : name.StartsWith("captured", StringComparison.Ordinal) ? AbiValue.CapturedBuffer + "#" + name["captured".Length..]
