@@ -115,6 +115,8 @@ internal static class SpecSources
 
     /// <summary>[PagedKv] + [Varlen] (issue 11): a draft-tree mask modifier over captured buffers, a softcap, causal, LSE.</summary>
     public const string ServingDraftTree = """
+    /// <summary>[Backward] on the GPU too: the preprocess, dK/dV and dQ kernels with a score modifier (a local, a captured buffer) and a causal band.</summary>
+    public const string TrainableGpu = """
         using System;
         using KernelDsl;
 
@@ -143,5 +145,18 @@ internal static class SpecSources
         [Mask(MaskKind.SlidingWindow, Left = 100, Alignment = MaskAlignment.BottomRight)]
         [PagedKv(PageSize = 16)]
         public static partial class WindowDecode;
+        """;
+        [Precision(DType.FP16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+        [Backward(Deterministic = true)]
+        public static partial class TrainableGpuAttention
+        {
+            [ScoreMod]
+            static float Softcap(float score, int h, [Captured("Hq")] ReadOnlySpan<float> gain)
+            {
+                float capped = 20f * MathF.Tanh(score / 20f);
+                return capped * gain[h];
+            }
+        }
         """;
 }

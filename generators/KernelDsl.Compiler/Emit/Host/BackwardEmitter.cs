@@ -98,7 +98,7 @@ public sealed class BackwardEmitter : IEmitter
     private static string BlockMaskParameter(KernelPlan plan) =>
         plan.Spec.MaskModifier is null ? string.Empty : ", global::KernelDsl.BlockMask? blockMask = null";
 
-    private static void Docs(CodeWriter w, KernelPlan plan, IReadOnlyList<CapturedBuffer> learnable)
+    private static void Docs(CodeWriter w, KernelPlan plan, IReadOnlyList<CapturedBuffer> learnable, bool device = false)
     {
         w.Line("/// <param name=\"output\">The forward's O for these inputs.</param>");
         w.Line("/// <param name=\"lse\">The forward's LSE [B, Hq, Sq] (a [Backward] spec's Forward writes it).</param>");
@@ -114,7 +114,7 @@ public sealed class BackwardEmitter : IEmitter
             w.Line("/// <param name=\"" + ModifierBackwardWriter.GradientName(buffer) + "\">∂L/∂" + buffer.Name + ", written (not accumulated); summed in a fixed order, bit-identical on every run.</param>");
         }
 
-        if (plan.Spec.MaskModifier is not null)
+        if (plan.Spec.MaskModifier is not null && !device)
         {
             w.Line("/// <param name=\"blockMask\">The block mask the CPU Forward ran with (<c>CreateCpuBlockMask</c>), or null: the backward visits exactly the forward's blocks.</param>");
         }
@@ -235,7 +235,8 @@ public sealed class BackwardEmitter : IEmitter
         w.Line("/// element has one writer and a fixed summation order: the results are bit-identical from run to run. Block masks are");
         w.Line("/// not taken: every block the built-in mask keeps is visited, with the element mask where needed.");
         w.Line("/// </summary>");
-        Docs(w, plan, learnable);
+        Docs(w, plan, learnable, device: true);
+        w.Line("/// <param name=\"stream\">The stream the three kernels run on, in order (the legacy default stream when null).</param>");
         w.Line("/// <param name=\"workspace\">Optional fp32 scratch of at least 2 x batch x query heads x query seq elements (delta and the base-2 LSE); when null one is allocated for the call and freed after it, which waits for the device.</param>");
         if (!plan.HasGpuBackward)
         {
