@@ -81,6 +81,15 @@ public static unsafe class BackwardLauncher
             dOutput.AsArgument(nameof(dOutput)), dq.AsArgument(nameof(dq)), dk.AsArgument(nameof(dk)), dv.AsArgument(nameof(dv)));
         RequireLayouts(layout, q.Layout, k.Layout, v.Layout, output.Layout, dOutput.Layout, dq.Layout, dk.Layout, dv.Layout);
         var shape = Check(layout, headDim, valueHeadDim, tensors, captured);
+        if (shape.IsEmpty)
+        {
+            // B, Sq or Skv = 0 (checked like any other call above): no kernel; every gradient element is 0, as on the CPU.
+            EmptyDeviceCall.Zero(dq, stream);
+            EmptyDeviceCall.Zero(dk, stream);
+            EmptyDeviceCall.Zero(dv, stream);
+            return;
+        }
+
         long needed = WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ);
         if (workspace is not null && workspace.Length < needed)
         {

@@ -32,6 +32,20 @@ internal static class EmptyDeviceCall
         }
     }
 
+    /// <summary>The device Backward of an empty call (B, Sq or Skv = 0): its gradient's elements set to zero bits by stream-ordered fills.</summary>
+    public static unsafe void Zero<T>(DeviceTensor<T> tensor, CudaStream? stream)
+        where T : unmanaged
+    {
+        nint streamHandle = CudaStream.HandleFor(stream, tensor.Context);
+        tensor.Context.MakeCurrent();
+        foreach (var plane in Planes(tensor.Lengths, tensor.Strides, sizeof(T)))
+        {
+            CudaException.Check(
+                CudaDriver.cuMemsetD2D8Async(tensor.DevicePointer + (ulong)plane.Offset, (nuint)plane.Pitch, 0, (nuint)plane.Width, (nuint)plane.Height, streamHandle),
+                "cuMemsetD2D8Async");
+        }
+    }
+
     /// <summary>One 2-D byte fill: <see cref="Height"/> runs of <see cref="Width"/> bytes, <see cref="Pitch"/> bytes apart, from <see cref="Offset"/>.</summary>
     internal readonly record struct Plane(long Offset, long Pitch, long Width, long Height);
 

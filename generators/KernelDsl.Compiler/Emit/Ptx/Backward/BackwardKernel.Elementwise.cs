@@ -17,7 +17,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Backward;
 /// </summary>
 internal abstract partial class BackwardKernel
 {
-    private System.Func<string, string>? _captured;
+    private System.Func<string, Reg>? _captured;
     private Reg? _qLast;
     private Reg? _kvLast;
     private ModifierBody? _scoreDerivative;
@@ -133,7 +133,7 @@ internal abstract partial class BackwardKernel
             if (ScoreMod is not null)
             {
                 w.MulRn(PtxType.F32, raw, s, Operand.F32(Spec.EffectiveScale));
-                var mod = new ExprPtxWriter(w, new ModifierInputs(raw, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%me").LowerScore(ScoreMod.Body);
+                var mod = new ExprPtxWriter(w, new ModifierInputs(raw, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%me").Lower(ScoreMod.Body);
                 w.Mov(PtxType.F32, t, mod);
             }
             else
@@ -150,7 +150,7 @@ internal abstract partial class BackwardKernel
 
             if (MaskMod is not null)
             {
-                var keep = new ExprPtxWriter(w, new ModifierInputs(null, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%mm").LowerMask(MaskMod.Body);
+                var keep = new ExprPtxWriter(w, new ModifierInputs(null, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%mm").Lower(MaskMod.Body);
                 using (w.Unless(keep))
                 {
                     w.Mov(PtxType.F32, t, Operand.NegInf);
@@ -163,7 +163,7 @@ internal abstract partial class BackwardKernel
             w.Mul(PtxType.F32, ds, ds, t);
             if (ScoreMod is not null)
             {
-                var derivative = new ExprPtxWriter(w, new ModifierInputs(raw, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%md").LowerScore(ScoreDerivative());
+                var derivative = new ExprPtxWriter(w, new ModifierInputs(raw, Batch, head, query, key).Map, bufferBase: Captured, prefix: "%md").Lower(ScoreDerivative());
                 w.Mul(PtxType.F32, ds, ds, derivative);
                 w.Setp(Cmp.Eq, PtxType.F32, zero, t, Operand.Zero);
                 w.Selp(PtxType.F32, ds, Operand.Zero, ds, zero);
@@ -174,7 +174,7 @@ internal abstract partial class BackwardKernel
         }
     }
 
-    private System.Func<string, string>? Captured => _captured;
+    private System.Func<string, Reg>? Captured => _captured;
 
     /// <summary>The q and kv a modifier sees; with captured buffers clamped to the last valid row and key (the tiles' padding is evaluated too, its results dropped).</summary>
     private (Reg Query, Reg Key) InRangeIndices(Reg query, Reg key)
