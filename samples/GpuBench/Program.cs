@@ -13,6 +13,7 @@ using KernelDsl.Cuda;
 // random inputs, and the first call of each spec (PTX JIT + module load + one run). Writes JSON for compare.py.
 // Usage: GpuBench [output.json] [--quick]
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
+//        GpuBench --backward [output.json] [--quick]   the GPU backward on the standard grid (BackwardBench.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var arguments = KernelDsl.Samples.BenchArguments.Parse(
     args,
@@ -20,14 +21,15 @@ var arguments = KernelDsl.Samples.BenchArguments.Parse(
     + "causal and not), timed with CUDA events; writes JSON for compare.py and samples/PlotResults.",
     "Sequence lengths 1024 and 8192 only (default: 512 to 16384).",
     "Small-call benchmark instead: µs per call, host µs, bytes per call, graph replay.",
-    out int exitCode);
+    out int exitCode,
+    "The GPU backward instead (preprocess + dK/dV + dQ) on the standard grid: ms, TFLOP/s (2.5x the forward's FLOPs, halved for causal), and a forward + backward step.");
 if (arguments is null)
 {
     return exitCode;
 }
 
 bool small = arguments.Small;
-string outPath = arguments.OutputPath ?? (small ? "kerneldsl-small.json" : "kerneldsl-gpu.json");
+string outPath = arguments.OutputPath ?? (small ? "kerneldsl-small.json" : arguments.Backward ? "kerneldsl-bwd.json" : "kerneldsl-gpu.json");
 bool quick = arguments.Quick;
 if (!Cuda.IsAvailable)
 {
@@ -38,6 +40,11 @@ if (!Cuda.IsAvailable)
 if (small)
 {
     return SmallCalls.Run(outPath);
+}
+
+if (arguments.Backward)
+{
+    return BackwardBench.Run(outPath, quick);
 }
 
 var console = KernelDsl.Samples.BenchConsole.ForStandardOutput();

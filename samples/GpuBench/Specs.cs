@@ -32,3 +32,34 @@ internal static partial class D128Bf16Dense;
 [Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class D128Bf16Causal;
+
+// The backward benchmark's specs (GpuBench --backward): the same grid with [Backward], so Forward writes the LSE the
+// backward reads.
+
+[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+internal static partial class BwdD64Fp16Dense;
+
+[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class BwdD64Fp16Causal;
+
+[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+internal static partial class BwdD64Bf16Dense;
+
+[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class BwdD64Bf16Causal;
+
+[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+internal static partial class BwdD128Fp16Dense;
+
+[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class BwdD128Fp16Causal;
+
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+internal static partial class BwdD128Bf16Dense;
+
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+internal static partial class BwdD128Bf16Causal;

@@ -3,7 +3,7 @@
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
 # KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart, SpecLibrary). Build them with samples/GpuBench/pack-for-device.sh.
-# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--quick-grid] [--no-tests] [--no-bench] [--no-variants] [--sm80]
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--quick-grid] [--no-tests] [--no-bench] [--no-variants] [--sm80] [--backward]
 # (--quick: a few shapes everywhere; --quick-grid: a few shapes in the standard grid only, issue 4's variants in full)
 # GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
 # On a Hopper GPU the generated Forward launches the sm_90a (wgmma) kernels; --sm80 also runs the GPU tests (filtered by
@@ -14,6 +14,10 @@
 # --small also runs the small-call benchmark (GpuBench --small: us per call, host us, bytes per call, graph replay, next to
 # an empty kernel) and PyTorch's SDPA on the same shapes (torch_small.py), then compare_small.py's table; --small-only
 # runs just that (no tests, grid or variants).
+# --backward runs the GPU backward only (issue 10), then exits: its GPU tests (gradients vs the float64 reference, the
+# 10-run bit identity, the backward ABI tables), the ptxas gate for the backward kernels with this machine's ptxas,
+# GpuBench --backward on the standard grid and torch_backward.py (SDPA flash and cuDNN backward) on the same shapes,
+# then compare_backward.py's table (backward-table.md). Combine with --quick for two sequence lengths.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -26,6 +30,28 @@ QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
 GRID_QUICK=$QUICK; [[ " $* " == *" --quick-grid "* ]] && GRID_QUICK="--quick"
 SM80=0; [[ " $* " == *" --sm80 "* ]] && SM80=1
 CUDA_BIN=$(dirname "$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)")
+
+if [[ " $* " == *" --backward "* ]]; then
+  echo "== GPU backward tests (KernelDsl.Gpu.Tests.Backward, GeneratedAbiTests)"
+  # -showLiveOutput: the per-shape errors (dQ, dK, dV) and seeds go to the log even when the tests pass.
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -showLiveOutput -namespace KernelDsl.Gpu.Tests.Backward \
+    -xml "$OUT/gpu-backward-tests.xml" > "$OUT/gpu-backward-tests.log" 2>&1
+  grep -E "\[FAIL\]|dQ |seed" "$OUT/gpu-backward-tests.log" | head -n 60
+  tail -n 3 "$OUT/gpu-backward-tests.log"
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -class KernelDsl.Gpu.Tests.GeneratedAbiTests > "$OUT/gpu-abi-tests.log" 2>&1
+  tail -n 2 "$OUT/gpu-abi-tests.log"
+  echo "== ptxas gate for the backward kernels with $CUDA_BIN/ptxas (registers, spills)"
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor \
+    -method "KernelDsl.Compiler.Tests.PtxAssemblyTests.Every_backward_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA" \
+    -xml "$OUT/ptxas-backward.xml" > "$OUT/ptxas-backward.log" 2>&1
+  tail -n 2 "$OUT/ptxas-backward.log"
+  echo "== KernelDsl GPU backward benchmark"
+  $APPS/GpuBench/GpuBench --backward "$OUT/kerneldsl-bwd.json" $QUICK | tee "$OUT/kerneldsl-bwd.log"
+  echo "== PyTorch SDPA backward (flash, cuDNN)"
+  python3 samples/GpuBench/torch_backward.py "$OUT/torch-bwd.json" $QUICK > "$OUT/torch-bwd.log" 2>&1; tail -n 3 "$OUT/torch-bwd.log"
+  python3 samples/GpuBench/compare_backward.py "$OUT/kerneldsl-bwd.json" "$OUT/torch-bwd.json" | tee "$OUT/backward-table.md"
+  exit 0
+fi
 
 SMALL=0; [[ " $* " == *" --small "* || " $* " == *" --small-only "* ]] && SMALL=1
 if [[ $SMALL == 1 ]]; then

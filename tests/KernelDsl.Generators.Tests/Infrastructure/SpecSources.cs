@@ -115,8 +115,6 @@ internal static class SpecSources
 
     /// <summary>[PagedKv] + [Varlen] (issue 11): a draft-tree mask modifier over captured buffers, a softcap, causal, LSE.</summary>
     public const string ServingDraftTree = """
-    /// <summary>[Backward] on the GPU too: the preprocess, dK/dV and dQ kernels with a score modifier (a local, a captured buffer) and a causal band.</summary>
-    public const string TrainableGpu = """
         using System;
         using KernelDsl;
 
@@ -146,6 +144,13 @@ internal static class SpecSources
         [PagedKv(PageSize = 16)]
         public static partial class WindowDecode;
         """;
+
+    /// <summary>[Backward] on the GPU too: the preprocess, dK/dV and dQ kernels with a score modifier (a local, a captured buffer) and a causal band.</summary>
+    public const string TrainableGpu = """
+        using System;
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
         [Precision(DType.FP16)]
         [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
         [Backward(Deterministic = true)]
