@@ -103,17 +103,20 @@ internal sealed class PagedKvFixture<T>
         return new PagedKvFixture<T>(cache, batch, keys, values);
     }
 
-    /// <summary>Sequence lengths for a page size: 0, 1, page boundaries ± 1 and random ones, shuffled.</summary>
+    /// <summary>
+    /// Sequence lengths for a page size, shuffled: 0 and 1, page boundaries ± 1 (as many as fit, leaving one slot), and at
+    /// least one long random length in [maxLength / 2, maxLength].
+    /// </summary>
     public static int[] RaggedLengths(Random random, int pageSize, int count, int maxLength)
     {
-        // 0 and 1 always; then the page boundaries ± 1 in random order; then random lengths.
         var boundaries = new[] { pageSize - 1, pageSize, pageSize + 1, (2 * pageSize) - 1, 2 * pageSize, (2 * pageSize) + 1 }
             .Where(length => length > 1 && length <= maxLength)
+            .Distinct()
             .OrderBy(_ => random.Next());
-        var candidates = new[] { 0, 1 }.Concat(boundaries).Distinct().Take(count).ToList();
+        var candidates = new[] { 0, 1 }.Concat(boundaries).Take(Math.Max(count - 1, 2)).ToList();
         while (candidates.Count < count)
         {
-            candidates.Add(random.Next(maxLength + 1));
+            candidates.Add(random.Next(maxLength / 2, maxLength + 1));
         }
 
         return candidates.OrderBy(_ => random.Next()).ToArray();

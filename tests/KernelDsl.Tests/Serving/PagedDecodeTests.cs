@@ -31,11 +31,18 @@ public sealed class PagedDecodeTests(ITestOutputHelper output)
     public void Bf16_decode_matches_the_reference(int pageSize) =>
         Run<BFloat16, BFloat16>(pageSize, (q, cache, o, lse, batch, hq) => ServingCausalBf16.Decode(q, cache, o, lse, batch, hq), ServingCausalBf16.Plan.Parameters.BandFor, 64, DType.BF16, maxQueries: 16);
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(16)]
+    [InlineData(48)]
+    public void Sliding_window_decode_matches_the_reference(int pageSize) =>
+        Run<float, float>(pageSize, (q, cache, o, lse, batch, hq) => WindowDecodeFp32.Decode(q, cache, o, lse, batch, hq), WindowDecodeFp32.Plan.Parameters.BandFor, 32, DType.FP32, maxQueries: 4, maxLength: 200);
+
     private delegate void DecodeCall<TIn, TOut>(TIn[] q, PagedKvCache<TIn> cache, TOut[] output, float[] lse, PagedKvBatch batch, int headsQ)
         where TIn : unmanaged
         where TOut : unmanaged;
 
-    private void Run<TIn, TOut>(int pageSize, DecodeCall<TIn, TOut> decode, Func<AttentionShape, MaskBand> band, int headDim, DType outputType, int maxQueries)
+    private void Run<TIn, TOut>(int pageSize, DecodeCall<TIn, TOut> decode, Func<AttentionShape, MaskBand> band, int headDim, DType outputType, int maxQueries, int maxLength = 0)
         where TIn : unmanaged
         where TOut : unmanaged
     {
@@ -44,7 +51,7 @@ public sealed class PagedDecodeTests(ITestOutputHelper output)
         {
             var random = new Random(seed + (headsQ * 10) + headsKv);
             var layout = random.Next(2) == 0 ? PagedKvLayout.PageHeadSlot : PagedKvLayout.PageSlotHead;
-            var lengths = PagedKvFixture<TIn>.RaggedLengths(random, pageSize, 7, Math.Min((2 * pageSize) + 5, 300));
+            var lengths = PagedKvFixture<TIn>.RaggedLengths(random, pageSize, 7, maxLength > 0 ? maxLength : Math.Min((2 * pageSize) + 5, 300));
             var queries = lengths.Select(_ => 1 + random.Next(maxQueries)).ToArray();
             queries[random.Next(queries.Length)] = maxQueries;
             var shares = lengths.Select(_ => random.Next(3) > 0).ToArray();

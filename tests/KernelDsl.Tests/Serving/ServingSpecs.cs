@@ -52,3 +52,11 @@ public static partial class VarlenWindowFp16;
 [Attention(HeadDim = 16)]
 [PagedKv(PageSize = 16)]
 public static partial class FixedPageDecode;
+
+/// <summary>Decode under a bottom-right sliding window (Mistral-style): each query keeps the 40 keys before its diagonal and the diagonal; 16-key tiles, so whole blocks fall outside the window.</summary>
+[Attention(HeadDim = 32)]
+[Mask(MaskKind.SlidingWindow, Left = 40, Alignment = MaskAlignment.BottomRight)]
+[Tiling(BlockQ = 16, BlockKV = 16)]
+[Fusion(WriteLse = true)]
+[PagedKv(MaxQueriesPerSequence = 4)]
+public static partial class WindowDecodeFp32;
