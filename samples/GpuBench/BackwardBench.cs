@@ -29,8 +29,9 @@ internal static class BackwardBench
 
     public static int Run(string outPath, bool quick)
     {
+        var console = KernelDsl.Samples.BenchConsole.ForStandardOutput();
         var device = Cuda.GetDevice();
-        Console.WriteLine($"KernelDsl GPU backward benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        console.Line($"KernelDsl GPU backward benchmark on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         int[] seqs = quick ? [1024, 8192] : [512, 1024, 2048, 4096, 8192, 16384];
         var specs = new (int D, string DType, bool Causal, Func<int, int, int, Random, Problem> Make)[]
         {
@@ -46,48 +47,53 @@ internal static class BackwardBench
 
         var random = new Random(Environment.TickCount);
         var results = new List<Dictionary<string, object>>();
-        Console.WriteLine($"{"D",4} {"dtype",5} {"causal",6} {"S",6} {"B",3} {"H",3} {"bwd ms",9} {"TFLOP/s",8} {"step ms",9} {"TFLOP/s",8} {"first call ms",14}");
-        foreach (var (d, dtype, causal, make) in specs)
+        console.Run("backward grid", specs.Length * seqs.Length, progress =>
         {
-            bool firstOfSpec = true;
-            foreach (int s in seqs)
+            foreach (var (d, dtype, causal, make) in specs)
             {
-                int b = 16384 / s, h = 2048 / d;
-                var problem = make(b, s, h, random);
-                double firstMs = double.NaN;
-                if (firstOfSpec)
+                bool firstOfSpec = true;
+                foreach (int s in seqs)
                 {
-                    // First backward of this spec in the process: three PTX JITs + module loads + one run.
-                    var first = Stopwatch.StartNew();
-                    problem.Backward();
-                    Cuda.Synchronize();
-                    firstMs = first.Elapsed.TotalMilliseconds;
-                    firstOfSpec = false;
-                }
+                    int b = 16384 / s, h = 2048 / d;
+                    progress.Starting(GridOutput.Describe(d, dtype, causal, s));
+                    var problem = make(b, s, h, random);
+                    double firstMs = double.NaN;
+                    if (firstOfSpec)
+                    {
+                        // First backward of this spec in the process: three PTX JITs + module loads + one run.
+                        var first = Stopwatch.StartNew();
+                        problem.Backward();
+                        Cuda.Synchronize();
+                        firstMs = first.Elapsed.TotalMilliseconds;
+                        firstOfSpec = false;
+                    }
 
-                double ms = DeviceTiming.MedianMilliseconds(problem.Backward);
-                double stepMs = DeviceTiming.MedianMilliseconds(problem.Step);
-                double forwardFlops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
-                double tflops = 2.5 * forwardFlops / (ms * 1e-3) / 1e12;
-                double stepTflops = 3.5 * forwardFlops / (stepMs * 1e-3) / 1e12;
-                Console.WriteLine($"{d,4} {dtype,5} {causal,6} {s,6} {b,3} {h,3} {ms,9:F4} {tflops,8:F1} {stepMs,9:F4} {stepTflops,8:F1} {(double.IsNaN(firstMs) ? "" : firstMs.ToString("F1")),14}");
-                var row = new Dictionary<string, object>
-                {
-                    ["D"] = d, ["dtype"] = dtype, ["causal"] = causal, ["S"] = s, ["B"] = b, ["H"] = h,
-                    ["ms"] = ms, ["tflops"] = tflops, ["step_ms"] = stepMs, ["step_tflops"] = stepTflops,
-                };
-                if (!double.IsNaN(firstMs))
-                {
-                    row["first_call_ms"] = firstMs;
-                }
+                    double ms = DeviceTiming.MedianMilliseconds(problem.Backward);
+                    double stepMs = DeviceTiming.MedianMilliseconds(problem.Step);
+                    double forwardFlops = 4.0 * b * h * s * (double)s * d / (causal ? 2 : 1);
+                    double tflops = 2.5 * forwardFlops / (ms * 1e-3) / 1e12;
+                    double stepTflops = 3.5 * forwardFlops / (stepMs * 1e-3) / 1e12;
+                    var row = new Dictionary<string, object>
+                    {
+                        ["D"] = d, ["dtype"] = dtype, ["causal"] = causal, ["S"] = s, ["B"] = b, ["H"] = h,
+                        ["ms"] = ms, ["tflops"] = tflops, ["step_ms"] = stepMs, ["step_tflops"] = stepTflops,
+                    };
+                    if (!double.IsNaN(firstMs))
+                    {
+                        row["first_call_ms"] = firstMs;
+                    }
 
-                results.Add(row);
-                problem.Dispose();
+                    results.Add(row);
+                    progress.Finished(KernelDsl.Samples.BenchConsole.RowLine(GridOutput.BackwardColumns, row));
+                    problem.Dispose();
+                }
             }
-        }
+        });
 
         File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), date = DateTime.UtcNow.ToString("yyyy-MM-dd"), kind = "backward", results }, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"wrote {outPath}");
+        console.Line($"wrote {outPath}");
+        console.Table($"KernelDsl backward on {device}", GridOutput.BackwardColumns, results);
+        GridOutput.Plot(console, outPath, device.Name, results, kernel: "backward");
         return 0;
     }
 

@@ -66,6 +66,18 @@ public sealed class BenchConsoleTests
     }
 
     [Fact]
+    public void A_backward_row_names_the_backward_and_the_step()
+    {
+        var row = new Dictionary<string, object>
+        {
+            ["D"] = 128, ["dtype"] = "BF16", ["causal"] = false, ["S"] = 4096, ["B"] = 4, ["H"] = 16,
+            ["ms"] = 2.5, ["tflops"] = 300.04, ["step_ms"] = 3.25, ["step_tflops"] = 320.0,
+        };
+        BenchConsole.RowLine(GridOutput.BackwardColumns, row)
+            .ShouldBe("D 128  dtype BF16  causal False  S 4096  B 4  H 16  bwd ms 2.5000  TFLOP/s 300.0  step ms 3.2500  step TFLOP/s 320.0");
+    }
+
+    [Fact]
     public void A_column_formats_numbers_invariantly_and_leaves_a_missing_key_empty()
     {
         var column = new ResultColumn("block_density", "block density", "P1");
