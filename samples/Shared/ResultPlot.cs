@@ -27,9 +27,13 @@ internal static class ResultPlot
             Save(path, title, xLabel, yLabel, points);
             return $"plot {path}";
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            return $"plot not written ({e.GetBaseException().Message}); samples/PlotResults draws it from {jsonPath}";
+            // Any failure: SkiaSharp's native library missing (DllNotFoundException, TypeInitializationException), no
+            // fonts, a file in the way. The results are saved already; a run must not fail over its picture.
+            string reason = e.GetBaseException().Message;
+            int sentence = reason.IndexOf(". ", StringComparison.Ordinal); // the loader's message goes on with advice on strace
+            return $"plot not written ({(sentence > 0 ? reason[..sentence] : reason)}); samples/PlotResults draws it from {jsonPath}";
         }
     }
 
