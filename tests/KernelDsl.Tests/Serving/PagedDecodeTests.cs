@@ -106,8 +106,9 @@ public sealed class PagedDecodeTests(ITestOutputHelper output)
         Should.Throw<ArgumentException>(() => ServingCausalFp32.Decode(q, cache, o, lse, batch, 3)).ParamName.ShouldBe("q");
         Should.Throw<ArgumentException>(() => ServingCausalFp32.Decode(q, cache, o, lse.AsSpan(1), batch, 2)).ParamName.ShouldBe("lse");
         Should.Throw<ArgumentException>(() => ServingCausalFp32.Decode(q, cache, cache.Keys.Span.Slice(0, o.Length), lse, batch, 2)).ParamName.ShouldBe("output");
-        Should.Throw<ArgumentException>(() => FixedPageDecode.Decode(new float[16], new PagedKvCache<float>(new PagedKvGeometry(1, 8, 1, 16, 16)), new float[16], new PagedKvBatch([0, 1], [1], [0], 1), 1))
-            .ParamName.ShouldBe("cache");
+        var wrongPageSize = Should.Throw<ArgumentException>(() => FixedPageDecode.Decode(new float[16], new PagedKvCache<float>(new PagedKvGeometry(1, 8, 1, 16, 32)), new float[32], new PagedKvBatch([0, 1], [1], [0], 1), 1));
+        wrongPageSize.ParamName.ShouldBe("cache");
+        wrongPageSize.Message.ShouldContain("pages of 16 tokens");
     }
 
     [Fact]
@@ -115,9 +116,9 @@ public sealed class PagedDecodeTests(ITestOutputHelper output)
     {
         var random = new Random(Random.Shared.Next());
         int[] lengths = [16, 17, 40];
-        var fixture = PagedKvFixture<float>.Create(random, lengths, [1, 1, 1], 16, 1, 16, 16, PagedKvLayout.PageSlotHead, 16, [true, true, false]);
+        var fixture = PagedKvFixture<float>.Create(random, lengths, [1, 1, 1], 16, 1, 16, 32, PagedKvLayout.PageSlotHead, 16, [true, true, false]);
         var q = RandomTensors.Uniform<float>(random, 3 * 2 * 16);
-        var o = ServingCase.Poisoned<float>(q.Length);
+        var o = ServingCase.Poisoned<float>(3 * 2 * 32);
         FixedPageDecode.Decode(q, fixture.Cache, o, fixture.Batch, 2);
         var reference = ServingReference.Decode<float>(q, fixture.Cache, fixture.Batch, 2, 0.25, FixedPageDecode.Plan.Parameters.BandFor);
         ErrorMetrics.RelativeError<float>(o, reference.Output).ShouldBeLessThan(Tolerances.Output(DType.FP32, false));

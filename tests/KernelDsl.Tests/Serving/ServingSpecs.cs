@@ -48,8 +48,8 @@ public static partial class DraftTreeVerification
 [Varlen]
 public static partial class VarlenWindowFp16;
 
-/// <summary>Decode with one fixed page size, no mask, no LSE.</summary>
-[Attention(HeadDim = 16)]
+/// <summary>Decode with one fixed page size, no mask, no LSE, and a value head dim twice the key's.</summary>
+[Attention(HeadDim = 16, ValueHeadDim = 32)]
 [PagedKv(PageSize = 16)]
 public static partial class FixedPageDecode;
 
