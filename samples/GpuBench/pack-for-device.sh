@@ -16,7 +16,7 @@ done
 # GpuBench and FlexBench) are stored once: hard links, which tar keeps (the two benchmarks: 10.6 MB -> 5.7 MB compressed).
 for file in /tmp/kdsl-pub/*/*; do
   [ -f "$file" ] || continue
-  first=$(ls -d /tmp/kdsl-pub/*/"$(basename "$file")" | head -n 1)
+  same_name=(/tmp/kdsl-pub/*/"$(basename "$file")"); first=${same_name[0]}
   if [ "$first" != "$file" ] && cmp -s "$first" "$file"; then ln -f "$first" "$file"; fi
 done
 tar cJf .device-carry/apps.tar.xz -C /tmp/kdsl-pub .
