@@ -33,4 +33,40 @@ internal static class TestAbi
 
         return slots.ToArray();
     }
+
+    /// <summary>The backward's dK/dV (<paramref name="keyValue"/>) or dQ kernel table, as the compiler's KernelAbi.Backward writes it.</summary>
+    public static AbiSlot[] Backward(bool keyValue, int capturedBuffers)
+    {
+        var slots = new List<AbiSlot>
+        {
+            new(AbiValue.QPointer, 8), new(AbiValue.KPointer, 8), new(AbiValue.VPointer, 8), new(AbiValue.DOutputPointer, 8),
+            new(AbiValue.DeltaPointer, 8), new(AbiValue.ScaledLsePointer, 8),
+        };
+        if (keyValue)
+        {
+            slots.Add(new(AbiValue.DkPointer, 8));
+            slots.Add(new(AbiValue.DvPointer, 8));
+        }
+        else
+        {
+            slots.Add(new(AbiValue.DqPointer, 8));
+        }
+
+        slots.AddRange(new AbiSlot[] { new(AbiValue.SeqQ, 4), new(AbiValue.SeqKv, 4), new(AbiValue.HeadsQ, 4), new(AbiValue.HeadsKv, 4) });
+        var strides = new List<AbiValue> { AbiValue.QBatchStride, AbiValue.KBatchStride, AbiValue.VBatchStride, AbiValue.DOutputBatchStride };
+        strides.AddRange(keyValue ? new[] { AbiValue.DkBatchStride, AbiValue.DvBatchStride } : new[] { AbiValue.DqBatchStride });
+        foreach (var first in strides)
+        {
+            slots.Add(new(first, 8));
+            slots.Add(new(first + 1, 8));
+            slots.Add(new(first + 2, 8));
+        }
+
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            slots.Add(new AbiSlot(AbiValue.CapturedBuffer, 8, i));
+        }
+
+        return slots.ToArray();
+    }
 }
