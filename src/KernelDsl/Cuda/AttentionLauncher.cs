@@ -141,6 +141,12 @@ public static unsafe class AttentionLauncher
         }
 
         // An empty call (B, Sq or Skv = 0) is not launched (Launch fills or skips its outputs); (1, 1, 1) stands in.
+        // The grid's head and batch extents come from q, so the limit's error names q.
+        if (shape.HeadsQ > MaxGridYZ || shape.Batch > MaxGridYZ)
+        {
+            GridLimitExceeded(shape, nameof(q));
+        }
+
         Dim3 grid = shape.IsEmpty ? new Dim3(1) : Grid(shape, kernel.BlockQ);
         var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
         int capturedSlots = 0;
@@ -192,12 +198,17 @@ public static unsafe class AttentionLauncher
     {
         if (shape.HeadsQ > MaxGridYZ || shape.Batch > MaxGridYZ)
         {
-            throw new ArgumentException(
-                $"The GPU kernel launches one grid row per query head ({shape.HeadsQ}) and one layer per batch ({shape.Batch}); CUDA allows at most {MaxGridYZ} each. Split the call along the batch or the heads.");
+            GridLimitExceeded(shape, nameof(shape));
         }
 
         return new Dim3(checked((shape.SeqQ + (blockQ - 1)) / blockQ), shape.HeadsQ, shape.Batch);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void GridLimitExceeded(AttentionShape shape, string parameterName) =>
+        throw new ArgumentException(
+            $"The GPU kernel launches one grid row per query head ({shape.HeadsQ}) and one layer per batch ({shape.Batch}); CUDA allows at most {MaxGridYZ} each. Split the call along the batch or the heads.",
+            parameterName);
 
     /// <summary>Element stride <paramref name="which"/> (0 batch, 1 sequence, 2 head) of a checked 4-D tensor, by layout.</summary>
     private static ulong Stride(TensorArgument tensor, TensorLayout layout, int which)

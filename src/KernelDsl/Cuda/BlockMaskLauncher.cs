@@ -70,12 +70,13 @@ public static class BlockMaskLauncher
         if (queryBlocks > MaxGridYZ || maskRows > MaxGridYZ)
         {
             throw new ArgumentException(
-                $"The GPU block-mask builder launches one grid row per query block ({queryBlocks}) and one layer per mask row ({batches} x {heads}); at most {MaxGridYZ} each. Use larger tiles or the CPU CreateBlockMask.");
+                $"The GPU block-mask builder launches one grid row per query block ({queryBlocks}) and one layer per mask row ({batches} x {heads}); at most {MaxGridYZ} each. Use larger tiles or the CPU CreateBlockMask.",
+                nameof(shape));
         }
 
         if (maskRows * queryBlocks * kvBlocks > Array.MaxLength)
         {
-            throw new ArgumentException($"The block mask would have {maskRows * queryBlocks * kvBlocks} block pairs, more than one array holds. Use larger tiles.");
+            throw new ArgumentException($"The block mask would have {maskRows * queryBlocks * kvBlocks} block pairs, more than one array holds. Use larger tiles.", nameof(shape));
         }
 
         captured ??= Array.Empty<CapturedDeviceBuffer>();

@@ -39,12 +39,15 @@ public sealed class BlockMask
     {
         if (seqQ <= 0 || seqKv <= 0 || blockQ <= 0 || blockKV <= 0 || batches <= 0 || heads <= 0)
         {
-            throw new ArgumentException($"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, tiles {blockQ}x{blockKV}, {batches} batch(es), {heads} head(s)).");
+            throw new ArgumentException(
+                $"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, tiles {blockQ}x{blockKV}, {batches} batch(es), {heads} head(s)).",
+                FirstNonPositive(seqQ, seqKv, blockQ, blockKV, batches, heads));
         }
 
         if ((!perBatch && batches != 1) || (!perHead && heads != 1))
         {
-            throw new ArgumentException($"A block mask shared by every batch (head) has one batch (head) of rows, not {batches} x {heads}.");
+            throw new ArgumentException(
+                $"A block mask shared by every batch (head) has one batch (head) of rows, not {batches} x {heads}.", !perBatch && batches != 1 ? nameof(perBatch) : nameof(perHead));
         }
 
         SeqQ = seqQ;
@@ -60,7 +63,9 @@ public sealed class BlockMask
         long rows = (long)batches * heads * QueryBlocks;
         if (rows > int.MaxValue || counts.LongLength != rows * 2 || indices.LongLength != rows * KvBlocks)
         {
-            throw new ArgumentException($"Block mask arrays do not match [{batches}, {heads}, {QueryBlocks}] query-block rows of {KvBlocks} KV blocks: counts {counts.Length}, indices {indices.Length}.");
+            throw new ArgumentException(
+                $"Block mask arrays do not match [{batches}, {heads}, {QueryBlocks}] query-block rows of {KvBlocks} KV blocks: counts {counts.Length}, indices {indices.Length}.",
+                counts.LongLength != rows * 2 ? nameof(counts) : nameof(indices));
         }
 
         for (long row = 0; row < rows; row++)
@@ -68,7 +73,7 @@ public sealed class BlockMask
             int partial = counts[2 * row], full = counts[(2 * row) + 1];
             if (partial < 0 || full < 0 || (long)partial + full > KvBlocks)
             {
-                throw new ArgumentException($"Block mask row {row} lists {partial} partial and {full} full blocks out of {KvBlocks}.");
+                throw new ArgumentException($"Block mask row {row} lists {partial} partial and {full} full blocks out of {KvBlocks}.", nameof(counts));
             }
 
             for (int j = 0; j < partial + full; j++)
@@ -76,7 +81,7 @@ public sealed class BlockMask
                 int block = indices[(row * KvBlocks) + j];
                 if (block < 0 || block >= KvBlocks)
                 {
-                    throw new ArgumentException($"Block mask row {row} lists KV block {block}, outside [0, {KvBlocks}).");
+                    throw new ArgumentException($"Block mask row {row} lists KV block {block}, outside [0, {KvBlocks}).", nameof(indices));
                 }
             }
         }
@@ -139,11 +144,16 @@ public sealed class BlockMask
     /// <summary>Visited pairs / all pairs: the fraction of the dense tile work the kernel does.</summary>
     public double Density => TotalBlocks == 0 ? 0 : (double)(PartialBlocks + FullBlocks) / TotalBlocks;
 
+    /// <summary>The name of the first non-positive dimension (the constructors' and <c>Compact</c>'s parameter names).</summary>
+    internal static string FirstNonPositive(int seqQ, int seqKv, int blockQ, int blockKV, int batches, int heads) =>
+        seqQ <= 0 ? nameof(seqQ) : seqKv <= 0 ? nameof(seqKv) : blockQ <= 0 ? nameof(blockQ) : blockKV <= 0 ? nameof(blockKV) : batches <= 0 ? nameof(batches) : nameof(heads);
+
     /// <summary>
     /// Throws an ArgumentException (naming <paramref name="parameterName"/>) when this mask was built for another
     /// shape or another kernel's tiles than the call's: sequence lengths, tiles, and, for a mask that depends on them,
     /// the batch and head counts (one batch included: a per-batch mask built for B = 1 does not fit B = 2).
     /// </summary>
+
     public void RequireMatches(AttentionShape shape, int blockQ, int blockKV, string parameterName)
     {
         if (shape.SeqQ != SeqQ || shape.SeqKv != SeqKv)

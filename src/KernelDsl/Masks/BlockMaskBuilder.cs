@@ -81,7 +81,8 @@ public static class BlockMaskBuilder
         RequirePositiveTiles(blockQ, blockKV);
         if (seqQ <= 0 || seqKv <= 0 || batches <= 0 || heads <= 0)
         {
-            throw new ArgumentException($"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, {batches} batch(es), {heads} head(s)).");
+            throw new ArgumentException(
+                $"Block mask dimensions must be positive (Sq {seqQ}, Skv {seqKv}, {batches} batch(es), {heads} head(s)).", BlockMask.FirstNonPositive(seqQ, seqKv, 1, 1, batches, heads));
         }
 
         int queryBlocks = (int)(((long)seqQ + blockQ - 1) / blockQ);

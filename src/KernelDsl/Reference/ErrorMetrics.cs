@@ -15,7 +15,7 @@ public static class ErrorMetrics
     {
         if (actual.Length != expected.Length)
         {
-            throw new ArgumentException($"Lengths differ: actual {actual.Length}, expected {expected.Length}.");
+            throw new ArgumentException($"Lengths differ: actual {actual.Length}, expected {expected.Length}.", nameof(expected));
         }
 
         double diff = 0, norm = 0;
