@@ -47,6 +47,20 @@ public static class BlockMaskBuilder
         int kvBlocks = (int)(((long)shape.SeqKv + blockKV - 1) / blockKV);
         int rows = Rows(batches, heads, queryBlocks);
         var kinds = new byte[checked((long)rows * kvBlocks)];
+        try
+        {
+            ClassifyRows(shape, blockQ, blockKV, heads, queryBlocks, kvBlocks, rows, kinds, classify);
+        }
+        catch (AggregateException error) when (error.InnerExceptions.Count > 0 && error.InnerExceptions[0] is ArgumentException argument)
+        {
+            // A classifier's argument error (a mask modifier indexing outside a captured buffer) surfaces as itself.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(argument).Throw();
+        }
+
+        return Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds, perBatch, perHead);
+    }
+
+    private static void ClassifyRows(AttentionShape shape, int blockQ, int blockKV, int heads, int queryBlocks, int kvBlocks, int rows, byte[] kinds, Classifier classify) =>
         Parallel.For(0, rows, row =>
         {
             int qb = row % queryBlocks;
@@ -62,9 +76,6 @@ public static class BlockMaskBuilder
                 kinds[at + kb] = (byte)classify(b, h, q0, q1, k0, k1);
             }
         });
-
-        return Compact(shape.SeqQ, shape.SeqKv, blockQ, blockKV, batches, heads, kinds, perBatch, perHead);
-    }
 
     /// <summary>
     /// Lists the blocks of a dense classification: <paramref name="kinds"/> holds one <see cref="BlockKind"/> byte per

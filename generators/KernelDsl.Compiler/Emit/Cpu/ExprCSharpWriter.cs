@@ -36,11 +36,15 @@ public sealed class ExprCSharpWriter
         return list;
     }
 
-    /// <summary>How a buffer parameter is declared: <c>float*</c> in the kernel, <c>ReadOnlySpan&lt;float&gt;</c> in the reference.</summary>
+    /// <summary>
+    /// How a buffer parameter is declared: <c>KernelDsl.CapturedSpan&lt;float&gt;</c> in the kernel (pinned, every read
+    /// bounds-checked: an index outside the buffer throws an ArgumentException naming it), <c>ReadOnlySpan&lt;float&gt;</c>
+    /// in the reference.
+    /// </summary>
     public string BufferType(CapturedBuffer buffer)
     {
         string element = buffer.ElementType == ExprType.Int ? "int" : "float";
-        return _wide ? "global::System.ReadOnlySpan<" + element + ">" : element + "*";
+        return _wide ? "global::System.ReadOnlySpan<" + element + ">" : "global::KernelDsl.CapturedSpan<" + element + ">";
     }
 
     public string Type(ExprType type) => type switch

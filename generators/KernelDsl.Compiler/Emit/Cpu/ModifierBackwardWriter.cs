@@ -88,7 +88,11 @@ public static class ModifierBackwardWriter
             foreach (var (read, derivative) in reads)
             {
                 var buffer = modifier.Buffers.First(b => b.Name == read.Buffer);
-                w.Line(GradientName(buffer) + "[" + writer.Write(read.Index) + "] += (double)(gradient * " + writer.Write(derivative.Result) + ");");
+                // The kernel's accumulator is a raw pointer: the write is bounds-checked by the buffer it belongs to.
+                string target = reference
+                    ? GradientName(buffer) + "[" + writer.Write(read.Index) + "]"
+                    : buffer.Name + ".Gradient(" + GradientName(buffer) + ", " + writer.Write(read.Index) + ")";
+                w.Line(target + " += (double)(gradient * " + writer.Write(derivative.Result) + ");");
             }
 
             w.Line("return gradient * " + writer.Write(score.Result) + ";");

@@ -205,7 +205,7 @@ public sealed class BackwardEmitter : IEmitter
                 string call = "__CpuBackwardKernel.Run(in problem";
                 if (buffers.Count > 0)
                 {
-                    call += ", new __CpuKernel.Captured(" + string.Join(", ", buffers.Select(b => "__captured_" + b.Name)) + ")";
+                    call += ", new __CpuKernel.Captured(" + string.Join(", ", buffers.Select(b => HostEmitter.CapturedSpan(b, "__captured_" + b.Name))) + ")";
                 }
 
                 if (learnable.Count > 0)

@@ -66,8 +66,8 @@ public sealed class BlockMaskEmitter : IEmitter
                     foreach (var buffer in mask.Buffers)
                     {
                         string type = buffer.ElementType == ExprType.Int ? "int" : "float";
-                        w.Line("nint __address_" + buffer.Name + " = (nint)__pinned_" + buffer.Name + ";  // lambdas cannot capture pinned pointers");
-                        pointers += ", (" + type + "*)__address_" + buffer.Name;
+                        w.Line("var __span_" + buffer.Name + " = " + HostEmitter.CapturedSpan(buffer, "__pinned_" + buffer.Name) + ";  // bounds-checked reads; a lambda may capture the struct, not a pointer");
+                        pointers += ", __span_" + buffer.Name;
                     }
 
                     w.Line("var band = global::KernelDsl.MaskBand.For(__Spec.Mask, __Spec.Alignment, __Spec.WindowLeft, __Spec.WindowRight, shape.SeqQ, shape.SeqKv);");

@@ -73,6 +73,10 @@ public sealed class HostEmitter : IEmitter
 
     private static string ElementOf(Model.Expressions.CapturedBuffer buffer) => buffer.ElementType == Model.Expressions.ExprType.Int ? "int" : "float";
 
+    /// <summary>The kernel's bounds-checked view of a pinned captured buffer: <c>new CapturedSpan&lt;float&gt;(pointer, bias.Length, "bias")</c>.</summary>
+    internal static string CapturedSpan(Model.Expressions.CapturedBuffer buffer, string pointer) =>
+        "new global::KernelDsl.CapturedSpan<" + ElementOf(buffer) + ">(" + pointer + ", " + buffer.Name + ".Length, nameof(" + buffer.Name + "))";
+
     /// <summary>", ReadOnlySpan&lt;float&gt; slopes, …" for the CPU overloads (empty without captured buffers).</summary>
     private static string CapturedSpanParameters(KernelPlan plan)
     {
@@ -109,7 +113,7 @@ public sealed class HostEmitter : IEmitter
 
         foreach (var buffer in plan.Spec.CapturedBuffers)
         {
-            w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + ElementOf(buffer) + "[" + string.Join(", ", buffer.Dims) + "], row-major; its length is checked, its indices are not (the kernels read what the modifier indexes).</param>");
+            w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + ElementOf(buffer) + "[" + string.Join(", ", buffer.Dims) + "], row-major; its length is checked, and so is every index the CPU kernel reads (one outside it throws ArgumentException naming it; the GPU kernels: README, semantics).</param>");
         }
     }
 
@@ -214,7 +218,7 @@ public sealed class HostEmitter : IEmitter
                     foreach (var buffer in buffers)
                     {
                         w.Line("global::KernelDsl.CapturedBuffers.RequireLength(nameof(" + buffer.Name + "), " + buffer.Name + ".Length, __Spec." + DimsField(buffer) + ", shape);");
-                        pointers.Add("__captured_" + buffer.Name);
+                        pointers.Add(CapturedSpan(buffer, "__captured_" + buffer.Name));
                     }
 
                     w.Line(emptyCall);

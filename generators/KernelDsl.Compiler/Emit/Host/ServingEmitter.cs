@@ -114,7 +114,7 @@ public sealed class ServingEmitter : IEmitter
     private static string RunCall(AttentionSpec spec) =>
         spec.CapturedBuffers.Count == 0
             ? "__CpuServingKernel.Run(in problem);"
-            : "__CpuServingKernel.Run(in problem, new __CpuServingKernel.Captured(" + string.Join(", ", spec.CapturedBuffers.Select(b => "__captured_" + b.Name)) + "));";
+            : "__CpuServingKernel.Run(in problem, new __CpuServingKernel.Captured(" + string.Join(", ", spec.CapturedBuffers.Select(b => HostEmitter.CapturedSpan(b, "__captured_" + b.Name))) + "));";
 
     private static void ForwardVarlen(CodeWriter w, KernelPlan plan)
     {
