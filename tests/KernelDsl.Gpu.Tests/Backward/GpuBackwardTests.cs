@@ -69,11 +69,11 @@ public sealed class GpuBackwardTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// First bounds, not yet measured on a GPU: P and dS are rounded to the input type before their products (as
-    /// FlashAttention-2 does), so bf16's 8-bit mantissa dominates; DESIGN.md's ceiling for 16-bit inputs is 1e-2.
-    /// Tighten to about twice the worst seen once the GPU has run them.
+    /// About twice the worst seen on the H200 (2026-12-03 17:59, 27 shape runs: bf16 2.6e-3, fp16 3.3e-4, every gradient
+    /// about the rounding of its own 16-bit output), the forward's bounds (GpuTolerances.Output). P and dS are rounded to
+    /// the input type before their products, as in FlashAttention-2; DESIGN.md's ceiling for 16-bit inputs is 1e-2.
     /// </summary>
-    private static double Tolerance(string name) => GpuBackwardCases.IsBf16(name) ? 1e-2 : 5e-3;
+    private static double Tolerance(string name) => GpuBackwardCases.IsBf16(name) ? 5e-3 : 1e-3;
 }
 
 /// <summary>Specs the GPU backward does not cover yet: their device Backward throws with the reason (no GPU needed), never silently wrong gradients.</summary>
