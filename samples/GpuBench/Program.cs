@@ -14,7 +14,20 @@ using KernelDsl.Cuda;
 // Usage: GpuBench [output.json] [--quick]
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 //        GpuBench --backward [output.json] [--quick]   the GPU backward on the standard grid (BackwardBench.cs)
+//        GpuBench --decode [output.json] [--quick]   paged decode steps: µs per step and K/V bandwidth (DecodeBench.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--decode"))
+{
+    if (!Cuda.IsAvailable)
+    {
+        Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");
+        return 1;
+    }
+
+    var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    return DecodeBench.Run(rest.Length > 0 ? rest[0] : "kerneldsl-decode.json", args.Contains("--quick"));
+}
+
 var arguments = KernelDsl.Samples.BenchArguments.Parse(
     args,
     "GPU benchmark of the generated kernels on the standard grid (B·S = 16384, H·D = 2048, D in {64, 128}, fp16 and bf16, "

@@ -63,3 +63,9 @@ internal static partial class BwdD128Bf16Dense;
 [Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class BwdD128Bf16Causal;
+// The decode benchmark's spec (GpuBench --decode, issue 11): bf16, D = 128, one new token per sequence over a paged cache.
+[Attention(HeadDim = 128)][Precision(DType.BF16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(WriteLse = true)]
+[PagedKv(MaxQueriesPerSequence = 16)]
+internal static partial class DecodeBf16D128;

@@ -18,6 +18,9 @@
 # 10-run bit identity, the backward ABI tables), the ptxas gate for the backward kernels with this machine's ptxas,
 # GpuBench --backward on the standard grid and torch_backward.py (SDPA flash and cuDNN backward) on the same shapes,
 # then compare_backward.py's table (backward-table.md). Combine with --quick for two sequence lengths.
+# --decode also runs the paged decode (issue 11): its GPU tests (GpuDecodeTests, GeneratedAbiTests), GpuBench --decode (us per
+# step and K/V bandwidth over B x cache length x Hq/Hkv x page size), torch_decode.py (copy bandwidth, SDPA flash and cuDNN on a
+# contiguous cache of the same tokens) and compare_decode.py's table; --decode-only runs just that.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -62,12 +65,24 @@ if [[ $SMALL == 1 ]]; then
   [[ " $* " == *" --small-only "* ]] && exit 0
 fi
 
+DECODE=0; [[ " $* " == *" --decode "* || " $* " == *" --decode-only "* ]] && DECODE=1
+if [[ $DECODE == 1 ]]; then
+  echo "== Paged decode: GPU tests, GpuBench --decode, PyTorch SDPA on the same tokens (torch_decode.py), table"
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -class KernelDsl.Gpu.Tests.Serving.GpuDecodeTests -class KernelDsl.Gpu.Tests.GeneratedAbiTests -xml "$OUT/decode-tests.xml" > "$OUT/decode-tests.log" 2>&1
+  grep -E "\[FAIL\]" "$OUT/decode-tests.log" | head -n 20
+  tail -n 3 "$OUT/decode-tests.log"
+  $APPS/GpuBench/GpuBench --decode "$OUT/kerneldsl-decode.json" $QUICK | tee "$OUT/kerneldsl-decode.log"
+  python3 samples/GpuBench/torch_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" > "$OUT/torch-decode.log" 2>&1; tail -n 3 "$OUT/torch-decode.log"
+  python3 samples/GpuBench/compare_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" | tee "$OUT/decode-table.md"
+  [[ " $* " == *" --decode-only "* ]] && exit 0
+fi
+
 if [[ " $* " != *" --no-tests "* ]]; then
   echo "== CUDA driver tests"
   $APPS/KernelDsl.Cuda.Tests/KernelDsl.Cuda.Tests -noLogo -noColor -parallel none -xml "$OUT/cuda-tests.xml" > "$OUT/cuda-tests.log" 2>&1
   tail -n 3 "$OUT/cuda-tests.log"
   echo "== ptxas gate with $CUDA_BIN/ptxas (sm_80, sm_90 and the Hopper family's sm_90a)"
-  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -class KernelDsl.Compiler.Tests.PtxAssemblyTests -xml "$OUT/ptxas-gate.xml" > "$OUT/ptxas-gate.log" 2>&1
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -class KernelDsl.Compiler.Tests.PtxAssemblyTests -class KernelDsl.Compiler.Tests.DecodePtxTests -xml "$OUT/ptxas-gate.xml" > "$OUT/ptxas-gate.log" 2>&1
   grep -E "\[FAIL\]|\[SKIP\]" "$OUT/ptxas-gate.log" | head -n 20; grep -E "sm_90a" "$OUT/ptxas-gate.log" | head -n 3; tail -n 2 "$OUT/ptxas-gate.log"
   echo "== GPU numeric matrix (the generated Forward picks the device's kernel family)"
   $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 ${GPU_TESTS_FILTER:-} -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1

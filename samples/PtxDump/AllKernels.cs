@@ -61,6 +61,19 @@ public static class AllKernels
             }
         }
 
+        // The paged decode kernels (issue 11): each [PagedKv] spec's decode and split-KV merge kernels.
+        foreach (var spec in KernelDsl.Compiler.Tests.DecodeSpecs.Matrix())
+        {
+            var plan = Planner.Plan(spec).Plan!;
+            foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeMerge })
+            {
+                if (plan.PortableGpuKernel(kind) is { } kernel)
+                {
+                    count += Save(dir, kernel.EntryName + ".ptx", PtxEmitter.PtxFor(plan, kernel));
+                }
+            }
+        }
+
         var tunings = new List<(AttentionSpec Spec, GpuTuning Tuning)>(SpecMatrix.Variants());
         foreach (var (spec, tuning) in SpecMatrix.HopperVariants())
         {

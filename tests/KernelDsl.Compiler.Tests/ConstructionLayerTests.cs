@@ -159,6 +159,26 @@ public sealed class ConstructionLayerTests
         text.ShouldContain("add.u32 %sa, %sa, %tile;");
     }
 
+    /// <summary>
+    /// The paged row hook: token t's address is base + pageTable[t / pageSize]·pageStride + (t % pageSize)·slotStride, also when
+    /// the caller passes the address register as the widening scratch (CpAsyncTile does): the slot is widened into a register of
+    /// its own, so the page's term is not overwritten before the last multiply-add reads it.
+    /// </summary>
+    [Fact]
+    public void A_paged_tile_looks_the_page_up_and_keeps_the_page_term_when_the_address_is_the_scratch()
+    {
+        var w = new PtxWriter();
+        var b64 = w.Declare(RegKind.B64, "base", "table", "page_stride", "slot_stride", "ga");
+        var b32 = w.Declare(RegKind.B32, "page_size", "row");
+        var tile = new PagedKvTile(b64[0], b64[1], b32[0], b64[2], b64[3], ElementTraits.BF16);
+        tile.RowAddress(w, b64[4], b32[1]);
+        string text = w.ToString();
+        text.ShouldContain("div.u32 %pg_i, %row, %page_size;");
+        text.ShouldContain("ld.global.nc.u32 %pg, [%pg_at];");
+        text.ShouldContain("cvt.u64.u32 %ga, %pg;\n        mad.lo.u64 %ga, %ga, %page_stride, %base;");
+        text.ShouldContain("cvt.u64.u32 %pg_slot64, %pg_slot;\n        mad.lo.u64 %ga, %pg_slot64, %slot_stride, %ga;");
+    }
+
     [Fact]
     public void Typed_instructions_spell_their_opcode_type_and_operands_and_guards_apply_to_what_is_inside_them()
     {
@@ -237,13 +257,15 @@ public sealed class ConstructionLayerTests
             .Select(f => Path.Combine("Forward", Path.GetFileName(f)))
             .Concat(Directory.GetFiles(Path.Combine(PtxEmitterFolder(), "Backward"), "*.cs").Select(f => Path.Combine("Backward", Path.GetFileName(f))))
             .OrderBy(f => f, StringComparer.Ordinal)
+            .Concat(Directory.GetFiles(Path.Combine(PtxEmitterFolder(), "Decode"), "*.cs").Select(f => Path.Combine("Decode", Path.GetFileName(f))).OrderBy(f => f, StringComparer.Ordinal))
             .Append("BlockMaskPtx.cs")
             .Append("ModifierPtx.cs")
             .Append("ExprPtxWriter.cs")
             .Append("ModifierBodies.cs")
             .ToList();
         foreach (var expected in new[] { "Forward/FlashForwardSm80.cs", "Forward/FlashForwardSm90a.cs", "Forward/ForwardKernel.Softmax.cs", "Forward/ForwardKernel.Band.cs",
-                     "Backward/BackwardPreprocessPtx.cs", "Backward/BackwardKeyValueSm80.cs", "Backward/BackwardQuerySm80.cs", "Backward/BackwardKernel.Elementwise.cs" })
+                     "Backward/BackwardPreprocessPtx.cs", "Backward/BackwardKeyValueSm80.cs", "Backward/BackwardQuerySm80.cs", "Backward/BackwardKernel.Elementwise.cs",
+                     "Decode/DecodeKernel.Loop.cs", "Decode/DecodeMergeKernel.cs" })
         {
             if (!files.Contains(expected.Replace('/', Path.DirectorySeparatorChar)))
             {

@@ -74,6 +74,54 @@ public class GeneratedAbiTests
         builders.Count.ShouldBeGreaterThan(5);
     }
 
+    /// <summary>The paged decode and merge kernels of every [PagedKv] spec here (issue 11): their tables against their PTX entries.</summary>
+    [Fact]
+    public void Every_generated_decode_kernels_launcher_table_matches_its_ptx_entry()
+    {
+        var kernels = typeof(GeneratedAbiTests).Assembly.GetTypes()
+            .SelectMany(t => new[] { "__GpuDecode", "__GpuDecodeMerge" }.Select(name => t.GetField(name, BindingFlags.NonPublic | BindingFlags.Static)))
+            .Where(f => f is not null)
+            .Select(f => (GpuKernelInfo)f!.GetValue(null)!)
+            .ToList();
+        foreach (var kernel in kernels)
+        {
+            kernel.Abi.ShouldNotBeNull(kernel.EntryName);
+            var entry = EntryParameters(kernel.Ptx, kernel.EntryName);
+            kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (DecodeValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
+        }
+
+        kernels.Count.ShouldBe(2 * 3);
+    }
+
+    private static string DecodeValue(string name) => name switch
+    {
+        "q" => nameof(AbiValue.QPointer),
+        "k_pool" => nameof(AbiValue.KPointer),
+        "v_pool" => nameof(AbiValue.VPointer),
+        "o" => nameof(AbiValue.OutputPointer),
+        "lse" => nameof(AbiValue.LsePointer),
+        "query_offsets" => nameof(AbiValue.QueryOffsets),
+        "kv_lengths" => nameof(AbiValue.KvLengths),
+        "page_table" => nameof(AbiValue.PageTable),
+        "max_pages" => nameof(AbiValue.MaxPagesPerSequence),
+        "page_size" => nameof(AbiValue.PageSize),
+        "heads_q" => nameof(AbiValue.HeadsQ),
+        "heads_kv" => nameof(AbiValue.HeadsKv),
+        "row_blocks" => nameof(AbiValue.RowBlocks),
+        "k_page_stride" => nameof(AbiValue.KPageStride),
+        "k_slot_stride" => nameof(AbiValue.KSlotStride),
+        "k_head_stride" => nameof(AbiValue.KPoolHeadStride),
+        "v_page_stride" => nameof(AbiValue.VPageStride),
+        "v_slot_stride" => nameof(AbiValue.VSlotStride),
+        "v_head_stride" => nameof(AbiValue.VPoolHeadStride),
+        "splits" => nameof(AbiValue.KvSplits),
+        "total_q" => nameof(AbiValue.TotalQueries),
+        "partial_o" => nameof(AbiValue.PartialOutput),
+        "partial_lse" => nameof(AbiValue.PartialLse),
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ => "unknown parameter " + name,
+    };
+
     private static string BuilderValue(string name) => name switch
     {
         "seq_q" => nameof(AbiValue.SeqQ),

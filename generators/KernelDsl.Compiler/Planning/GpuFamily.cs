@@ -33,6 +33,15 @@ public enum GpuKernelKind
 
     /// <summary>Backward, query-block-parallel: dQ of one query block (P recomputed; no atomics, so deterministic).</summary>
     BackwardQuery,
+    /// <summary>
+    /// Decode over a paged KV cache (issue 11, [PagedKv] specs): one CTA per (KV split, KV head and block of 16 packed query
+    /// rows, sequence), the G query heads × q queries of a KV group packed group-major into the mma rows, warps splitting
+    /// the CTA's KV tiles and merging in shared memory; writes O and LSE, or a split's partial (O, LSE) to a workspace.
+    /// </summary>
+    Decode,
+
+    /// <summary>Combines the decode kernel's per-split partial (O, LSE) by their LSE into O and LSE (split-KV only).</summary>
+    DecodeMerge,
 }
 
 /// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>

@@ -60,6 +60,8 @@ public sealed record GpuKernelPlan(
         GpuKernelKind.BackwardPreprocess => KernelAbi.BackwardPreprocess(),
         GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers),
         GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
+        GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
+        GpuKernelKind.DecodeMerge => KernelAbi.DecodeMerge(),
         _ => KernelAbi.Forward(TakesBlockMask, CapturedBuffers),
     };
 
@@ -85,12 +87,26 @@ public sealed record GpuKernelPlan(
     /// <summary>Human-readable lines for the plan text.</summary>
     public string Describe()
     {
-        if (Kind != GpuKernelKind.Forward)
+        if (Kind is GpuKernelKind.BackwardPreprocess or GpuKernelKind.BackwardKeyValue or GpuKernelKind.BackwardQuery)
         {
             return GpuBackwardPlanner.Describe(this);
         }
 
         var s = new StringBuilder();
+        if (Kind == GpuKernelKind.Decode)
+        {
+            s.Append(Invariant($"  gpu decode   sm_80 PTX (ISA 7.8), paged decode: {BlockQ} packed query rows (G query heads x q queries of a KV group) x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads) each taking 16 keys of a tile, {Stages}-stage cp.async ring through the page table\n"));
+            s.Append(Invariant($"               grid (KV splits, Hkv x row blocks, sequences); warps merge (m, l, O) in shared memory; {Smem.TotalBytes} bytes shared memory, ~{EstimatedRegisters} registers (estimate)\n"));
+            s.Append("               splits = 1 when sequences x Hkv x row blocks >= SMs, else min(ceil(2 x SMs / CTAs), ceil(longest sequence / 256 keys), 64)\n");
+            return s.ToString();
+        }
+
+        if (Kind == GpuKernelKind.DecodeMerge)
+        {
+            s.Append(Invariant($"  gpu merge    sm_80 PTX, split-KV merge: one block of {ThreadsPerBlock} threads per (query token, query head), partial (O, LSE) combined by their LSE\n"));
+            return s.ToString();
+        }
+
         string tag = Family == GpuFamily.Sm90a ? "gpu sm_90a " : "gpu kernel ";
         if (Family == GpuFamily.Sm90a)
         {

@@ -88,6 +88,44 @@ public enum AbiValue
     DvBatchStride = 49,
     DvSeqStride = 50,
     DvHeadStride = 51,
+
+    /// <summary>Decode: the batch's page table, int32 [B, MaxPagesPerSequence].</summary>
+    PageTable = 52,
+
+    /// <summary>Decode: tokens per sequence, int32 [B].</summary>
+    KvLengths = 53,
+
+    /// <summary>Decode: cu_seqlens_q, int32 [B + 1].</summary>
+    QueryOffsets = 54,
+
+    /// <summary>Decode: the page table's row length.</summary>
+    MaxPagesPerSequence = 55,
+
+    /// <summary>Decode: tokens per page.</summary>
+    PageSize = 56,
+
+    /// <summary>Decode: element strides of the K pool (page, slot, head) and of the V pool.</summary>
+    KPageStride = 57,
+    KSlotStride = 58,
+    KPoolHeadStride = 59,
+    VPageStride = 60,
+    VSlotStride = 61,
+    VPoolHeadStride = 62,
+
+    /// <summary>Decode: CTAs along each sequence's KV range (1 = no split: the kernel writes O and LSE itself).</summary>
+    KvSplits = 63,
+
+    /// <summary>Decode with splits: the workspace's partial O, fp32 [splits, totalQ, Hq, Dv] (0 without splits).</summary>
+    PartialOutput = 64,
+
+    /// <summary>Decode with splits: the workspace's partial LSE, fp32 [splits, totalQ, Hq] (0 without splits).</summary>
+    PartialLse = 65,
+
+    /// <summary>Decode: total query tokens of the batch (rows of q, output and LSE).</summary>
+    TotalQueries = 66,
+
+    /// <summary>Decode: blocks of 16 packed query rows per KV head (grid y = Hkv · RowBlocks).</summary>
+    RowBlocks = 67,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -201,6 +239,40 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         list.Add(new(tensor + "_seq_stride", "u64", batchStride + 1));
         list.Add(new(tensor + "_head_stride", "u64", batchStride + 2));
     }
+
+    /// <summary>
+    /// The paged decode kernel's parameters: q, the K and V pools, O and LSE, the batch's arrays, head counts, the pools'
+    /// strides, the split count and the workspace, then one pointer per captured buffer.
+    /// </summary>
+    public static KernelAbi Decode(int capturedBuffers)
+    {
+        var list = new List<AbiParameter>
+        {
+            new("q", "u64", AbiValue.QPointer), new("k_pool", "u64", AbiValue.KPointer), new("v_pool", "u64", AbiValue.VPointer),
+            new("o", "u64", AbiValue.OutputPointer), new("lse", "u64", AbiValue.LsePointer),
+            new("query_offsets", "u64", AbiValue.QueryOffsets), new("kv_lengths", "u64", AbiValue.KvLengths), new("page_table", "u64", AbiValue.PageTable),
+            new("max_pages", "u32", AbiValue.MaxPagesPerSequence), new("page_size", "u32", AbiValue.PageSize),
+            new("heads_q", "u32", AbiValue.HeadsQ), new("heads_kv", "u32", AbiValue.HeadsKv), new("row_blocks", "u32", AbiValue.RowBlocks),
+            new("k_page_stride", "u64", AbiValue.KPageStride), new("k_slot_stride", "u64", AbiValue.KSlotStride), new("k_head_stride", "u64", AbiValue.KPoolHeadStride),
+            new("v_page_stride", "u64", AbiValue.VPageStride), new("v_slot_stride", "u64", AbiValue.VSlotStride), new("v_head_stride", "u64", AbiValue.VPoolHeadStride),
+            new("splits", "u32", AbiValue.KvSplits), new("total_q", "u32", AbiValue.TotalQueries),
+            new("partial_o", "u64", AbiValue.PartialOutput), new("partial_lse", "u64", AbiValue.PartialLse),
+        };
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
+        }
+
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>The split-KV merge kernel's parameters: the workspace, O and LSE, and the sizes.</summary>
+    public static KernelAbi DecodeMerge() => new(new List<AbiParameter>
+    {
+        new("partial_o", "u64", AbiValue.PartialOutput), new("partial_lse", "u64", AbiValue.PartialLse),
+        new("o", "u64", AbiValue.OutputPointer), new("lse", "u64", AbiValue.LsePointer),
+        new("splits", "u32", AbiValue.KvSplits), new("total_q", "u32", AbiValue.TotalQueries), new("heads_q", "u32", AbiValue.HeadsQ),
+    }.ToEquatableArray());
 
     /// <summary>The block-mask builder's parameters: shape, tiles, band, mask heads, the output, then one pointer per captured buffer.</summary>
     public static KernelAbi BlockMaskBuilder(int capturedBuffers)

@@ -26,6 +26,9 @@ public static class Planner
             {
                 kernels.Add(sm90a);
             }
+
+            // [PagedKv] specs: the paged decode kernel and its split-KV merge (sm_80 family; see DecodePlanner).
+            kernels.AddRange(DecodePlanner.Plan(spec, portable));
         }
 
         // The backward's kernels (for [Backward] specs) follow the forward's: kernels as data, one list.

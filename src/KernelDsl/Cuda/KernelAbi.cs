@@ -60,6 +60,22 @@ public enum AbiValue
     DvBatchStride = 49,
     DvSeqStride = 50,
     DvHeadStride = 51,
+    PageTable = 52,
+    KvLengths = 53,
+    QueryOffsets = 54,
+    MaxPagesPerSequence = 55,
+    PageSize = 56,
+    KPageStride = 57,
+    KSlotStride = 58,
+    KPoolHeadStride = 59,
+    VPageStride = 60,
+    VSlotStride = 61,
+    VPoolHeadStride = 62,
+    KvSplits = 63,
+    PartialOutput = 64,
+    PartialLse = 65,
+    TotalQueries = 66,
+    RowBlocks = 67,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

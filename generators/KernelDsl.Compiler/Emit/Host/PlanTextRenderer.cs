@@ -58,6 +58,15 @@ public static class PlanTextRenderer
             AppendBackward(s, plan);
         }
 
+        // [PagedKv] specs: the paged decode kernel and its split-KV merge (sm_80 family on every GPU; issue 11).
+        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeMerge })
+        {
+            foreach (var kernel in plan.GpuKernelsOf(kind))
+            {
+                s.Append(kernel.Describe());
+            }
+        }
+
         return s.ToString();
     }
 

@@ -43,6 +43,11 @@ public sealed class ServingEmitter : IEmitter
             {
                 w.Line();
                 Decode(w, plan);
+                if (plan.PortableGpuKernel(GpuKernelKind.Decode) is { } decode && plan.PortableGpuKernel(GpuKernelKind.DecodeMerge) is { } merge)
+                {
+                    w.Line();
+                    DeviceDecode(w, plan, decode, merge);
+                }
             }
 
             w.Line();
@@ -174,6 +179,57 @@ public sealed class ServingEmitter : IEmitter
             }
         }
     }
+
+    /// <summary>
+    /// The device Decode: the same arguments on device types, launched through the generated decode and merge kernels'
+    /// descriptors and ABI tables (DecodeLauncher checks the call and picks the grid and the KV split on the host).
+    /// </summary>
+    private static void DeviceDecode(CodeWriter w, KernelPlan plan, GpuKernelPlan decode, GpuKernelPlan merge)
+    {
+        var spec = plan.Spec;
+        string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
+        bool lse = spec.Epilogue.WriteLse;
+        w.Line("/// <summary>");
+        w.Line("/// Decode (or speculative verification) on the GPU over a paged KV cache, asynchronously on <paramref name=\"stream\"/> (the default");
+        w.Line("/// stream when null): the same semantics and checks as the CPU Decode. q is a contiguous BSHD tensor with batch·seq = the batch's");
+        w.Line("/// query tokens and " + spec.HeadDim + " features per head ([B, 1, headsQ, D] for one token per sequence), output likewise with " + spec.ValueHeadDim
+               + (lse ? ", lse [totalQ, headsQ] fp32" : string.Empty) + ".");
+        w.Line("/// One CTA per (KV split, KV head and block of 16 packed query rows, sequence); the split count is chosen on the host from the batch's");
+        w.Line("/// host-side figures and the SM count (KernelDsl.Cuda.DecodeSplits), with a merge kernel when it is above 1.");
+        w.Line("/// </summary>");
+        foreach (var buffer in spec.CapturedBuffers)
+        {
+            w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + Element(buffer) + "[" + string.Join(", ", buffer.Dims) + "] with B = the number of sequences; its length is checked.</param>");
+        }
+
+        string lseParam = lse ? ", " + Rt + "DeviceBuffer<float> lse" : string.Empty;
+        string buffers = string.Concat(spec.CapturedBuffers.Select(b => ", " + Rt + "DeviceBuffer<" + Element(b) + "> " + b.Name));
+        using (w.Block("public static void Decode(" + Rt + "DeviceTensor<" + tin + "> q, " + Rt + "DevicePagedKvCache<" + tin + "> cache, " + Rt + "DeviceTensor<" + tout + "> output"
+                       + lseParam + buffers + ", " + Rt + "DevicePagedKvBatch batch, int headsQ, " + Rt + "Cuda.CudaStream? stream = null)"))
+        {
+            foreach (var buffer in spec.CapturedBuffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string captured = spec.CapturedBuffers.Count == 0
+                ? string.Empty
+                : ", [" + string.Join(", ", spec.CapturedBuffers.Select(b => "new " + Rt + "CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
+            w.Line(Rt + "Cuda.DecodeLauncher.Launch(" + DecodeKernelField + ", " + DecodeMergeKernelField + ", __Spec.HeadDim, __Spec.ValueHeadDim, Serving.PageSize, Serving.MaxQueriesPerSequence,");
+            w.Line("    q, cache, output, " + (lse ? "lse" : "null") + ", batch, headsQ, stream" + captured + ");");
+        }
+
+        HostEmitter.EmitAbi(w, decode);
+        HostEmitter.EmitAbi(w, merge);
+        w.Line();
+        w.Line("/// <summary>The paged decode kernel and its split-KV merge (the plan's Decode and DecodeMerge kernels).</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + DecodeKernelField + " = " + HostEmitter.KernelInfo(decode) + " { Abi = " + HostEmitter.AbiField(decode) + " };");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + DecodeMergeKernelField + " = " + HostEmitter.KernelInfo(merge) + " { Abi = " + HostEmitter.AbiField(merge) + " };");
+    }
+
+    internal const string DecodeKernelField = "__GpuDecode";
+
+    internal const string DecodeMergeKernelField = "__GpuDecodeMerge";
 
     private static void Decode(CodeWriter w, KernelPlan plan)
     {

@@ -69,5 +69,13 @@ public static class PtxAbi
         "grid = (ceil(Sq/BlockQ), Hq, B); block = (ThreadsPerBlock, 1, 1); dynamic shared memory = SharedMemoryBytes.\n" +
         "Q/K/V: 16-byte aligned, strides multiples of 8 elements; LSE [B, Hq, Sq] fp32, natural log, -inf for empty rows.";
 
+    /// <summary>The launch comment of the decode kernels (their parameter lists are their ABI records, KernelAbi.Decode/DecodeMerge).</summary>
+    public static string DecodeComment(GpuKernelKind kind) => kind == GpuKernelKind.Decode
+        ? "params: the ABI record KernelAbi.Decode (q, pools, O, LSE, batch arrays, heads, pool strides in elements, splits, workspace, captured buffers).\n" +
+          "grid = (splits, Hkv * row_blocks, sequences); block = (ThreadsPerBlock, 1, 1); dynamic shared memory = SharedMemoryBytes.\n" +
+          "q [totalQ, Hq, D] and O [totalQ, Hq, Dv] packed; LSE [totalQ, Hq] fp32; splits > 1: partial O/LSE to the workspace, then the merge kernel."
+        : "params: the ABI record KernelAbi.DecodeMerge (workspace partial O and LSE, O, LSE, splits, total_q, heads_q).\n" +
+          "grid = (totalQ * Hq, 1, 1); block = (ThreadsPerBlock, 1, 1); no shared memory.";
+
     private static List<(string Name, string Type)> Of(KernelAbi abi) => abi.Parameters.Select(p => (p.Name, p.PtxType)).ToList();
 }

@@ -44,7 +44,11 @@ public sealed class PtxEmitter : IEmitter
                 }
 
                 EmitKernelClass(w, plan, kernel, KernelClassName(kernel), kernel.Kind != GpuKernelKind.Forward
-                    ? "The backward's " + BackwardRole(kernel.Kind) + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ")"
+                    ? (kernel.Kind == GpuKernelKind.Decode
+                        ? "The paged decode kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): GQA-packed rows, warps splitting the KV range, split-KV partials to a workspace"
+                        : kernel.Kind == GpuKernelKind.DecodeMerge
+                        ? "The split-KV merge kernel of this spec's decode: partial (O, LSE) combined by their LSE"
+                        : "The backward's " + BackwardRole(kernel.Kind) + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ")")
                     : first
                     ? "The GPU kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + "; the driver JIT-compiles it for the GPU at hand)"
                     : "The " + kernel.PtxTarget + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ": wgmma), launched instead of " + KernelClassName(plan.GpuKernels[0]) + " on " + GpuFamilies.Devices(kernel.Family));
@@ -61,6 +65,8 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.BackwardPreprocess => "__GpuBackwardPreprocess",
         GpuKernelKind.BackwardKeyValue => "__GpuBackwardKeyValue",
         GpuKernelKind.BackwardQuery => "__GpuBackwardQuery",
+        GpuKernelKind.Decode => "__GpuDecodeKernel",
+        GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
         _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
     };
 
@@ -75,9 +81,13 @@ public sealed class PtxEmitter : IEmitter
     public static string? PtxFor(KernelPlan plan) => plan.PortableGpuKernel() is { } kernel ? PtxFor(plan, kernel) : null;
 
     /// <summary>The PTX text of one kernel of the plan's list.</summary>
-    public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => kernel.Kind == GpuKernelKind.Forward
-        ? Forward.ForwardKernel.Build(plan, kernel)
-        : Backward.BackwardKernel.Build(plan, kernel);
+    public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => kernel.Kind switch
+    {
+        GpuKernelKind.Forward => Forward.ForwardKernel.Build(plan, kernel),
+        GpuKernelKind.Decode => Decode.DecodeKernel.Build(plan, kernel),
+        GpuKernelKind.DecodeMerge => Decode.DecodeMergeKernel.Build(plan, kernel),
+        _ => Backward.BackwardKernel.Build(plan, kernel),
+    };
 
     private static void EmitKernelClass(CodeWriter w, KernelPlan plan, GpuKernelPlan gpu, string className, string summary)
     {
@@ -91,6 +101,8 @@ public sealed class PtxEmitter : IEmitter
         {
             string comment = gpu.Kind == GpuKernelKind.Forward
                 ? PtxAbi.Comment
+                : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge
+                ? PtxAbi.DecodeComment(gpu.Kind)
                 : "params (in order): " + string.Join(", ", System.Linq.Enumerable.Select(gpu.Abi.Parameters, p => p.PtxType + " " + p.Name)) + ".";
             foreach (var line in comment.Split('\n'))
             {
