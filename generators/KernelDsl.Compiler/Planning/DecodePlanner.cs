@@ -53,9 +53,10 @@ public static class DecodePlanner
             yield break; // cannot happen for head dims 16–256 (the ring holds at least 2 x 64 V rows of Dv 16-bit elements); kept as a guard
         }
 
-        // O (16 x Dv fp32 over 32 lanes: Dv/2 per thread) + S (8) + fragments, row state and addresses (~40).
-        // Measured with CUDA 11.8's ptxas (sm_80): 86-91 at Dv 64, 135-139 at 128, 243-250 at 256, 0 spills.
-        int registers = 40 + (3 * spec.ValueHeadDim / 4);
+        // O (16 x Dv fp32 over 32 lanes: Dv/2 per thread) + S (8) + fragments, row state, page-table addressing and the
+        // modifiers' temporaries. Fit to ptxas -v (2026-12-03, 0 spills): CUDA 11.8 sm_80 116 / 166-182 / 254 and CUDA 12.4
+        // sm_90 110 / 158-168 / 254 registers at Dv 64 / 128 / 256.
+        int registers = System.Math.Min(GpuPlanner.MaxRegistersPerThread, 64 + (3 * spec.ValueHeadDim / 4));
         string name = GpuPlanner.EntryNameFor(spec);
         string stem = name.EndsWith("_fwd", StringComparison.Ordinal) ? name.Substring(0, name.Length - 4) : name;
         int threads = 32 * Warps;
