@@ -50,10 +50,28 @@ public readonly unsafe struct ServingProblem<TIn, TOut, TKv>
 /// </summary>
 public static unsafe class ServingWork
 {
-    /// <summary>Cumulative items per sequence: items[s] is the first item of sequence s; items[B] is the total.</summary>
+    /// <summary>
+    /// This thread's work-item offsets buffer: pooled so a serving call allocates nothing in steady state (grown when a call
+    /// has more sequences, then reused). A call fills it on its calling thread and the workers only read it until the call
+    /// returns; a thread runs one call at a time, so the next call on the thread may overwrite it.
+    /// </summary>
+    [System.ThreadStatic]
+    private static int[]? t_itemOffsets;
+
+    /// <summary>
+    /// Cumulative items per sequence: items[s] is the first item of sequence s; items[B] is the total. The array is this
+    /// thread's pooled buffer (it may be longer than B + 1), valid until the next call of this method on the thread.
+    /// </summary>
     public static int[] ItemOffsets(int* queryOffsets, int sequences, int group, int headsKv, int blockQ)
     {
-        var items = new int[sequences + 1];
+        var items = t_itemOffsets;
+        if (items is null || items.Length < sequences + 1)
+        {
+            items = new int[System.Math.Max(sequences + 1, (items?.Length ?? 0) * 2)];
+            t_itemOffsets = items;
+        }
+
+        items[0] = 0;
         long total = 0;
         for (int s = 0; s < sequences; s++)
         {
@@ -70,10 +88,10 @@ public static unsafe class ServingWork
         return items;
     }
 
-    /// <summary>The sequence of <paramref name="item"/> (binary search of <see cref="ItemOffsets"/>).</summary>
-    public static int SequenceOf(int[] itemOffsets, int item)
+    /// <summary>The sequence of <paramref name="item"/> (binary search of the first <paramref name="sequences"/> + 1 entries of <see cref="ItemOffsets"/>).</summary>
+    public static int SequenceOf(int[] itemOffsets, int sequences, int item)
     {
-        int low = 0, high = itemOffsets.Length - 2;
+        int low = 0, high = sequences - 1;
         while (low < high)
         {
             int mid = (low + high + 1) / 2;

@@ -34,22 +34,47 @@ public readonly record struct PagedKvGeometry(int Pages, int PageSize, int Heads
     /// <summary>Throws an <see cref="ArgumentException"/> naming the bad size (parameter name <c>geometry</c>).</summary>
     public void Validate()
     {
-        Require(Pages > 0, $"The page count must be positive, but is {Pages}.");
-        Require(PageSize is >= 1 and <= MaxPageSize, $"The page size must be between 1 and {MaxPageSize} tokens, but is {PageSize}.");
-        Require(HeadsKv > 0, $"The key/value head count must be positive, but is {HeadsKv}.");
-        Require(HeadDim > 0, $"The head dim must be positive, but is {HeadDim}.");
-        Require(ValueHeadDim > 0, $"The value head dim must be positive, but is {ValueHeadDim}.");
-        Require(Enum.IsDefined(Layout), $"The layout {(int)Layout} is not a PagedKvLayout.");
-        Require(PoolElements(Math.Max(HeadDim, ValueHeadDim)) <= Array.MaxLength, $"The pool needs {PoolElements(Math.Max(HeadDim, ValueHeadDim))} elements per tensor, more than an array holds.");
-    }
-
-    private static void Require(bool ok, string message)
-    {
-        if (!ok)
+        // Each message is formatted only when its check fails: every Decode call validates the pool, and a call must not
+        // allocate in steady state (an eagerly interpolated message is a string per check per call).
+        if (Pages <= 0)
         {
-            throw new ArgumentException(message, "geometry");
+            Fail($"The page count must be positive, but is {Pages}.");
+        }
+
+        if (PageSize is < 1 or > MaxPageSize)
+        {
+            Fail($"The page size must be between 1 and {MaxPageSize} tokens, but is {PageSize}.");
+        }
+
+        if (HeadsKv <= 0)
+        {
+            Fail($"The key/value head count must be positive, but is {HeadsKv}.");
+        }
+
+        if (HeadDim <= 0)
+        {
+            Fail($"The head dim must be positive, but is {HeadDim}.");
+        }
+
+        if (ValueHeadDim <= 0)
+        {
+            Fail($"The value head dim must be positive, but is {ValueHeadDim}.");
+        }
+
+        if (!Enum.IsDefined(Layout))
+        {
+            Fail($"The layout {(int)Layout} is not a PagedKvLayout.");
+        }
+
+        long poolElements = PoolElements(Math.Max(HeadDim, ValueHeadDim));
+        if (poolElements > Array.MaxLength)
+        {
+            Fail($"The pool needs {poolElements} elements per tensor, more than an array holds.");
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Fail(string message) => throw new ArgumentException(message, "geometry");
 
     public override string ToString() =>
         $"{Pages} pages x {PageSize} tokens, Hkv={HeadsKv} D={HeadDim}" + (ValueHeadDim != HeadDim ? $" Dv={ValueHeadDim}" : string.Empty) + $" ({Layout})";

@@ -143,6 +143,7 @@ internal sealed class CpuServingKernelWriter
         _w.Line("/// <summary>One work item per (sequence, KV head, block of packed query rows), spread over all cores.</summary>");
         using (_w.Block("private static void Schedule<TOps, TV, TKv>(" + Problem + " problem" + CapturedParameter + ") " + Where))
         {
+            _w.Line("// The item offsets are this thread's pooled buffer (no allocation per call); the workers read it only until Run returns.");
             _w.Line("int[] items = " + Cpu + "ServingWork.ItemOffsets(problem.QueryOffsets, problem.Sequences, problem.GroupSize, problem.HeadsKv, BlockQ);");
             _w.Line("var work = new RowBlocks<TOps, TV, TKv>(problem, items" + CapturedArgument + ");");
             _w.Line(Cpu + "CpuWorkers.Run(items[problem.Sequences], ScratchFloats, in work);");
@@ -174,7 +175,7 @@ internal sealed class CpuServingKernelWriter
     {
         _w.Line("// The work item: sequence s (queries [queryStart, queryStart + queries), keys [0, length)), KV head kvHead,");
         _w.Line("// packed rows [rowStart, rowStart + rowCount); row r is query head kvHead·group + r / queries, query r % queries.");
-        _w.Line("int s = " + Cpu + "ServingWork.SequenceOf(items, item);");
+        _w.Line("int s = " + Cpu + "ServingWork.SequenceOf(items, problem.Sequences, item);");
         _w.Line("int queryStart = problem.QueryOffsets[s];");
         _w.Line("int queries = problem.QueryOffsets[s + 1] - queryStart;");
         _w.Line("int group = problem.GroupSize;");
