@@ -77,7 +77,7 @@ internal sealed class CpuBackwardWriter
 
     private string PartialsParameter => Learnable.Count == 0 ? string.Empty : ", Partials partials";
 
-    private static string BufferArguments(ModifierSpec modifier) => string.Concat(modifier.Buffers.Select(b => ", captured." + b.Name));
+    private static string BufferArguments(ModifierSpec modifier) => CpuTileStages.BufferArguments(modifier);
 
     public void Constants()
     {
@@ -106,10 +106,7 @@ internal sealed class CpuBackwardWriter
 
         if (_masked)
         {
-            _w.Line("private const " + Rt + "MaskKind MaskKind = " + TypeNames.Mask(spec.Mask.Kind) + ";");
-            _w.Line("private const " + Rt + "MaskAlignment Alignment = " + TypeNames.Alignment(spec.Mask.Alignment) + ";");
-            _w.Line("private const int BandLeft = " + spec.Mask.BandLeft + ";");
-            _w.Line("private const int BandRight = " + spec.Mask.BandRight + ";");
+            CpuTileStages.MaskConstants(_w, spec.Mask);
         }
 
         if (Learnable.Count > 0)
@@ -132,24 +129,7 @@ internal sealed class CpuBackwardWriter
     {
         string parameters = "in " + Problem + " problem" + CapturedParameter + (Learnable.Count == 0 ? string.Empty : ", Gradients gradients") + (TakesBlockMask ? ", " + Rt + "BlockMask? blockMask" : string.Empty);
         string arguments = "problem" + CapturedArgument + (Learnable.Count == 0 ? string.Empty : ", gradients") + (TakesBlockMask ? ", blockMask" : string.Empty);
-        _w.Line("/// <summary>Runs the backward with the widest SIMD vectors the machine executes natively.</summary>");
-        using (_w.Block("public static void Run(" + parameters + ")"))
-        {
-            using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(" + arguments + ");");
-            }
-
-            using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(" + arguments + ");");
-            }
-
-            using (_w.Block("else"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(" + arguments + ");");
-            }
-        }
+        CpuTileStages.WidthDispatch(_w, "Runs the backward with the widest SIMD vectors the machine executes natively.", "public static void Run(" + parameters + ")", string.Empty, arguments);
     }
 
     public void Schedule()
@@ -543,19 +523,8 @@ internal sealed class CpuBackwardWriter
 
     private void BandMask()
     {
-        var mask = _plan.Spec.Mask;
-        string first = mask.BandRight >= 0 ? "kStart + j - band.Offset - BandRight - qStart" : "int.MinValue";
-        string end = mask.BandLeft >= 0 ? "kStart + j - band.Offset + BandLeft + 1 - qStart" : "int.MaxValue";
         _w.Line("// The band's element mask, on tiles that straddle its edge (as in the forward).");
-        using (_w.Block(TakesBlockMask
-                   ? "if (partialBlock && !band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"
-                   : "if (!band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"))
-        {
-            using (_w.Block("for (int j = 0; j < kvCount; j++)"))
-            {
-                _w.Line(Cpu + "TileMask.KeepColumns(sT + (j * BlockQ), " + first + ", " + end + ", queryVectors * TOps.Lanes);");
-            }
-        }
+        CpuTileStages.BandMaskOnConsecutiveQueries(_w, _plan.Spec.Mask, TakesBlockMask);
     }
 
     private void ModifierBackward()

@@ -1,4 +1,3 @@
-using System.Globalization;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
 
@@ -55,16 +54,7 @@ internal sealed class CpuKernelWriter
     private string BlockMaskArgument => TakesBlockMask ? ", blockMask" : string.Empty;
 
     /// <summary>The pointers a modifier call passes: its own buffers, in its parameter order.</summary>
-    private static string BufferArguments(Model.Expressions.ModifierSpec modifier)
-    {
-        string list = string.Empty;
-        foreach (var buffer in modifier.Buffers)
-        {
-            list += ", captured." + buffer.Name;
-        }
-
-        return list;
-    }
+    private static string BufferArguments(Model.Expressions.ModifierSpec modifier) => CpuTileStages.BufferArguments(modifier);
 
     /// <summary>The captured buffers' pointers (pinned by the caller for the whole call), as one value passed down to the work items.</summary>
     public void CapturedStruct()
@@ -129,56 +119,16 @@ internal sealed class CpuKernelWriter
             _w.Line();
             _w.Line("// The mask, as a band around the aligned diagonal d = i + Offset (Offset = " + (spec.Mask.Alignment == MaskAlignment.BottomRight ? "Skv − Sq, bottom-right" : "0, top-left") + "):");
             _w.Line("// query i keeps key j when d − BandLeft ≤ j ≤ d + BandRight; −1 means unbounded on that side.");
-            _w.Line("private const " + Rt + "MaskKind MaskKind = " + TypeNames.Mask(spec.Mask.Kind) + ";");
-            _w.Line("private const " + Rt + "MaskAlignment Alignment = " + TypeNames.Alignment(spec.Mask.Alignment) + ";");
-            _w.Line("private const int BandLeft = " + spec.Mask.BandLeft + ";");
-            _w.Line("private const int BandRight = " + spec.Mask.BandRight + ";");
+            CpuTileStages.MaskConstants(_w, spec.Mask);
         }
 
         _w.Line();
-        _w.Line("// One worker's fp32 scratch, in floats; each buffer starts on a 64-byte line. Sizes depend on the tiles only.");
-        _w.Line("private const int QueryTransposedAt = " + s.QueryTransposed + ";  // Qᵀ [HeadDim][BlockQ], pre-scaled");
-        if (!s.KeysInPlace)
-        {
-            _w.Line("private const int KeysAt = " + s.Keys + ";  // K [BlockKV][HeadDim], widened");
-        }
-
-        if (!s.ValuesInPlace)
-        {
-            _w.Line("private const int ValuesAt = " + s.Values + ";  // V [BlockKV][ValueHeadDimPadded], widened");
-        }
-
-        _w.Line("private const int ScoresAt = " + s.Scores + ";  // Sᵀ then Pᵀ [BlockKV][BlockQ]: keys as rows, queries as columns");
-        _w.Line("private const int OutputAt = " + s.Output + ";  // O accumulator [BlockQ][ValueHeadDimPadded]");
-        _w.Line("private const int RowMaxAt = " + s.RowMax + ";  // m [BlockQ], running max (base 2)");
-        _w.Line("private const int RowSumAt = " + s.RowSum + ";  // l [BlockQ], running sum of exp2");
-        _w.Line("private const int RescaleAt = " + s.Rescale + ";  // alpha [BlockQ] = exp2(m_old − m_new)");
-        _w.Line("private const int RowBufferAt = " + s.RowBuffer + ";  // one widened row");
-        _w.Line(Invariant($"private const int ScratchFloats = {s.TotalFloats};  // {s.TotalFloats * 4 / 1024.0:F1} KiB"));
+        CpuTileStages.ScratchConstants(_w, s, "widened");
     }
 
-    public void Dispatch()
-    {
-        _w.Line("/// <summary>Runs the kernel with the widest SIMD vectors the machine executes natively.</summary>");
-        using (_w.Block("public static void Run(in " + Problem + " problem" + CapturedParameter + BlockMaskParameter + ")"))
-        {
-            // Each width is a separate JIT-specialised copy of the same generic code.
-            using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
-            }
-
-            using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
-            }
-
-            using (_w.Block("else"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>>(problem" + CapturedArgument + BlockMaskArgument + ");");
-            }
-        }
-    }
+    public void Dispatch() =>
+        CpuTileStages.WidthDispatch(_w, "Runs the kernel with the widest SIMD vectors the machine executes natively.", "public static void Run(in " + Problem + " problem" + CapturedParameter + BlockMaskParameter + ")",
+            string.Empty, "problem" + CapturedArgument + BlockMaskArgument);
 
     public void Schedule()
     {
@@ -246,8 +196,7 @@ internal sealed class CpuKernelWriter
         _w.Line("//    (once per work item; padding columns are zero). Then m = −∞, l = 0, O = 0.");
         _w.Line(Cpu + "TileLoad.TransposeScaled<TOps, TV, " + _in + ">(problem.Q.Row(b, qStart, h), (nint)problem.Q.SeqStride, qCount, HeadDim,");
         _w.Line("    qT, BlockQ, queryVectors * TOps.Lanes, " + (_scoreModifier is null ? "ScaleLog2E" : "QueryScale") + ", scratch + RowBufferAt);");
-        _w.Line(Cpu + "OnlineSoftmax.Reset(m, l, BlockQ);");
-        _w.Line("new global::System.Span<float>(o, BlockQ * ValueHeadDimPadded).Clear();");
+        CpuTileStages.ResetAccumulators(_w);
     }
 
     /// <summary>
@@ -309,43 +258,8 @@ internal sealed class CpuKernelWriter
             _w.Line("int kvCount = global::System.Math.Min(BlockKV, shape.SeqKv - kStart);");
             LoadKeysAndValues();
             _w.Line();
-            _step = 'b';
-            _w.Line("// 2" + _step++ + ". Sᵀ = K·Qᵀ: scores of this block, keys as rows, queries as columns (register-blocked broadcast-FMA).");
-            _w.Line(Cpu + "TileGemm.Scores<TOps, TV>(keys, ldk, kvCount, qT, BlockQ, HeadDim, queryVectors, sT, BlockQ);");
-            if (_scoreModifier is not null || _maskModifier is not null)
-            {
-                _w.Line();
-                ElementModifiers();
-            }
-
-            if (_masked)
-            {
-                _w.Line();
-                ElementMask();
-            }
-
-            _w.Line();
-            _w.Line("// 2" + _step++ + ". Online softmax: m' = max(m, rowmax S), alpha = exp2(m − m'), P = exp2(S − m'), l = alpha·l + rowsum P.");
-            _w.Line(Cpu + "OnlineSoftmax.Step<TOps, TV>(sT, BlockQ, kvCount, queryVectors, m, l, alpha);");
-            _w.Line();
-            _w.Line("// 2" + _step++ + ". O = diag(alpha)·O + P·V (the rescale is folded into the accumulator load).");
-            if (_masked || _maskModifier is not null)
-            {
-                _w.Line("//     A V block holding NaN or ±∞ skips the masked keys' P = 0 terms instead (0·NaN is NaN; the reference sums kept keys only).");
-                using (_w.Block("if (" + Cpu + "TileLoad.AnyNonFinite<TOps, TV>(values, ldv, kvCount, valueVectors))"))
-                {
-                    _w.Line(Cpu + "TileGemm.AccumulateNonZero<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
-                }
-
-                using (_w.Block("else"))
-                {
-                    _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
-                }
-            }
-            else
-            {
-                _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ldv, valueVectors, o, ValueHeadDimPadded, alpha, qCount);");
-            }
+            CpuTileStages.ScoreTile(_w, ref _step, "Sᵀ = K·Qᵀ: scores of this block, keys as rows, queries as columns (register-blocked broadcast-FMA).", "ldk",
+                _scoreModifier is not null || _maskModifier is not null ? ElementModifiers : null, _masked ? ElementMask : null, _masked || _maskModifier is not null, "ldv", "qCount");
         }
     }
 
@@ -395,21 +309,11 @@ internal sealed class CpuKernelWriter
     {
         var mask = _plan.Spec.Mask;
         _w.Line("// 2" + _step++ + ". Element mask, only on tiles that straddle the band's edge. Key j keeps the queries i with");
-        string first = mask.BandRight >= 0 ? "kStart + j - band.Offset - BandRight - qStart" : "int.MinValue";
-        string end = mask.BandLeft >= 0 ? "kStart + j - band.Offset + BandLeft + 1 - qStart" : "int.MaxValue";
         string rule = (mask.BandRight >= 0 ? "i ≥ j − Offset − BandRight" : string.Empty)
                       + (mask.BandRight >= 0 && mask.BandLeft >= 0 ? " and " : string.Empty)
                       + (mask.BandLeft >= 0 ? "i ≤ j − Offset + BandLeft" : string.Empty);
         _w.Line("//     " + rule + ": one contiguous run of Sᵀ's row j; the rest becomes −∞.");
-        using (_w.Block(TakesBlockMask
-            ? "if (partialBlock && !band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"
-            : "if (!band.KeepsWholeTile(qStart, qStart + qCount, kStart, kStart + kvCount))"))
-        {
-            using (_w.Block("for (int j = 0; j < kvCount; j++)"))
-            {
-                _w.Line(Cpu + "TileMask.KeepColumns(sT + (j * BlockQ), " + first + ", " + end + ", queryVectors * TOps.Lanes);");
-            }
-        }
+        CpuTileStages.BandMaskOnConsecutiveQueries(_w, mask, TakesBlockMask);
     }
 
     /// <summary>
@@ -460,27 +364,8 @@ internal sealed class CpuKernelWriter
     }
 
     /// <summary>Per element of the tile: the mask modifier (and-ed into −∞) and/or the score modifier.</summary>
-    private void ModifierLoop(Model.Expressions.ModifierSpec? mask, Model.Expressions.ModifierSpec? score, string scoreCall)
-    {
-        using (_w.Block("for (int j = 0; j < kvCount; j++)"))
-        {
-            _w.Line("float* row = sT + (j * BlockQ);");
-            _w.Line("int key = kStart + j;");
-            using (_w.Block("for (int i = 0; i < qCount; i++)"))
-            {
-                if (mask is null)
-                {
-                    _w.Line("row[i] = " + scoreCall + ";");
-                }
-                else
-                {
-                    _w.Line("bool keep = MaskModifier(b, h, qStart + i, key" + BufferArguments(mask) + ");");
-                    _w.Line("keptAny |= keep;");
-                    _w.Line("row[i] = keep ? " + (score is null ? "row[i]" : scoreCall) + " : float.NegativeInfinity;");
-                }
-            }
-        }
-    }
+    private void ModifierLoop(Model.Expressions.ModifierSpec? mask, Model.Expressions.ModifierSpec? score, string scoreCall) =>
+        CpuTileStages.ModifierLoop(_w, "i", "qCount", null, mask is null ? null : "MaskModifier(b, h, qStart + i, key" + BufferArguments(mask) + ")", score is null ? null : scoreCall);
 
     /// <summary>The modifier methods, compiled from the IR with C# float semantics and inlined into the tile loop.</summary>
     public void Modifiers()
@@ -525,6 +410,4 @@ internal sealed class CpuKernelWriter
             }
         }
     }
-
-    private static string Invariant(System.FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
 
@@ -96,47 +95,16 @@ internal sealed class CpuServingKernelWriter
         {
             _w.Line();
             _w.Line("// The mask band, per sequence: its diagonal for query i is i + Offset, Offset = " + (spec.Mask.Alignment == MaskAlignment.BottomRight ? "L − q (bottom-right)" : "0 (top-left)") + ".");
-            _w.Line("private const " + Rt + "MaskKind MaskKind = " + TypeNames.Mask(spec.Mask.Kind) + ";");
-            _w.Line("private const " + Rt + "MaskAlignment Alignment = " + TypeNames.Alignment(spec.Mask.Alignment) + ";");
-            _w.Line("private const int BandLeft = " + spec.Mask.BandLeft + ";");
-            _w.Line("private const int BandRight = " + spec.Mask.BandRight + ";");
+            CpuTileStages.MaskConstants(_w, spec.Mask);
         }
 
         _w.Line();
-        _w.Line("// One worker's fp32 scratch, in floats (64-byte aligned buffers).");
-        _w.Line("private const int QueryTransposedAt = " + s.QueryTransposed + ";  // Qᵀ [HeadDim][BlockQ], pre-scaled");
-        _w.Line("private const int KeysAt = " + s.Keys + ";  // K [BlockKV][HeadDim], loaded run by run through the row source");
-        _w.Line("private const int ValuesAt = " + s.Values + ";  // V [BlockKV][ValueHeadDimPadded]");
-        _w.Line("private const int ScoresAt = " + s.Scores + ";  // Sᵀ then Pᵀ [BlockKV][BlockQ]");
-        _w.Line("private const int OutputAt = " + s.Output + ";  // O accumulator [BlockQ][ValueHeadDimPadded]");
-        _w.Line("private const int RowMaxAt = " + s.RowMax + ";");
-        _w.Line("private const int RowSumAt = " + s.RowSum + ";");
-        _w.Line("private const int RescaleAt = " + s.Rescale + ";");
-        _w.Line("private const int RowBufferAt = " + s.RowBuffer + ";");
-        _w.Line(string.Format(CultureInfo.InvariantCulture, "private const int ScratchFloats = {0};  // {1:F1} KiB", s.TotalFloats, s.TotalFloats * 4 / 1024.0));
+        CpuTileStages.ScratchConstants(_w, s, "widened, loaded run by run through the row source");
     }
 
-    private void Dispatch()
-    {
-        _w.Line("/// <summary>Runs the serving kernel with the widest SIMD vectors the machine executes natively.</summary>");
-        using (_w.Block("public static void Run<TKv>(in " + Problem + " problem" + CapturedParameter + ") where TKv : struct, " + Cpu + "IKvRows<" + _in + ">"))
-        {
-            using (_w.Block("if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd512, global::System.Runtime.Intrinsics.Vector512<float>, TKv>(problem" + CapturedArgument + ");");
-            }
-
-            using (_w.Block("else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd256, global::System.Runtime.Intrinsics.Vector256<float>, TKv>(problem" + CapturedArgument + ");");
-            }
-
-            using (_w.Block("else"))
-            {
-                _w.Line("Schedule<" + Cpu + "Simd128, global::System.Runtime.Intrinsics.Vector128<float>, TKv>(problem" + CapturedArgument + ");");
-            }
-        }
-    }
+    private void Dispatch() =>
+        CpuTileStages.WidthDispatch(_w, "Runs the serving kernel with the widest SIMD vectors the machine executes natively.",
+            "public static void Run<TKv>(in " + Problem + " problem" + CapturedParameter + ") where TKv : struct, " + Cpu + "IKvRows<" + _in + ">", ", TKv", "problem" + CapturedArgument);
 
     private void Schedule()
     {
@@ -209,8 +177,7 @@ internal sealed class CpuServingKernelWriter
         }
 
         _w.Line(Cpu + "TileLoad.TransposeScaled<TOps, TV, " + _in + ">(problem.Q, 0, 0, HeadDim, qT + rowCount, BlockQ, (queryVectors * TOps.Lanes) - rowCount, QueryScale, scratch + RowBufferAt);");
-        _w.Line(Cpu + "OnlineSoftmax.Reset(m, l, BlockQ);");
-        _w.Line("new global::System.Span<float>(o, BlockQ * ValueHeadDimPadded).Clear();");
+        CpuTileStages.ResetAccumulators(_w);
     }
 
     private void KeyValueLoop()
@@ -239,41 +206,8 @@ internal sealed class CpuServingKernelWriter
             _w.Line(Cpu + "KvTileLoad.Keys<TOps, TV, " + _in + ", TKv>(problem.Kv, s, kvHead, kStart, kvCount, HeadDim, keys, HeadDim, HeadDim);");
             _w.Line(Cpu + "KvTileLoad.Values<TOps, TV, " + _in + ", TKv>(problem.Kv, s, kvHead, kStart, kvCount, ValueHeadDim, values, ValueHeadDimPadded, ValueHeadDimPadded);");
             _w.Line();
-            _step = 'b';
-            _w.Line("// 2" + _step++ + ". Sᵀ = K·Qᵀ for every packed row: each K row is read once for the whole query group.");
-            _w.Line(Cpu + "TileGemm.Scores<TOps, TV>(keys, HeadDim, kvCount, qT, BlockQ, HeadDim, queryVectors, sT, BlockQ);");
-            if (_scoreModifier is not null || _maskModifier is not null)
-            {
-                _w.Line();
-                ElementModifiers();
-            }
-
-            if (_masked)
-            {
-                _w.Line();
-                ElementMask();
-            }
-
-            _w.Line();
-            _w.Line("// 2" + _step++ + ". Online softmax, then O = diag(alpha)·O + P·V.");
-            _w.Line(Cpu + "OnlineSoftmax.Step<TOps, TV>(sT, BlockQ, kvCount, queryVectors, m, l, alpha);");
-            if (_masked || _maskModifier is not null)
-            {
-                _w.Line("// A V block holding NaN or ±∞ skips the masked keys' P = 0 terms (as the forward kernel does).");
-                using (_w.Block("if (" + Cpu + "TileLoad.AnyNonFinite<TOps, TV>(values, ValueHeadDimPadded, kvCount, valueVectors))"))
-                {
-                    _w.Line(Cpu + "TileGemm.AccumulateNonZero<TOps, TV>(sT, BlockQ, kvCount, values, ValueHeadDimPadded, valueVectors, o, ValueHeadDimPadded, alpha, rowCount);");
-                }
-
-                using (_w.Block("else"))
-                {
-                    _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ValueHeadDimPadded, valueVectors, o, ValueHeadDimPadded, alpha, rowCount);");
-                }
-            }
-            else
-            {
-                _w.Line(Cpu + "TileGemm.Accumulate<TOps, TV>(sT, BlockQ, kvCount, values, ValueHeadDimPadded, valueVectors, o, ValueHeadDimPadded, alpha, rowCount);");
-            }
+            CpuTileStages.ScoreTile(_w, ref _step, "Sᵀ = K·Qᵀ for every packed row: each K row is read once for the whole query group.", "HeadDim",
+                _scoreModifier is not null || _maskModifier is not null ? ElementModifiers : null, _masked ? ElementMask : null, _masked || _maskModifier is not null, "ValueHeadDimPadded", "rowCount");
         }
     }
 
@@ -281,8 +215,8 @@ internal sealed class CpuServingKernelWriter
     private void ElementMask()
     {
         var mask = _plan.Spec.Mask;
-        string first = mask.BandRight >= 0 ? "kStart + j - band.Offset - BandRight" : "int.MinValue";
-        string end = mask.BandLeft >= 0 ? "kStart + j - band.Offset + BandLeft + 1" : "int.MaxValue";
+        string first = CpuTileStages.KeepFirst(mask, string.Empty);
+        string end = CpuTileStages.KeepEnd(mask, string.Empty);
         _w.Line("// 2" + _step++ + ". Band mask where the tile straddles its edge: key j keeps queries [" + (mask.BandRight >= 0 ? "j − Offset − BandRight" : "−∞") + ", " + (mask.BandLeft >= 0 ? "j − Offset + BandLeft" : "∞") + "],");
         _w.Line("//     a contiguous run within each head's run of columns; the rest of the row becomes −∞.");
         using (_w.Block("if (!band.KeepsWholeTile(firstQuery, endQuery, kStart, kStart + kvCount))"))
@@ -324,25 +258,8 @@ internal sealed class CpuServingKernelWriter
             _w.Line("bool keptAny = false;");
         }
 
-        using (_w.Block("for (int j = 0; j < kvCount; j++)"))
-        {
-            _w.Line("float* row = sT + (j * BlockQ);");
-            _w.Line("int key = kStart + j;");
-            using (_w.Block("for (int c = 0; c < rowCount; c++)"))
-            {
-                _w.Line("int head = (kvHead * group) + ((rowStart + c) / queries), i = (rowStart + c) % queries;");
-                if (mask is null)
-                {
-                    _w.Line("row[c] = " + scoreCall + ";");
-                }
-                else
-                {
-                    _w.Line("bool keep = MaskModifier(s, head, i, key" + BufferArguments(mask) + ");");
-                    _w.Line("keptAny |= keep;");
-                    _w.Line("row[c] = keep ? " + (score is null ? "row[c]" : scoreCall) + " : float.NegativeInfinity;");
-                }
-            }
-        }
+        CpuTileStages.ModifierLoop(_w, "c", "rowCount", "int head = (kvHead * group) + ((rowStart + c) / queries), i = (rowStart + c) % queries;",
+            mask is null ? null : "MaskModifier(s, head, i, key" + BufferArguments(mask) + ")", score is null ? null : scoreCall);
 
         if (mask is not null)
         {
@@ -353,16 +270,7 @@ internal sealed class CpuServingKernelWriter
         }
     }
 
-    private static string BufferArguments(Model.Expressions.ModifierSpec modifier)
-    {
-        string list = string.Empty;
-        foreach (var buffer in modifier.Buffers)
-        {
-            list += ", captured." + buffer.Name;
-        }
-
-        return list;
-    }
+    private static string BufferArguments(Model.Expressions.ModifierSpec modifier) => CpuTileStages.BufferArguments(modifier);
 
     private void Epilogue()
     {
