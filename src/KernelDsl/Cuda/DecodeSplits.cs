@@ -6,9 +6,12 @@ namespace KernelDsl.Cuda;
 /// How many CTAs the paged decode kernel gives each sequence's KV range (split-KV), chosen on the host from the batch's
 /// host-side figures and the device's SM count — never by reading the device. The rule: with C = sequences × Hkv × row
 /// blocks CTAs (row blocks = ceil(G·q_max / 16)), a grid of C ≥ SMs already fills the GPU, so 1 (no workspace, no merge
-/// kernel); otherwise splits = min(ceil(2·SMs / C), ceil(longest sequence / 256), 64), at least 1 — about two CTAs per SM
-/// (the D ≤ 128 kernel fits two per SM on sm_90), with every split at least 256 keys (four 64-key tiles, so the ring's
-/// prologue is not all there is) and at most 64 partials per row for the merge to read.
+/// kernel); otherwise splits = min(floor(2·SMs / C), ceil(longest sequence / 256), 64), at least 1 — at most one wave of
+/// two CTAs per SM (the D ≤ 128 kernel fits two per SM on sm_90), with every split at least 256 keys (four 64-key tiles,
+/// so the ring's prologue is not all there is) and at most 64 partials per row for the merge to read.
+/// Floor, not ceil: every CTA streams the same number of keys, so a launch a few CTAs past one wave takes two CTA times
+/// for one wave's work. Measured on the H200 (2026-12-03, NOTES "Paged decode kernel"): ceil gave 288 CTAs for B 4 × Hkv 8
+/// (1.09 waves) and 57–62 % of the copy bandwidth, where launches of at most one wave reached 89–97 %.
 /// </summary>
 public static class DecodeSplits
 {
@@ -53,7 +56,7 @@ public static class DecodeSplits
             return 1;
         }
 
-        long byOccupancy = ((2L * multiprocessors) + ctas - 1) / ctas;
+        long byOccupancy = (2L * multiprocessors) / ctas;
         long byLength = (maxKvLength + MinKeysPerSplit - 1) / MinKeysPerSplit;
         return (int)Math.Max(1, Math.Min(Math.Min(byOccupancy, byLength), Max));
     }
