@@ -7,38 +7,10 @@ using Xunit;
 
 namespace KernelDsl.Runtime.Tests;
 
-/// <summary>The split-KV rule (DecodeSplit) and the LSE merge (SplitKvMerge), against attention over all keys at once.</summary>
+/// <summary>The split-KV LSE merge (SplitKvMerge), against attention over all keys at once. The split count rule is the device
+/// launcher's (KernelDsl.Cuda.DecodeSplits, tested in DecodeSplitsTests).</summary>
 public class SplitKvTests
 {
-    [Fact]
-    public void A_launch_that_fills_the_device_is_not_split() =>
-        DecodeSplit.Choose(ctasWithoutSplit: 512, maxKvLength: 32768, multiprocessors: 132, residentCtasPerMultiprocessor: 2, blockKV: 64).Splits.ShouldBe(1);
-
-    [Fact]
-    public void Short_sequences_are_not_split() =>
-        DecodeSplit.Choose(8, 100, 132, 2, 64).Splits.ShouldBe(1);
-
-    [Theory]
-    [InlineData(8, 32768)]
-    [InlineData(1, 65536)]
-    [InlineData(32, 4096)]
-    [InlineData(16, 1000)]
-    public void A_small_launch_is_split_to_fill_a_wave_with_no_empty_split(int ctas, int length)
-    {
-        const int Sms = 132, Resident = 2, BlockKV = 64;
-        var split = DecodeSplit.Choose(ctas, length, Sms, Resident, BlockKV);
-        split.Splits.ShouldBeGreaterThan(1);
-        split.Splits.ShouldBeLessThanOrEqualTo(DecodeSplit.MaxSplits);
-        (split.KeysPerSplit % BlockKV).ShouldBe(0);
-        split.KeysPerSplit.ShouldBeGreaterThanOrEqualTo(DecodeSplit.MinTilesPerSplit * BlockKV);
-        ((long)split.Splits * split.KeysPerSplit).ShouldBeGreaterThanOrEqualTo(length);           // covers every key
-        ((long)(split.Splits - 1) * split.KeysPerSplit).ShouldBeLessThan(length);                // the last split is not empty
-        // Enough CTAs for half a wave, or close to the most splits the keys allow (85 % of the best efficiency, then whole tiles).
-        int tiles = (length + BlockKV - 1) / BlockKV;
-        int limit = Math.Min(DecodeSplit.MaxSplits, tiles / DecodeSplit.MinTilesPerSplit);
-        ((double)ctas * split.Splits).ShouldBeGreaterThanOrEqualTo(Math.Min(0.5 * Sms * Resident, 0.7 * ctas * limit), split.ToString());
-    }
-
     [Theory]
     [InlineData(3, 17)]
     [InlineData(5, 64)]
