@@ -4,10 +4,15 @@ using System.Collections.Generic;
 namespace KernelDsl;
 
 /// <summary>What <see cref="KvCompaction.Compact{T}"/> did: each sequence's new length and the pages it no longer uses.</summary>
-/// <param name="KvLengths">Per sequence, the tokens kept (the new L; use it with the same page table).</param>
-/// <param name="FreedPages">The pages that became free: of each sequence, in sequence order, its page-table entries
-/// [ceil(newL / pageSize), ceil(L / pageSize)). Their contents are left as they were.</param>
-public sealed record KvCompactionResult(int[] KvLengths, int[] FreedPages);
+public sealed class KvCompactionResult(int[] kvLengths, int[] freedPages)
+{
+    /// <summary>Per sequence, the tokens kept (the new L; use it with the same page table).</summary>
+    public int[] KvLengths { get; } = kvLengths;
+
+    /// <summary>The pages that became free: of each sequence, in sequence order, its page-table entries
+    /// [ceil(newL / pageSize), ceil(L / pageSize)). Their contents are left as they were.</summary>
+    public int[] FreedPages { get; } = freedPages;
+}
 
 /// <summary>
 /// KV-cache compaction on the CPU (issue 12, item 3): per-token keep decisions move each sequence's kept tokens to the
