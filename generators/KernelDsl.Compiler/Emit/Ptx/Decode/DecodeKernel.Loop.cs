@@ -201,29 +201,8 @@ internal sealed partial class DecodeKernel
             using (w.Scope())
             {
                 w.Comment("row " + RowName(rr));
-                var f = w.Declare(RegKind.F32, "mx", "other", "m_new", "neg_mc", "sum");
-                var (mx, other, mNew, negMc, sum) = (f[0], f[1], f[2], f[3], f[4]);
-                var none = w.Declare1(RegKind.Pred, "none");
-                var scores = R.S.Row(rr);
-                RowReductions.Reduce(w, RowOp.Max, mx, scores);
-                RowReductions.AcrossQuad(w, RowOp.Max, mx, other);
-                w.Max(PtxType.F32, mNew, R.M[rr], mx);
-                w.Setp(Cmp.Eq, PtxType.F32, none, mNew, Operand.NegInf);
-                w.Selp(PtxType.F32, negMc, Operand.Zero, mNew, none);
-                w.Mul(PtxType.F32, negMc, negMc, R.ScaleLog2);
-                w.Neg(PtxType.F32, negMc, negMc);
+                OnlineSoftmax.RowStep(w, R.S.Row(rr), R.M[rr], R.L[rr], R.Alpha[rr], R.ScaleLog2);
                 var alpha = R.Alpha[rr];
-                w.Fma(PtxType.F32, alpha, R.M[rr], R.ScaleLog2, negMc);
-                w.Ex2(alpha, alpha);
-                w.Mov(PtxType.F32, R.M[rr], mNew);
-                foreach (var s in scores)
-                {
-                    w.Fma(PtxType.F32, s, s, R.ScaleLog2, negMc);
-                    w.Ex2(s, s);
-                }
-
-                RowReductions.Reduce(w, RowOp.Sum, sum, scores);
-                w.Fma(PtxType.F32, R.L[rr], R.L[rr], alpha, sum);
                 foreach (var o in R.O.Row(rr))
                 {
                     w.Mul(PtxType.F32, o, o, alpha);
