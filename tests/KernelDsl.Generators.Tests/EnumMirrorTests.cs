@@ -19,6 +19,7 @@ public sealed class EnumMirrorTests
         { typeof(RuntimeEnums.TensorLayout), typeof(CompilerEnums.TensorLayout) },
         { typeof(RuntimeEnums.MaskKind), typeof(CompilerEnums.MaskKind) },
         { typeof(RuntimeEnums.MaskAlignment), typeof(CompilerEnums.MaskAlignment) },
+        { typeof(RuntimeEnums.RotaryConvention), typeof(CompilerEnums.RotaryConvention) },
         { typeof(RuntimeEnums.Cuda.AbiValue), typeof(KernelDsl.Compiler.Planning.AbiValue) },
     };
 

@@ -24,6 +24,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.Trainable),
         nameof(SpecSources.ServingDraftTree),
         nameof(SpecSources.ServingWindowFixedPage),
+        nameof(SpecSources.ServingRotaryAppend),
         nameof(SpecSources.TrainableGpu),
     };
 

@@ -212,6 +212,31 @@ public static class DiagnosticCatalog
         "The captured buffer '{0}' of '{1}' has the dim '{2}', but [{3}] calls pack sequences of different lengths, so '{2}' has no single value: size it with B, Hq, Hkv or literals (e.g. [Captured(\"B\", \"16\")] indexed by b and q)",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptorInfo RotaryDimInvalid = new(
+        "KDSL0042", "Invalid rotary dim",
+        "RotaryDim = {0} is not supported: {1}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo RotaryBaseInvalid = new(
+        "KDSL0043", "Invalid rotary base",
+        "RotaryBase = {0} is not supported: the frequencies are base^(−2i/RotaryDim), so use a finite base > 0 (10000 in most models, 500000 in Llama 3), or leave it out for 10000",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo RotaryOptionWithoutRotary = new(
+        "KDSL0044", "Rotary option without Rotary",
+        "{0} has no effect without a rotary convention: add Rotary = RotaryConvention.HalfSplit (GPT-NeoX / Llama) or RotaryConvention.Interleaved to the [Fusion], or remove {0}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo PrologueWithoutPagedKv = new(
+        "KDSL0045", "Fused prologue without [PagedKv]",
+        "{0} is fused into the paged decode step (DecodeAppend), but the spec '{1}' has no [PagedKv]: add [PagedKv], or remove {0} (the dense Forward and ForwardVarlen do not rotate or append yet)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptorInfo RotaryWithoutAppendKv = new(
+        "KDSL0046", "Rotary without AppendKv",
+        "Rotary is applied to the new Q and K in the fused append step, and the cache holds K after rotary, so it needs AppendKv = true in the [Fusion] (Decode over a cache of rotated keys needs no rotary option)",
+        Severity.Error);
+
     /// <summary>All descriptors, for documentation and tests.</summary>
     public static System.Collections.Generic.IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -225,5 +250,6 @@ public static class DiagnosticCatalog
         UnsafeCodeDisabled, ModifierTooLarge,
         BackwardNeedsLse, LearnableBufferNotFloat, LearnableWithoutBackward, LearnableInMaskModifier, ModifierNotDifferentiable,
         PagedKvMaxQueriesInvalid, PagedKvPageSizeInvalid, PagedKvTopLeftAlignment, ServingBufferSequenceDim,
+        RotaryDimInvalid, RotaryBaseInvalid, RotaryOptionWithoutRotary, PrologueWithoutPagedKv, RotaryWithoutAppendKv,
     };
 }

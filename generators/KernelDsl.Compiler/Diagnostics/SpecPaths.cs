@@ -27,6 +27,10 @@ public static class SpecPaths
     public const string Fusion = "Fusion";
     public const string OutputType = "Fusion.OutputType";
     public const string WriteLse = "Fusion.WriteLse";
+    public const string AppendKv = "Fusion.AppendKv";
+    public const string Rotary = "Fusion.Rotary";
+    public const string RotaryDim = "Fusion.RotaryDim";
+    public const string RotaryBase = "Fusion.RotaryBase";
     public const string Varlen = "Varlen";
     public const string PagedKv = "PagedKv";
     public const string PagedKvMaxQueries = "PagedKv.MaxQueriesPerSequence";

@@ -44,6 +44,7 @@ public static class SpecValidator
         }
 
         ValidateServing(spec, diagnostics);
+        ValidatePrologue(spec, diagnostics);
         return diagnostics;
     }
 
@@ -90,6 +91,63 @@ public static class SpecValidator
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// [Fusion]'s prologue (issue 12): the rotary dim and base, options that need Rotary, and where the prologue is fused
+    /// (the paged decode step only, and rotary only with the append, because the cache holds K after rotary).
+    /// </summary>
+    private static void ValidatePrologue(AttentionSpec spec, List<SpecDiagnostic> diagnostics)
+    {
+        if (spec.Prologue is not { } prologue)
+        {
+            return;
+        }
+
+        if (prologue.RotaryDim is int rotaryDim)
+        {
+            string? why = rotaryDim <= 0 ? "rotate a positive number of features, or leave it out for HeadDim"
+                : rotaryDim % 2 != 0 ? "features are rotated in pairs, so use an even number"
+                : rotaryDim > spec.HeadDim ? $"it is larger than HeadDim = {spec.HeadDim}; use at most HeadDim (a smaller even value is partial rotary)"
+                : null;
+            if (why is not null)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.RotaryDimInvalid, SpecPaths.RotaryDim, rotaryDim, why));
+            }
+        }
+
+        if (prologue.RotaryBase is double rotaryBase && !(rotaryBase > 0 && !double.IsInfinity(rotaryBase)))
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.RotaryBaseInvalid, SpecPaths.RotaryBase, rotaryBase.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        if (prologue.Rotary is null)
+        {
+            foreach (var (written, path, name) in new[] { (prologue.RotaryDim is not null, SpecPaths.RotaryDim, "RotaryDim"), (prologue.RotaryBase is not null, SpecPaths.RotaryBase, "RotaryBase") })
+            {
+                if (written)
+                {
+                    diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.RotaryOptionWithoutRotary, path, name));
+                }
+            }
+        }
+
+        if (spec.PagedKv is null)
+        {
+            if (prologue.AppendKv)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PrologueWithoutPagedKv, SpecPaths.AppendKv, "AppendKv", spec.Target.Name));
+            }
+
+            if (prologue.Rotary is not null)
+            {
+                diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.PrologueWithoutPagedKv, SpecPaths.Rotary, "Rotary", spec.Target.Name));
+            }
+        }
+        else if (prologue.Rotary is not null && !prologue.AppendKv)
+        {
+            diagnostics.Add(SpecDiagnostic.Create(DiagnosticCatalog.RotaryWithoutAppendKv, SpecPaths.Rotary));
         }
     }
 

@@ -28,6 +28,14 @@ public sealed record AttentionSpec(
     /// <summary>[PagedKv] (issue 11): the generator adds Decode over a paged KV cache; null when absent.</summary>
     public PagedKvSpec? PagedKv { get; init; }
 
+    /// <summary>
+    /// The decode step's fused prologue from [Fusion] (issue 12): KV append and rotary; null when neither is written.
+    /// </summary>
+    public PrologueSpec? Prologue { get; init; }
+
+    /// <summary>True when the spec has the fused rotary/append decode step (DecodeAppend).</summary>
+    public bool HasDecodeAppend => PagedKv is not null && Prologue is { AppendKv: true };
+
     /// <summary>True when the spec has any serving entry point (varlen or paged).</summary>
     public bool IsServing => Varlen is not null || PagedKv is not null;
 
@@ -112,6 +120,21 @@ public sealed record VarlenSpec
 public sealed record PagedKvSpec(int MaxQueriesPerSequence, int? PageSize)
 {
     public const int DefaultMaxQueriesPerSequence = 1;
+}
+
+/// <summary>
+/// [Fusion]'s prologue options (issue 12), as written (null = not written; SpecValidator checks them): AppendKv adds the fused
+/// decode step over a paged cache; Rotary (with RotaryDim, default HeadDim, and RotaryBase, default 10000) rotates the new Q and
+/// K in it.
+/// </summary>
+public sealed record PrologueSpec(bool AppendKv, RotaryConvention? Rotary, int? RotaryDim, double? RotaryBase)
+{
+    public const double DefaultRotaryBase = 10000.0;
+
+    /// <summary>The rotary dim to use: the written one or the head dim.</summary>
+    public int EffectiveRotaryDim(int headDim) => RotaryDim ?? headDim;
+
+    public double EffectiveRotaryBase => RotaryBase ?? DefaultRotaryBase;
 }
 
 /// <summary>What the kernel fuses after the softmax-weighted sum.</summary>

@@ -35,3 +35,12 @@ public enum MaskAlignment
     /// <summary>Query i sees keys j ≤ i + Skv − Sq (FlashAttention ≥ 2.1, decoding).</summary>
     BottomRight = 2,
 }
+
+/// <summary>Which features of a head form one rotary pair (mirrors KernelDsl.RotaryConvention).</summary>
+public enum RotaryConvention
+{
+    /// <summary>Pairs (2i, 2i + 1).</summary>
+    Interleaved = 0,
+    /// <summary>Pairs (i, i + rotaryDim / 2), GPT-NeoX / Llama.</summary>
+    HalfSplit = 1,
+}

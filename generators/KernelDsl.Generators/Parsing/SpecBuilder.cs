@@ -69,7 +69,23 @@ internal static class SpecBuilder
             Backward = backward is null ? null : new BackwardSpec(backward.Get("Deterministic", false)),
             Varlen = varlen is null ? null : VarlenSpec.Default,
             PagedKv = paged is null ? null : new PagedKvSpec(paged.Get("MaxQueriesPerSequence", PagedKvSpec.DefaultMaxQueriesPerSequence), paged.GetOrNull<int>("PageSize")),
+            Prologue = Prologue(fusion),
         };
+    }
+
+    /// <summary>[Fusion]'s prologue options as written, or null when none is (so specs without them keep an equal model).</summary>
+    private static PrologueSpec? Prologue(ParsedAttribute? fusion)
+    {
+        if (fusion is null || !(fusion.IsWritten("AppendKv") || fusion.IsWritten("Rotary") || fusion.IsWritten("RotaryDim") || fusion.IsWritten("RotaryBase")))
+        {
+            return null;
+        }
+
+        return new PrologueSpec(
+            fusion.Get("AppendKv", false),
+            fusion.GetOrNull<int>("Rotary") is int rotary ? (RotaryConvention)rotary : null,
+            fusion.GetOrNull<int>("RotaryDim"),
+            fusion.GetOrNull<double>("RotaryBase"));
     }
 
     /// <summary>

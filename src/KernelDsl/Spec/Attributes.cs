@@ -80,8 +80,11 @@ public sealed class TilingAttribute : Attribute
 }
 
 /// <summary>
-/// What the kernel fuses beyond scale, mask and softmax. Today: the epilogue (output type, log-sum-exp).
-/// Prologue options (rotary embeddings, KV-cache append) will join this attribute.
+/// What the kernel fuses beyond scale, mask and softmax: the epilogue (output type, log-sum-exp) and, on a
+/// <see cref="PagedKvAttribute"/> spec, the decode step's prologue (issue 12): <see cref="AppendKv"/> adds
+/// <c>DecodeAppend</c>, which writes the new tokens' K and V into the paged cache and attends over it in one call, and
+/// <see cref="Rotary"/> rotates the new Q and K there first (RoPE at each token's position in its sequence; K is stored
+/// after rotary).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class FusionAttribute : Attribute
@@ -91,6 +94,26 @@ public sealed class FusionAttribute : Attribute
 
     /// <summary>Also write the natural-log log-sum-exp of each query row, shape [B, Hq, Sq], FP32 (−∞ for fully masked rows).</summary>
     public bool WriteLse { get; set; }
+
+    /// <summary>
+    /// Paged decode only (needs <see cref="PagedKvAttribute"/>): adds <c>DecodeAppend(q, k, v, cache, output, …, batch, headsQ)</c>,
+    /// which appends the new tokens' K (after rotary, when <see cref="Rotary"/> is set) and V at each sequence's current length
+    /// (crossing into the next page of its table), then attends over the cache, new tokens included, in one call.
+    /// </summary>
+    public bool AppendKv { get; set; }
+
+    /// <summary>
+    /// Rotary position embedding (RoPE) of the new Q and K in <c>DecodeAppend</c> (needs <see cref="AppendKv"/>): which features
+    /// form a pair — <see cref="RotaryConvention.Interleaved"/> (2i, 2i + 1) or <see cref="RotaryConvention.HalfSplit"/>
+    /// (i, i + RotaryDim / 2, GPT-NeoX / Llama). Leave it out for no rotary.
+    /// </summary>
+    public RotaryConvention Rotary { get; set; }
+
+    /// <summary>Features rotated, even and at most HeadDim (partial rotary when smaller); default HeadDim. Needs <see cref="Rotary"/>.</summary>
+    public int RotaryDim { get; set; }
+
+    /// <summary>The frequency base, finite and positive: θᵢ = base^(−2i / RotaryDim); default 10000. Needs <see cref="Rotary"/>.</summary>
+    public double RotaryBase { get; set; }
 }
 
 /// <summary>

@@ -145,6 +145,18 @@ internal static class SpecSources
         public static partial class WindowDecode;
         """;
 
+    /// <summary>[PagedKv] with the fused decode prologue (issue 12): half-split partial rotary with a Llama-3 base, KV append, LSE, verification.</summary>
+    public const string ServingRotaryAppend = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+        [Fusion(WriteLse = true, AppendKv = true, Rotary = RotaryConvention.HalfSplit, RotaryDim = 32, RotaryBase = 500000)]
+        [PagedKv(MaxQueriesPerSequence = 16)]
+        public static partial class RopeDecode;
+        """;
+
     /// <summary>[Backward] on the GPU too: the preprocess, dK/dV and dQ kernels with a score modifier (a local, a captured buffer) and a causal band.</summary>
     public const string TrainableGpu = """
         using System;

@@ -109,6 +109,19 @@ public static class PlanTextRenderer
             s.Append(", writes LSE");
         }
 
+        if (spec.HasDecodeAppend)
+        {
+            var prologue = spec.Prologue!;
+            s.Append(", decode prologue: ");
+            if (prologue.Rotary is { } rotary)
+            {
+                s.Append("rotary ").Append(rotary).Append(" on ").Append(prologue.EffectiveRotaryDim(spec.HeadDim)).Append(" features, base ")
+                 .Append(prologue.EffectiveRotaryBase.ToString("R", CultureInfo.InvariantCulture)).Append(", then ");
+            }
+
+            s.Append("KV append");
+        }
+
         if (spec.ScoreModifier is not null)
         {
             s.Append(", score modifier ").Append(spec.ScoreModifier.MethodName);

@@ -80,10 +80,31 @@ public sealed class ServingEmitter : IEmitter
                 w.Line("public const int MaxQueriesPerSequence = " + paged.MaxQueriesPerSequence.ToString(CultureInfo.InvariantCulture) + ";");
                 w.Line("/// <summary>The one page size the spec serves, or 0 for any (1–256, the pool's).</summary>");
                 w.Line("public const int PageSize = " + (paged.PageSize ?? 0).ToString(CultureInfo.InvariantCulture) + ";");
+                if (spec.HasDecodeAppend)
+                {
+                    RotaryConstants(w, spec);
+                }
             }
 
             w.Line("/// <summary>The built-in mask for one sequence of a serving call (its own alignment): pass it to the float64 reference.</summary>");
             w.Line("public static " + Rt + "MaskBand BandFor(" + Rt + "AttentionShape sequence) => Plan.Parameters.BandFor(sequence);");
+        }
+    }
+
+    /// <summary>The fused prologue's options: DecodeAppend's rotary, as the runtime description the float64 reference takes.</summary>
+    private static void RotaryConstants(CodeWriter w, AttentionSpec spec)
+    {
+        var prologue = spec.Prologue!;
+        if (prologue.Rotary is { } rotary)
+        {
+            w.Line("/// <summary>The rotary embedding DecodeAppend applies to the new Q and K ([Fusion(Rotary = …)]): pass it to the float64 reference.</summary>");
+            w.Line("public static readonly " + Rt + "RotaryEmbedding Rotary = new(" + spec.HeadDim.ToString(CultureInfo.InvariantCulture) + ", "
+                   + prologue.EffectiveRotaryDim(spec.HeadDim).ToString(CultureInfo.InvariantCulture) + ", " + TypeNames.DoubleLiteral(prologue.EffectiveRotaryBase) + ", " + Rt + "RotaryConvention." + rotary + ");");
+        }
+        else
+        {
+            w.Line("/// <summary>DecodeAppend rotates nothing (no [Fusion(Rotary = …)]): K and V are appended as given.</summary>");
+            w.Line("public static readonly " + Rt + "RotaryEmbedding? Rotary = null;");
         }
     }
 
