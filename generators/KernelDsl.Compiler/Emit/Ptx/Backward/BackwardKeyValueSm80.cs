@@ -34,12 +34,8 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
         var (laneDHi, laneDMid, laneDvHi, laneDvMid) = (r[8], r[9], r[10], r[11]);
         var loop = w.Declare(RegKind.B32, "m_start", "tiles", "items", "it", "read", "head", "q0", "full_lo", "full_hi", "jb");
         var (mStart, tiles, items, it, read, head, q0, fullLo, fullHi, jb) = (loop[0], loop[1], loop[2], loop[3], loop[4], loop[5], loop[6], loop[7], loop[8], loop[9]);
-        var rowArrays = w.DeclareArrays(RegKind.B32, 2, "key", "lo", "hi", "rel_lo", "rel_hi");
-        Reg[] keys = { rowArrays[0][0], rowArrays[0][1] };
-        Reg[] lo = { rowArrays[1][0], rowArrays[1][1] };
-        Reg[] hi = { rowArrays[2][0], rowArrays[2][1] };
-        Reg[] relLo = { rowArrays[3][0], rowArrays[3][1] };
-        Reg[] relHi = { rowArrays[4][0], rowArrays[4][1] };
+        var bounds = DeclareRowBounds("key");
+        var keys = bounds.Rows;
         var ptr = w.Declare(RegKind.B64, "q_b", "q_hs", "q_ss", "do_b", "do_hs", "do_ss", "k_base", "k_ss", "v_base", "v_ss", "dk_base", "dk_ss", "dv_base", "dv_ss", "delta_b", "lse2_b");
         var (qB, qHs, qSs, doB, doHs, doSs) = (ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5]);
         var (kBase, kSs, vBase, vSs, dkBase, dkSs, dvBase, dvSs, deltaB, lse2B) = (ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12], ptr[13], ptr[14], ptr[15]);
@@ -56,9 +52,7 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
         w.Mov(U32, kvBlock, Sreg.CtaidX);
         w.Mov(U32, kvHead, Sreg.CtaidY);
         w.MulLo(U32, k0, kvBlock, Gpu.BlockKV);
-        w.MadLo(U32, keys[0], Warp, 16, k0);
-        w.Add(U32, keys[0], keys[0], G);
-        w.Add(U32, keys[1], keys[0], 8);
+        EmitThreadRows(k0, keys);
         BasePointer(w, Entry, "k", Batch, kvHead, Element, kBase, kSs);
         BasePointer(w, Entry, "v", Batch, kvHead, Element, vBase, vSs);
         BasePointer(w, Entry, "dk", Batch, kvHead, Element, dkBase, dkSs);
@@ -69,22 +63,11 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
         Entry.LoadGlobalPointer(w, deltaB, "delta");
         Entry.LoadGlobalPointer(w, lse2B, "lse2");
 
-        w.Stage(System.FormattableString.Invariant($"Setup: shared memory (K @0, V @{Layout.ResidentDvOffset}, ring @{Layout.StreamOffset}, {Layout.StageBytes} bytes per stage) and each lane's ldmatrix offsets"));
-        w.Mov(U32, kTile, Smem);
-        w.Add(U32, vTile, Smem, Layout.ResidentDvOffset);
-        w.Add(U32, ring, Smem, Layout.StreamOffset);
-        MmaSyncProducts.LaneRowsByHi(w, laneDHi, Lane, Layout.DPitchBytes);
-        MmaSyncProducts.LaneRowsByMid(w, laneDMid, Lane, Layout.DPitchBytes);
-        MmaSyncProducts.LaneRowsByHi(w, laneDvHi, Lane, Layout.DvPitchBytes);
-        MmaSyncProducts.LaneRowsByMid(w, laneDvMid, Lane, Layout.DvPitchBytes);
-        w.Comment("A operands: this warp's 16 rows of K and V");
-        w.MadLo(U32, ka, Warp, 16 * Layout.DPitchBytes, kTile);
-        w.Add(U32, ka, ka, laneDMid);
-        w.MadLo(U32, va, Warp, 16 * Layout.DvPitchBytes, vTile);
-        w.Add(U32, va, va, laneDvMid);
+        var residentTiles = new ResidentTiles(kTile, vTile, ring, laneDHi, laneDMid, laneDvHi);
+        EmitResidentSetup("K", "V", residentTiles, laneDvMid, ka, va);
         EmitModifierSetup();
 
-        EmitBand(k0, SeqKv, SeqQ, Gpu.BlockKV, BQ, keys, lo, hi, mStart, tiles, fullLo, fullHi);
+        EmitBand(k0, SeqKv, SeqQ, Gpu.BlockKV, BQ, keys, bounds.Lo, bounds.Hi, mStart, tiles, fullLo, fullHi);
         w.Comment("items: (query head of the group, query tile); none kept: dK = dV = 0");
         w.Sub(S32, tiles, tiles, mStart);
         w.MulLo(U32, items, tiles, Group);
@@ -94,67 +77,39 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
         w.Setp(Cmp.Eq, U32, more, items, 0);
         w.BranchIf(more, epilogue);
 
-        w.Stage("Prologue: K and V of the block and the first item in flight (one commit group)");
-        Copies.CpAsyncTile(w, "K", new GlobalTile(kBase, kSs, Element), k0, SeqKv, new PaddedTile(Layout.DPitchBytes), kTile, Gpu.BlockKV, D, Gpu.ThreadsPerBlock, Thread);
-        Copies.CpAsyncTile(w, "V", new GlobalTile(vBase, vSs, Element), k0, SeqKv, new PaddedTile(Layout.DvPitchBytes), vTile, Gpu.BlockKV, Dv, Gpu.ThreadsPerBlock, Thread);
-        w.Mov(U32, it, 0);
-        w.Mov(U32, read, 0);
-        LoadItem(it, read, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B);
-        Copies.Commit(w);
-
-        w.Stage("Main loop over the items");
-        var top = w.NewLabel("ITEM_LOOP");
-        w.Place(top);
-        w.Comment("item it has landed; the barrier also proves every warp finished item it-1, whose stage the prefetch reuses");
-        Copies.Wait(w, 0);
-        Copies.Barrier(w);
-        using (w.Scope())
+        EmitPrologue("K and V of the block and the first item", ("K", new GlobalTile(kBase, kSs, Element)), ("V", new GlobalTile(vBase, vSs, Element)), k0, SeqKv, Gpu.BlockKV,
+            residentTiles, it, read, () => LoadItem(it, read, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B));
+        EmitRingLoop("the items", "ITEM_LOOP", "item it", U32, it, items, read, more,
+            (next, other) => LoadItem(next, other, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B), () =>
         {
-            var n = w.Declare(RegKind.B32, "next", "other");
-            var (next, other) = (n[0], n[1]);
-            var skip = w.Declare1(RegKind.Pred, "skip");
-            var skipped = w.NewLabel("PREFETCH_SKIP");
-            w.Add(U32, next, it, 1);
-            w.Setp(Cmp.Ge, U32, skip, next, items);
-            w.BranchIf(skip, skipped);
-            w.Xor(B32, other, read, 1);
-            LoadItem(next, other, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B);
-            w.Place(skipped);
-            Copies.Commit(w);
-        }
+            ItemCoordinates(it, mStart, tiles, head, q0);
+            using (w.Scope())
+            {
+                var a = w.Declare(RegKind.B32, "stage", "q_hi", "q_mid", "do_hi", "do_mid", "stat");
+                var (stage, qHi, qMid, doHi, doMid, stat) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+                w.MadLo(U32, stage, read, Layout.StageBytes, ring);
+                w.Add(U32, qHi, stage, laneDHi);
+                w.Add(U32, qMid, stage, laneDMid);
+                w.Add(U32, doHi, stage, Layout.StreamDvOffset);
+                w.Add(U32, doMid, doHi, laneDvMid);
+                w.Add(U32, doHi, doHi, laneDvHi);
+                w.MadLo(U32, stat, T4, 8, stage);
+                w.Add(U32, stat, stat, Layout.StreamLseOffset);
 
-        ItemCoordinates(it, mStart, tiles, head, q0);
-        using (w.Scope())
-        {
-            var a = w.Declare(RegKind.B32, "stage", "q_hi", "q_mid", "do_hi", "do_mid", "stat");
-            var (stage, qHi, qMid, doHi, doMid, stat) = (a[0], a[1], a[2], a[3], a[4], a[5]);
-            w.MadLo(U32, stage, read, Layout.StageBytes, ring);
-            w.Add(U32, qHi, stage, laneDHi);
-            w.Add(U32, qMid, stage, laneDMid);
-            w.Add(U32, doHi, stage, Layout.StreamDvOffset);
-            w.Add(U32, doMid, doHi, laneDvMid);
-            w.Add(U32, doHi, doHi, laneDvHi);
-            w.MadLo(U32, stat, T4, 8, stage);
-            w.Add(U32, stat, stat, Layout.StreamLseOffset);
-
-            w.Stage("S^T = K * Q^T (keys x queries)");
-            Products.ProductABt(w, s, ka, qHi, Layout.DPitchBytes, D);
-            w.Stage("dP^T = V * dO^T");
-            Products.ProductABt(w, dp, va, doHi, Layout.DvPitchBytes, Dv);
-            EmitRelativeBounds(q0, BQ, lo, hi, fullLo, fullHi, jb, relLo, relHi);
-            EmitGradients(s, dp, keys, jb, relLo, relHi, head, new RowStatistics(null, null, stat));
-            w.Stage("dV += P^T * dO (P^T to " + Element.Ptx + " A fragments in registers)");
-            s.ConvertToA(w, Element, frag);
-            Products.AccumulateAB(w, dv, frag, doMid, Layout.DvPitchBytes, BQ);
-            w.Stage("dK += dS^T * Q");
-            dp.ConvertToA(w, Element, frag);
-            Products.AccumulateAB(w, dk, frag, qMid, Layout.DPitchBytes, BQ);
-        }
-
-        w.Add(U32, it, it, 1);
-        Flip(read);
-        w.Setp(Cmp.Lt, U32, more, it, items);
-        w.BranchIf(more, top);
+                w.Stage("S^T = K * Q^T (keys x queries)");
+                Products.ProductABt(w, s, ka, qHi, Layout.DPitchBytes, D);
+                w.Stage("dP^T = V * dO^T");
+                Products.ProductABt(w, dp, va, doHi, Layout.DvPitchBytes, Dv);
+                EmitRelativeBounds(q0, BQ, bounds.Lo, bounds.Hi, fullLo, fullHi, jb, bounds.RelLo, bounds.RelHi);
+                EmitGradients(s, dp, keys, jb, bounds.RelLo, bounds.RelHi, head, new RowStatistics(null, null, stat));
+                w.Stage("dV += P^T * dO (P^T to " + Element.Ptx + " A fragments in registers)");
+                s.ConvertToA(w, Element, frag);
+                Products.AccumulateAB(w, dv, frag, doMid, Layout.DvPitchBytes, BQ);
+                w.Stage("dK += dS^T * Q");
+                dp.ConvertToA(w, Element, frag);
+                Products.AccumulateAB(w, dk, frag, qMid, Layout.DPitchBytes, BQ);
+            }
+        });
 
         w.Place(epilogue);
         w.Stage("Epilogue: dK = scale * dK and dV, in " + Element.Ptx + ", keys < Skv");
@@ -196,10 +151,9 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
             w.MadLo(U64, qBase, x, qHs, qB);
             w.MadLo(U64, doBase, x, doHs, doB);
             w.MadLo(U32, dst, stage, Layout.StageBytes, ring);
-            Copies.CpAsyncTile(w, "Q", new GlobalTile(qBase, qSs, Element), q0, SeqQ, new PaddedTile(Layout.DPitchBytes), dst, BQ, D, Gpu.ThreadsPerBlock, Thread);
+            CopyTile("Q", new GlobalTile(qBase, qSs, Element), q0, SeqQ, dst, BQ, valueWidth: false);
             w.Add(U32, dst, dst, Layout.StreamDvOffset);
-            var outputElement = ElementTraits.Of(OutputType);
-            Copies.CpAsyncTile(w, "dO", new GlobalTile(doBase, doSs, outputElement), q0, SeqQ, new PaddedTile(Layout.DvPitchBytes), dst, BQ, Dv, Gpu.ThreadsPerBlock, Thread);
+            CopyTile("dO", new GlobalTile(doBase, doSs, ElementTraits.Of(OutputType)), q0, SeqQ, dst, BQ, valueWidth: true);
             w.Comment("lse2 (threads 0..BQ-1) and delta (threads BQ..2BQ-1) of the tile's rows; rows past Sq read nothing and hold 0");
             w.Rem(U32, t, Thread, BQ);
             w.Setp(Cmp.Lt, U32, mine, Thread, 2 * BQ);

@@ -33,12 +33,8 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
         var (doa, laneDHi, laneDMid, laneDvHi) = (r[8], r[9], r[10], r[11]);
         var loop = w.Declare(RegKind.B32, "n", "n_end", "read", "kv0", "full_lo", "full_hi", "jb");
         var (n, nEnd, read, kv0, fullLo, fullHi, jb) = (loop[0], loop[1], loop[2], loop[3], loop[4], loop[5], loop[6]);
-        var rowArrays = w.DeclareArrays(RegKind.B32, 2, "row", "lo", "hi", "rel_lo", "rel_hi");
-        Reg[] rows = { rowArrays[0][0], rowArrays[0][1] };
-        Reg[] lo = { rowArrays[1][0], rowArrays[1][1] };
-        Reg[] hi = { rowArrays[2][0], rowArrays[2][1] };
-        Reg[] relLo = { rowArrays[3][0], rowArrays[3][1] };
-        Reg[] relHi = { rowArrays[4][0], rowArrays[4][1] };
+        var bounds = DeclareRowBounds("row");
+        var rows = bounds.Rows;
         var statArrays = w.DeclareArrays(RegKind.F32, 2, "nlse", "dlt");
         Reg[] negLse = { statArrays[0][0], statArrays[0][1] };
         Reg[] delta = { statArrays[1][0], statArrays[1][1] };
@@ -57,9 +53,7 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
         w.Mov(U32, head, Sreg.CtaidY);
         w.Div(U32, kvHead, head, Group);
         w.MulLo(U32, q0, qBlock, Gpu.BlockQ);
-        w.MadLo(U32, rows[0], Warp, 16, q0);
-        w.Add(U32, rows[0], rows[0], G);
-        w.Add(U32, rows[1], rows[0], 8);
+        EmitThreadRows(q0, rows);
         var outputElement = ElementTraits.Of(OutputType);
         BasePointer(w, Entry, "q", Batch, head, Element, qBase, qSs);
         BasePointer(w, Entry, "d_o", Batch, head, outputElement, doBase, doSs);
@@ -68,84 +62,41 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
         BasePointer(w, Entry, "dq", Batch, head, Element, dqBase, dqSs);
         EmitRowStatistics(head, rows, negLse, delta);
 
-        w.Stage(System.FormattableString.Invariant($"Setup: shared memory (Q @0, dO @{Layout.ResidentDvOffset}, ring @{Layout.StreamOffset}, {Layout.StageBytes} bytes per stage) and each lane's ldmatrix offsets"));
-        w.Mov(U32, qTile, Smem);
-        w.Add(U32, doTile, Smem, Layout.ResidentDvOffset);
-        w.Add(U32, ring, Smem, Layout.StreamOffset);
-        MmaSyncProducts.LaneRowsByHi(w, laneDHi, Lane, Layout.DPitchBytes);
-        MmaSyncProducts.LaneRowsByMid(w, laneDMid, Lane, Layout.DPitchBytes);
-        MmaSyncProducts.LaneRowsByHi(w, laneDvHi, Lane, Layout.DvPitchBytes);
-        w.Comment("A operands: this warp's 16 rows of Q and dO");
-        w.MadLo(U32, qa, Warp, 16 * Layout.DPitchBytes, qTile);
-        w.Add(U32, qa, qa, laneDMid);
-        using (w.Scope())
-        {
-            var x = w.Declare1(RegKind.B32, "x");
-            MmaSyncProducts.LaneRowsByMid(w, x, Lane, Layout.DvPitchBytes);
-            w.MadLo(U32, doa, Warp, 16 * Layout.DvPitchBytes, doTile);
-            w.Add(U32, doa, doa, x);
-        }
+        var residentTiles = new ResidentTiles(qTile, doTile, ring, laneDHi, laneDMid, laneDvHi);
+        EmitResidentSetup("Q", "dO", residentTiles, null, qa, doa);
 
         EmitModifierSetup();
-        EmitBand(q0, SeqQ, SeqKv, Gpu.BlockQ, BKV, rows, lo, hi, n, nEnd, fullLo, fullHi);
+        EmitBand(q0, SeqQ, SeqKv, Gpu.BlockQ, BKV, rows, bounds.Lo, bounds.Hi, n, nEnd, fullLo, fullHi);
         dq.Fill(w, Zero);
         var epilogue = w.NewLabel("EPILOGUE");
         w.Setp(Cmp.Ge, S32, more, n, nEnd);
         w.BranchIf(more, epilogue);
 
-        w.Stage("Prologue: Q and dO of the block and the first K/V tile in flight (one commit group)");
-        Copies.CpAsyncTile(w, "Q", new GlobalTile(qBase, qSs, Element), q0, SeqQ, new PaddedTile(Layout.DPitchBytes), qTile, Gpu.BlockQ, D, Gpu.ThreadsPerBlock, Thread);
-        Copies.CpAsyncTile(w, "dO", new GlobalTile(doBase, doSs, outputElement), q0, SeqQ, new PaddedTile(Layout.DvPitchBytes), doTile, Gpu.BlockQ, Dv, Gpu.ThreadsPerBlock, Thread);
-        w.Mov(U32, read, 0);
-        LoadTile(n, read, ring, kBase, kSs, vBase, vSs);
-        Copies.Commit(w);
-
-        w.Stage("Main loop over the kept K/V tiles");
-        var top = w.NewLabel("KV_LOOP");
-        w.Place(top);
-        w.Comment("tile n has landed; the barrier also proves every warp finished tile n-1, whose stage the prefetch reuses");
-        Copies.Wait(w, 0);
-        Copies.Barrier(w);
-        using (w.Scope())
+        EmitPrologue("Q and dO of the block and the first K/V tile", ("Q", new GlobalTile(qBase, qSs, Element)), ("dO", new GlobalTile(doBase, doSs, outputElement)), q0, SeqQ, Gpu.BlockQ,
+            residentTiles, null, read, () => LoadTile(n, read, ring, kBase, kSs, vBase, vSs));
+        EmitRingLoop("the kept K/V tiles", "KV_LOOP", "tile n", S32, n, nEnd, read, more, (next, other) => LoadTile(next, other, ring, kBase, kSs, vBase, vSs), () =>
         {
-            var t = w.Declare(RegKind.B32, "next", "other");
-            var (next, other) = (t[0], t[1]);
-            var skip = w.Declare1(RegKind.Pred, "skip");
-            var skipped = w.NewLabel("PREFETCH_SKIP");
-            w.Add(S32, next, n, 1);
-            w.Setp(Cmp.Ge, S32, skip, next, nEnd);
-            w.BranchIf(skip, skipped);
-            w.Xor(B32, other, read, 1);
-            LoadTile(next, other, ring, kBase, kSs, vBase, vSs);
-            w.Place(skipped);
-            Copies.Commit(w);
-        }
-
-        w.Shl(B32, kv0, n, Log2(BKV));
-        using (w.Scope())
-        {
-            var a = w.Declare(RegKind.B32, "stage", "k_hi", "k_mid", "v_hi");
-            var (stage, kHi, kMid, vHi) = (a[0], a[1], a[2], a[3]);
-            w.MadLo(U32, stage, read, Layout.StageBytes, ring);
-            w.Add(U32, kHi, stage, laneDHi);
-            w.Add(U32, kMid, stage, laneDMid);
-            w.Add(U32, vHi, stage, Layout.StreamDvOffset);
-            w.Add(U32, vHi, vHi, laneDvHi);
-            w.Stage("S = Q * K^T");
-            Products.ProductABt(w, s, qa, kHi, Layout.DPitchBytes, D);
-            w.Stage("dP = dO * V^T");
-            Products.ProductABt(w, dp, doa, vHi, Layout.DvPitchBytes, Dv);
-            EmitRelativeBounds(kv0, BKV, lo, hi, fullLo, fullHi, jb, relLo, relHi);
-            EmitGradients(s, dp, rows, jb, relLo, relHi, head, new RowStatistics(negLse, delta, null));
-            w.Stage("dQ += dS * K (dS to " + Element.Ptx + " A fragments in registers)");
-            dp.ConvertToA(w, Element, frag);
-            Products.AccumulateAB(w, dq, frag, kMid, Layout.DPitchBytes, BKV);
-        }
-
-        w.Add(S32, n, n, 1);
-        Flip(read);
-        w.Setp(Cmp.Lt, S32, more, n, nEnd);
-        w.BranchIf(more, top);
+            w.Shl(B32, kv0, n, Log2(BKV));
+            using (w.Scope())
+            {
+                var a = w.Declare(RegKind.B32, "stage", "k_hi", "k_mid", "v_hi");
+                var (stage, kHi, kMid, vHi) = (a[0], a[1], a[2], a[3]);
+                w.MadLo(U32, stage, read, Layout.StageBytes, ring);
+                w.Add(U32, kHi, stage, laneDHi);
+                w.Add(U32, kMid, stage, laneDMid);
+                w.Add(U32, vHi, stage, Layout.StreamDvOffset);
+                w.Add(U32, vHi, vHi, laneDvHi);
+                w.Stage("S = Q * K^T");
+                Products.ProductABt(w, s, qa, kHi, Layout.DPitchBytes, D);
+                w.Stage("dP = dO * V^T");
+                Products.ProductABt(w, dp, doa, vHi, Layout.DvPitchBytes, Dv);
+                EmitRelativeBounds(kv0, BKV, bounds.Lo, bounds.Hi, fullLo, fullHi, jb, bounds.RelLo, bounds.RelHi);
+                EmitGradients(s, dp, rows, jb, bounds.RelLo, bounds.RelHi, head, new RowStatistics(negLse, delta, null));
+                w.Stage("dQ += dS * K (dS to " + Element.Ptx + " A fragments in registers)");
+                dp.ConvertToA(w, Element, frag);
+                Products.AccumulateAB(w, dq, frag, kMid, Layout.DPitchBytes, BKV);
+            }
+        });
 
         w.Place(epilogue);
         w.Stage("Epilogue: dQ = scale * dQ in " + Element.Ptx + ", rows < Sq");
@@ -200,9 +151,9 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
             var (kv0, dst) = (r[0], r[1]);
             w.Shl(B32, kv0, tile, Log2(BKV));
             w.MadLo(U32, dst, stage, Layout.StageBytes, ring);
-            Copies.CpAsyncTile(w, "K", new GlobalTile(kBase, kSs, Element), kv0, SeqKv, new PaddedTile(Layout.DPitchBytes), dst, BKV, D, Gpu.ThreadsPerBlock, Thread);
+            CopyTile("K", new GlobalTile(kBase, kSs, Element), kv0, SeqKv, dst, BKV, valueWidth: false);
             w.Add(U32, dst, dst, Layout.StreamDvOffset);
-            Copies.CpAsyncTile(w, "V", new GlobalTile(vBase, vSs, Element), kv0, SeqKv, new PaddedTile(Layout.DvPitchBytes), dst, BKV, Dv, Gpu.ThreadsPerBlock, Thread);
+            CopyTile("V", new GlobalTile(vBase, vSs, Element), kv0, SeqKv, dst, BKV, valueWidth: true);
         }
     }
 }
