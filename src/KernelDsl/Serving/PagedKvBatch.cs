@@ -136,6 +136,21 @@ public sealed class PagedKvBatch
         }
     }
 
+    /// <summary>
+    /// The batch after a fused append step (<c>DecodeAppend</c>, issue 12): each sequence's length grown by its query tokens, the
+    /// same offsets and page table. This batch's lengths are the positions where the new tokens go.
+    /// </summary>
+    public PagedKvBatch AfterAppend()
+    {
+        var lengths = new int[Sequences];
+        for (int s = 0; s < lengths.Length; s++)
+        {
+            lengths[s] = checked(_kvLengths[s] + QueryCount(s));
+        }
+
+        return new PagedKvBatch(_queryOffsets, lengths, _pageTable, MaxPagesPerSequence);
+    }
+
     /// <summary>ceil(length / pageSize).</summary>
     public static int PagesNeeded(int length, int pageSize) => (int)(((long)length + pageSize - 1) / pageSize);
 

@@ -7,8 +7,8 @@ namespace KernelDsl;
 /// RotaryDim / 2 pairs (x₀, x₁), and pair i of the token at position p is rotated by the angle p·θᵢ with
 /// θᵢ = base^(−2i / RotaryDim): (x₀ cos − x₁ sin, x₀ sin + x₁ cos). Features at RotaryDim and beyond (partial rotary) are
 /// copied unchanged. <see cref="Convention"/> says which features form pair i.
-/// <para>First slice of issue 12: this is the runtime description and its float64 reference (<see cref="Apply"/>); no
-/// kernel applies it yet.</para>
+/// <para>The runtime description and its float64 reference (<see cref="Apply"/>); a spec's <c>[Fusion(Rotary = …)]</c> is
+/// applied by its generated <c>DecodeAppend</c> (its <c>Serving.Rotary</c> is one of these).</para>
 /// </summary>
 public sealed class RotaryEmbedding
 {

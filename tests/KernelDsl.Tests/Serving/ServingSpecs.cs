@@ -60,3 +60,25 @@ public static partial class FixedPageDecode;
 [Fusion(WriteLse = true)]
 [PagedKv(MaxQueriesPerSequence = 4)]
 public static partial class WindowDecodeFp32;
+
+/// <summary>The fused decode step (issue 12): half-split rotary on every feature, KV append, fp32, causal, LSE, up to 16 new tokens.</summary>
+[Attention(HeadDim = 32)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(WriteLse = true, AppendKv = true, Rotary = RotaryConvention.HalfSplit)]
+[PagedKv(MaxQueriesPerSequence = 16)]
+public static partial class AppendRopeHalfSplitFp32;
+
+/// <summary>The fused decode step in bf16: interleaved partial rotary (48 of 64 features) with Llama 3's base, 32-row tiles.</summary>
+[Attention(HeadDim = 64)]
+[Precision(DType.BF16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Tiling(BlockQ = 32, BlockKV = 32)]
+[Fusion(WriteLse = true, AppendKv = true, Rotary = RotaryConvention.Interleaved, RotaryDim = 48, RotaryBase = 500000)]
+[PagedKv(MaxQueriesPerSequence = 16)]
+public static partial class AppendRopeInterleavedBf16;
+
+/// <summary>The append without rotary, a fixed page size, Dv ≠ D, no mask, no LSE.</summary>
+[Attention(HeadDim = 16, ValueHeadDim = 32)]
+[Fusion(AppendKv = true)]
+[PagedKv(PageSize = 16, MaxQueriesPerSequence = 4)]
+public static partial class AppendOnlyFixedPage;

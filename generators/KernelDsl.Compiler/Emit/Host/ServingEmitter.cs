@@ -13,7 +13,7 @@ namespace KernelDsl.Compiler.Emit.Host;
 /// (<see cref="Cpu.CpuServingKernelWriter"/>), into <c>X.Serving.g.cs</c>. The entry points check and pin their arguments
 /// and pick the K/V row source (packed or paged); the kernel is the same.
 /// </summary>
-public sealed class ServingEmitter : IEmitter
+public sealed partial class ServingEmitter : IEmitter
 {
     private const string Rt = "global::KernelDsl.";
 
@@ -43,6 +43,12 @@ public sealed class ServingEmitter : IEmitter
             {
                 w.Line();
                 Decode(w, plan);
+                if (spec.HasDecodeAppend)
+                {
+                    w.Line();
+                    DecodeAppend(w, plan);
+                }
+
                 if (plan.PortableGpuKernel(GpuKernelKind.Decode) is { } decode && plan.PortableGpuKernel(GpuKernelKind.DecodeMerge) is { } merge)
                 {
                     w.Line();
@@ -66,7 +72,7 @@ public sealed class ServingEmitter : IEmitter
     }
 
     private static string Entries(AttentionSpec spec) =>
-        string.Join(", ", new[] { spec.Varlen is null ? null : "ForwardVarlen", spec.PagedKv is null ? null : "Decode" }.Where(e => e is not null));
+        string.Join(", ", new[] { spec.Varlen is null ? null : "ForwardVarlen", spec.PagedKv is null ? null : "Decode", spec.HasDecodeAppend ? "DecodeAppend" : null }.Where(e => e is not null));
 
     private static void ServingConstants(CodeWriter w, AttentionSpec spec)
     {

@@ -1,0 +1,78 @@
+using System.Linq;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+
+namespace KernelDsl.Compiler.Emit.Host;
+
+/// <summary>
+/// The fused decode step of a spec with [Fusion(AppendKv = true)] (issue 12): <c>DecodeAppend</c> takes the new tokens' q, k, v
+/// (un-rotated), rotates q and k ([Fusion(Rotary = …)]), appends k and v to the paged cache at each sequence's current length,
+/// and attends over the cache with the new tokens included — one call, returning the batch with the lengths advanced.
+/// </summary>
+public sealed partial class ServingEmitter
+{
+    private static void DecodeAppend(CodeWriter w, KernelPlan plan)
+    {
+        var spec = plan.Spec;
+        string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
+        bool lse = spec.Epilogue.WriteLse;
+        string rotary = spec.Prologue!.Rotary is null ? "no rotary" : "rotated by Serving.Rotary at their positions";
+        w.Line("/// <summary>");
+        w.Line("/// One decode (or verification) step on the CPU, fused: the new tokens' q [totalQ, headsQ, " + spec.HeadDim + "], k [totalQ, Hkv, " + spec.HeadDim + "] and v [totalQ, Hkv, "
+               + spec.ValueHeadDim + "] (un-rotated; " + rotary + ")");
+        w.Line("/// go in; k and v are appended to the cache at positions batch.KvLengths[s] + i (the lengths before the step; a full page continues in");
+        w.Line("/// the next entry of the sequence's page-table row), then q attends over the cache with the new tokens included, exactly as Decode");
+        w.Line("/// with the returned batch. Returns the batch after the step (lengths advanced by each sequence's tokens: PagedKvBatch.AfterAppend).");
+        w.Line("/// The pages the new tokens go to must belong to their sequence alone (no check can see pages shared outside the batch).");
+        w.Line("/// </summary>");
+        BufferDocs(w, spec);
+        string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
+        using (w.Block("public static " + Rt + "PagedKvBatch DecodeAppend(global::System.ReadOnlySpan<" + tin + "> q, global::System.ReadOnlySpan<" + tin + "> k, global::System.ReadOnlySpan<" + tin
+                       + "> v, " + Rt + "PagedKvCache<" + tin + "> cache, global::System.Span<" + tout + "> output" + lseParam + BufferParameters(spec) + ", " + Rt + "PagedKvBatch batch, int headsQ)"))
+        {
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(cache);");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(batch);");
+            w.Line("var geometry = cache.Geometry;");
+            w.Line(Rt + "ServingBinding.RequirePool(geometry, __Spec.HeadDim, __Spec.ValueHeadDim, Serving.PageSize, nameof(cache));");
+            w.Line("// The batch after the step must fit the pool: every new token needs its page in the sequence's row.");
+            w.Line("var after = batch.AfterAppend();");
+            w.Line("after.Validate(geometry, Serving.MaxQueriesPerSequence);");
+            w.Line(Rt + "ServingBinding.RequireHeads(headsQ, geometry.HeadsKv);");
+            w.Line(Rt + "ServingBinding.RequirePacked(q.Length, batch.TotalQueries, headsQ, __Spec.HeadDim, nameof(q));");
+            w.Line(Rt + "ServingBinding.RequirePacked(k.Length, batch.TotalQueries, geometry.HeadsKv, __Spec.HeadDim, nameof(k));");
+            w.Line(Rt + "ServingBinding.RequirePacked(v.Length, batch.TotalQueries, geometry.HeadsKv, __Spec.ValueHeadDim, nameof(v));");
+            foreach (var input in new[] { "k", "v" })
+            {
+                w.Line(Rt + "ServingBinding.RequireDisjoint<" + tin + ", " + tin + ">(cache.Keys.Span, " + input + ", nameof(cache), nameof(" + input + "));");
+                w.Line(Rt + "ServingBinding.RequireDisjoint<" + tin + ", " + tin + ">(cache.Values.Span, " + input + ", nameof(cache), nameof(" + input + "));");
+            }
+
+            foreach (var input in new[] { "q", "k", "v" })
+            {
+                w.Line(Rt + "ServingBinding.RequireDisjoint<" + tout + ", " + tin + ">(output, " + input + ", nameof(output), nameof(" + input + "));");
+                if (lse)
+                {
+                    w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tin + ">(lse, " + input + ", nameof(lse), nameof(" + input + "));");
+                }
+            }
+
+            w.Line("// Rotated q goes to pooled scratch (no allocation in a steady state); the attention is Decode's, over the batch after the step,");
+            w.Line("// which checks output, lse and the captured buffers.");
+            w.Line(tin + "[] rotatedQ = global::System.Buffers.ArrayPool<" + tin + ">.Shared.Rent(q.Length);");
+            using (w.Block("try"))
+            {
+                w.Line("var rotated = global::System.MemoryExtensions.AsSpan(rotatedQ, 0, q.Length);");
+                w.Line(Rt + "DecodeAppendPrologue.Run<" + tin + ">(q, k, v, cache, batch, headsQ, Serving.Rotary, rotated);");
+                string args = "rotated, cache, output" + (lse ? ", lse" : string.Empty) + string.Concat(spec.CapturedBuffers.Select(b => ", " + b.Name)) + ", after, headsQ";
+                w.Line("Decode(" + args + ");");
+            }
+
+            using (w.Block("finally"))
+            {
+                w.Line("global::System.Buffers.ArrayPool<" + tin + ">.Shared.Return(rotatedQ);");
+            }
+
+            w.Line("return after;");
+        }
+    }
+}
