@@ -35,7 +35,7 @@ internal static class DecodeBench
         var total = Stopwatch.StartNew();
         foreach (var shape in shapes)
         {
-            var row = RunShape(shape, random, device.MultiprocessorCount);
+            var row = RunShape(shape, random);
             results.Add(row);
             Console.WriteLine($"{shape.HeadsQ + "/" + shape.HeadsKv,7} {shape.Lengths.Length,3} {shape.NominalLength,6} {(shape.Ragged ? "yes" : ""),6} {shape.PageSize,4} {row["splits"],6} {(double)row["ms"]! * 1000,9:F1} {(double)row["gbps"]!,8:F0}");
         }
@@ -79,7 +79,7 @@ internal static class DecodeBench
     /// <summary>A pool of this many tokens (plus a page per sequence of rounding) stays within PagedKvGeometry's Array.MaxLength elements.</summary>
     private static bool Fits(long tokens, int headsKv) => (tokens + 4096) * headsKv * D <= Array.MaxLength;
 
-    private static Dictionary<string, object?> RunShape(Shape shape, Random random, int sms)
+    private static Dictionary<string, object?> RunShape(Shape shape, Random random)
     {
         int b = shape.Lengths.Length;
         var pagesPer = shape.Lengths.Select(l => (l + shape.PageSize - 1) / shape.PageSize).ToArray();
@@ -107,8 +107,8 @@ internal static class DecodeBench
         q.Fill((BFloat16)0.25f);
         using var o = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, b, 1, shape.HeadsQ, D);
         using var lse = new DeviceBuffer<float>((long)b * shape.HeadsQ);
-        int splits = DecodeLauncher.Plan(dbatch, shape.HeadsQ, shape.HeadsKv, sms).Splits;
         double ms = DeviceTiming.MedianMilliseconds(() => DecodeBf16D128.Decode(q, cache, o, lse, dbatch, shape.HeadsQ));
+        int splits = DecodeLauncher.LastPlan.Splits;
         double bytes = (double)batch.TotalKvTokens * shape.HeadsKv * (D + D) * 2;
         return new Dictionary<string, object?>
         {

@@ -104,7 +104,9 @@ public static unsafe class DecodeLauncher
             return;
         }
 
-        var plan = Plan(batch, headsQ, geometry.HeadsKv, context.Device.MultiprocessorCount);
+        var kernel = context.Modules.GetKernel(decode);
+        var plan = Plan(batch, headsQ, geometry.HeadsKv, context.Device.MultiprocessorCount, CtasPerMultiprocessor(decode, kernel));
+        t_lastPlan = plan;
         DeviceBuffer<float>? workspace = plan.Splits > 1 ? DecodeWorkspace.For(context, stream, plan.Splits * rows * (valueHeadDim + 1L)) : null;
         ulong partialO = workspace?.DevicePointer ?? 0UL;
         ulong partialLse = workspace is null ? 0UL : partialO + (ulong)(plan.Splits * rows * valueHeadDim * sizeof(float));
@@ -115,7 +117,7 @@ public static unsafe class DecodeLauncher
 
         var arguments = new LaunchArguments();
         Pack(decode, call, captured, ref arguments);
-        context.Modules.GetKernel(decode).Launch(plan.Grid, new Dim3(decode.ThreadsPerBlock), decode.SharedMemoryBytes, stream, ref arguments);
+        kernel.Launch(plan.Grid, new Dim3(decode.ThreadsPerBlock), decode.SharedMemoryBytes, stream, ref arguments);
         if (plan.Splits > 1)
         {
             var mergeArguments = new LaunchArguments();
@@ -124,12 +126,27 @@ public static unsafe class DecodeLauncher
         }
     }
 
+    [ThreadStatic]
+    private static DecodeLaunchPlan t_lastPlan;
+
+    /// <summary>
+    /// The launch shape of the last device decode call made on this thread (default before the first): what measurements
+    /// report as the split count, rather than re-deriving it.
+    /// </summary>
+    public static DecodeLaunchPlan LastPlan => t_lastPlan;
+
     /// <summary>The launch shape of a call: row blocks per KV head, KV splits, and the decode grid (splits, Hkv·row blocks, sequences).</summary>
     public readonly record struct DecodeLaunchPlan(int RowBlocks, int Splits, Dim3 Grid);
 
-    /// <summary>The grid and the split count from the batch's host-side figures (<see cref="DecodeSplits"/>), after checking CUDA's grid limits.</summary>
-    public static DecodeLaunchPlan Plan(DevicePagedKvBatch batch, int headsQ, int headsKv, int multiprocessors)
+    /// <summary>
+    /// The grid and the split count from the batch's host-side figures (<see cref="DecodeSplits"/>: sequences, longest and
+    /// total keys) and the GPU's CTA slots (<paramref name="multiprocessors"/> × <paramref name="ctasPerMultiprocessor"/>, the
+    /// latter from <see cref="CtasPerMultiprocessor(GpuKernelInfo, CudaContext)"/>), after checking CUDA's grid limits.
+    /// </summary>
+    public static DecodeLaunchPlan Plan(DevicePagedKvBatch batch, int headsQ, int headsKv, int multiprocessors, int ctasPerMultiprocessor)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(multiprocessors, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ctasPerMultiprocessor, 1);
         ArgumentNullException.ThrowIfNull(batch);
         int group = headsQ / headsKv;
         int rowBlocks = (int)Math.Max(1, ((long)group * batch.MaxQueriesPerSequence + RowsPerCta - 1) / RowsPerCta);
@@ -140,8 +157,26 @@ public static unsafe class DecodeLauncher
                 $"The decode kernel launches Hkv x ceil(G*q/16) = {y} grid rows and one layer per sequence ({batch.Sequences}); CUDA allows at most {AttentionLauncher.MaxGridYZ} each. Split the batch.", nameof(batch));
         }
 
-        int splits = DecodeSplits.Choose((long)batch.Sequences * y, batch.MaxKvLength, multiprocessors);
+        int splits = DecodeSplits.Choose((long)batch.Sequences * y, batch.Sequences, batch.MaxKvLength, batch.TotalKvTokens, multiprocessors * ctasPerMultiprocessor);
         return new DecodeLaunchPlan(rowBlocks, splits, new Dim3(splits, (int)y, batch.Sequences));
+    }
+
+    /// <summary>
+    /// Decode CTAs one SM of <paramref name="context"/>'s device holds at once, from the kernel's shared memory and threads
+    /// (its <see cref="GpuKernelInfo"/>) and the registers the JIT gave it (<see cref="DecodeSplits.CtasPerMultiprocessor"/>).
+    /// Loads the kernel's module if it is not loaded yet (the launch would).
+    /// </summary>
+    public static int CtasPerMultiprocessor(GpuKernelInfo decode, CudaContext context)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        ArgumentNullException.ThrowIfNull(context);
+        return CtasPerMultiprocessor(decode, context.Modules.GetKernel(decode));
+    }
+
+    private static int CtasPerMultiprocessor(GpuKernelInfo decode, CudaKernel kernel)
+    {
+        var device = kernel.Context.Device;
+        return DecodeSplits.CtasPerMultiprocessor(decode.SharedMemoryBytes + kernel.StaticSharedMemoryBytes, decode.ThreadsPerBlock, kernel.Registers, device.SharedMemoryPerMultiprocessor, device.RegistersPerMultiprocessor);
     }
 
     /// <summary>Everything a decode or merge kernel's parameters are filled from.</summary>

@@ -4,14 +4,24 @@ namespace KernelDsl.Cuda;
 
 /// <summary>
 /// How many CTAs the paged decode kernel gives each sequence's KV range (split-KV), chosen on the host from the batch's
-/// host-side figures and the device's SM count — never by reading the device. The rule: with C = sequences × Hkv × row
-/// blocks CTAs (row blocks = ceil(G·q_max / 16)), a grid of C ≥ SMs already fills the GPU, so 1 (no workspace, no merge
-/// kernel); otherwise splits = min(floor(2·SMs / C), ceil(longest sequence / 256), 64), at least 1 — at most one wave of
-/// two CTAs per SM (the D ≤ 128 kernel fits two per SM on sm_90), with every split at least 256 keys (four 64-key tiles,
-/// so the ring's prologue is not all there is) and at most 64 partials per row for the merge to read.
-/// Floor, not ceil: every CTA streams the same number of keys, so a launch a few CTAs past one wave takes two CTA times
-/// for one wave's work. Measured on the H200 (2026-12-03, NOTES "Paged decode kernel"): ceil gave 288 CTAs for B 4 × Hkv 8
-/// (1.09 waves) and 57–62 % of the copy bandwidth, where launches of at most one wave reached 89–97 %.
+/// host-side figures (sequences, longest length, total tokens), the grid's base CTAs and the GPU's CTA slots — never by
+/// reading the device. One rule, a cost model in 64-key tiles (the kernel's tile), evaluated for every n from 1 to
+/// min(64, ceil(longest / 256)) (every split at least four tiles, at most 64 partials for the merge):
+/// <code>
+///   C        = sequences · H                  the grid without splits (H = Hkv · row blocks)
+///   slots    = SMs · CTAs per SM              from the kernel's shared memory, threads and registers (CtasPerMultiprocessor)
+///   cta(n)   = ceil(tiles_max / n) + 1        the longest CTA: its tiles plus a fixed cost of about one tile
+///   work(n)  = H · tiles_total + C · n · 1    every CTA's tiles plus its fixed cost
+///   cost(n)  = cta(n) · ceil(work(n) / (slots · cta(n)))  +  (n &gt; 1 ? 2 : 0)   waves of the longest CTA, plus the merge
+/// </code>
+/// and the cheapest n wins (ties: fewer splits). tiles_max = ceil(longest / 64); tiles_total = min(sequences · tiles_max,
+/// ceil(total / 64) + sequences) (the sum of per-sequence tile counts, exact for equal lengths).
+/// Why: with equal lengths every CTA streams the same keys, so cost(n) is the launch's exact wave count times a CTA's time —
+/// a launch a few CTAs past a wave costs a second CTA time (measured on the H200, 2026-12-03, NOTES "Paged decode kernel":
+/// 288 CTAs over 264 slots read at 57–62 % of copy bandwidth, launches of at most one wave at 89–97 %). With ragged lengths
+/// the split count follows the total keys, not the longest sequence alone: it cuts the longest sequence until its CTAs are
+/// no longer than the waves the whole batch's keys need (B 16 ragged to 32k at two splits left the longest sequence's CTAs
+/// running alone: 387 µs where one wave of balanced CTAs needs about half).
 /// </summary>
 public static class DecodeSplits
 {
@@ -20,6 +30,18 @@ public static class DecodeSplits
 
     /// <summary>Keys a split should have at least (four 64-key tiles).</summary>
     public const int MinKeysPerSplit = 256;
+
+    /// <summary>Keys per decode tile (the kernel's 4 warps × 16 keys): the unit of the cost model.</summary>
+    public const int KeysPerTile = 64;
+
+    /// <summary>A CTA's fixed cost (setup, Q load, the ring's first latency, the warps' merge and the write), in tiles.</summary>
+    public const int CtaCostTiles = 1;
+
+    /// <summary>The merge kernel's cost (a second launch and the partials' round trip), in tiles.</summary>
+    public const int MergeCostTiles = 2;
+
+    /// <summary>Shared memory the CUDA driver reserves per CTA on sm_80 and later (1 KiB).</summary>
+    public const int ReservedSharedMemoryPerCta = 1024;
 
     [ThreadStatic]
     private static int t_forced;
@@ -43,21 +65,65 @@ public static class DecodeSplits
         }
     }
 
-    /// <summary>The rule (see the class summary), or the forced count.</summary>
-    public static int Choose(long ctas, int maxKvLength, int multiprocessors)
+    /// <summary>
+    /// The rule (see the class summary), or the forced count. <paramref name="ctas"/> is C (sequences × Hkv × row blocks),
+    /// <paramref name="slots"/> the CTAs the GPU runs at once (SMs × <see cref="CtasPerMultiprocessor"/>).
+    /// </summary>
+    public static int Choose(long ctas, int sequences, int maxKvLength, long totalKvTokens, int slots)
     {
         if (Forced is int forced)
         {
             return forced;
         }
 
-        if (ctas <= 0 || ctas >= multiprocessors || maxKvLength <= MinKeysPerSplit)
+        if (ctas <= 0 || sequences <= 0 || slots <= 0 || maxKvLength <= MinKeysPerSplit)
         {
             return 1;
         }
 
-        long byOccupancy = (2L * multiprocessors) / ctas;
-        long byLength = (maxKvLength + MinKeysPerSplit - 1) / MinKeysPerSplit;
-        return (int)Math.Max(1, Math.Min(Math.Min(byOccupancy, byLength), Max));
+        long perSequence = Math.Max(1, ctas / sequences);
+        long tilesMax = Tiles(maxKvLength);
+        long tilesTotal = Math.Min(sequences * tilesMax, Tiles(Math.Max(0, totalKvTokens)) + sequences);
+        int most = (int)Math.Min(Max, (maxKvLength + MinKeysPerSplit - 1) / MinKeysPerSplit);
+        int best = 1;
+        long bestCost = long.MaxValue;
+        for (int n = 1; n <= most; n++)
+        {
+            long cost = Cost(n, ctas, perSequence, tilesMax, tilesTotal, slots);
+            if (cost < bestCost)
+            {
+                (best, bestCost) = (n, cost);
+            }
+        }
+
+        return best;
     }
+
+    /// <summary>cost(n) of the class summary, in tiles: waves of the longest CTA needed to hold every CTA's work, plus the merge.</summary>
+    public static long Cost(int splits, long ctas, long ctasPerSequence, long tilesMax, long tilesTotal, int slots)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(splits, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        long cta = ((tilesMax + splits - 1) / splits) + CtaCostTiles;
+        long work = (ctasPerSequence * tilesTotal) + (ctas * splits * CtaCostTiles);
+        long waves = Math.Max(1, (work + (slots * cta) - 1) / (slots * cta));
+        return (waves * cta) + (splits > 1 ? MergeCostTiles : 0);
+    }
+
+    /// <summary>
+    /// CTAs of a kernel one SM holds at once: the least of what its shared memory (plus the driver's 1 KiB per CTA) and its
+    /// registers (allocated per warp in units of 256) allow, at least 1 and at most 16. Thread limits never bind for the
+    /// decode kernel (128 threads), so they are left out.
+    /// </summary>
+    public static int CtasPerMultiprocessor(int sharedBytesPerCta, int threadsPerCta, int registersPerThread, int sharedBytesPerSm, int registersPerSm)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threadsPerCta, 1);
+        int bySharedMemory = sharedBytesPerSm / (Math.Max(0, sharedBytesPerCta) + ReservedSharedMemoryPerCta);
+        int warps = (threadsPerCta + 31) / 32;
+        int registersPerWarp = ((Math.Max(1, registersPerThread) * 32) + 255) / 256 * 256;
+        int byRegisters = registersPerSm / (registersPerWarp * warps);
+        return Math.Clamp(Math.Min(bySharedMemory, byRegisters), 1, 16);
+    }
+
+    private static long Tiles(long keys) => (keys + KeysPerTile - 1) / KeysPerTile;
 }
