@@ -18,6 +18,8 @@
 # 10-run bit identity, the backward ABI tables), the ptxas gate for the backward kernels with this machine's ptxas,
 # GpuBench --backward on the standard grid and torch_backward.py (SDPA flash and cuDNN backward) on the same shapes,
 # then compare_backward.py's table (backward-table.md). Combine with --quick for two sequence lengths.
+# --first-call also runs GpuBench --first-call (issue 13, item 5): each case's first call in fresh processes with the driver's
+# compute cache cold (an empty CUDA_CACHE_PATH), warm (the same folder again) and disabled.
 # --decode also runs the paged decode (issue 11): its GPU tests (GpuDecodeTests, GeneratedAbiTests), GpuBench --decode (us per
 # step and K/V bandwidth over B x cache length x Hq/Hkv x page size), torch_decode.py (copy bandwidth, SDPA flash and cuDNN on a
 # contiguous cache of the same tokens) and compare_decode.py's table; --decode-only runs just that.
@@ -54,6 +56,11 @@ if [[ " $* " == *" --backward "* ]]; then
   python3 samples/GpuBench/torch_backward.py "$OUT/torch-bwd.json" $QUICK > "$OUT/torch-bwd.log" 2>&1; tail -n 3 "$OUT/torch-bwd.log"
   python3 samples/GpuBench/compare_backward.py "$OUT/kerneldsl-bwd.json" "$OUT/torch-bwd.json" | tee "$OUT/backward-table.md"
   exit 0
+fi
+
+if [[ " $* " == *" --first-call "* ]]; then
+  echo "== First call of a spec in fresh processes: cold JIT cache, warm cache, cache disabled (GpuBench --first-call)"
+  $APPS/GpuBench/GpuBench --first-call "$OUT/kerneldsl-first-call.json" | tee "$OUT/kerneldsl-first-call.log"
 fi
 
 SMALL=0; [[ " $* " == *" --small "* || " $* " == *" --small-only "* ]] && SMALL=1
