@@ -14,7 +14,8 @@ namespace KernelDsl.Compiler.Planning;
 /// KV group, group-major) and streams the sequence's K/V in tiles of <see cref="KeysPerTile"/> keys through a
 /// <see cref="Stages"/>-deep cp.async ring; each of the <see cref="Warps"/> warps takes its own 16 keys of every tile
 /// (FlashDecoding inside the CTA), keeping an online softmax of its own, and the warps merge their (m, l, O) in shared
-/// memory at the end. The ring keeps Stages − 1 tiles (64 keys of K and V each) in flight per CTA.
+/// memory at the end. While a CTA waits for a tile the whole ring (Stages tiles of 64 keys of K and V) is in flight: the
+/// stage a tile leaves is refilled before the wait for the next (DecodeKernel.Loop).
 /// </remarks>
 public static class DecodePlanner
 {

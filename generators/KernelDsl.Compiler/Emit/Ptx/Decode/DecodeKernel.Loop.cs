@@ -7,9 +7,12 @@ namespace KernelDsl.Compiler.Emit.Ptx.Decode;
 internal sealed partial class DecodeKernel
 {
     /// <summary>
-    /// The KV loop: Stages − 1 tiles in flight through the page table; per tile each warp computes its 16 keys' scores,
-    /// modifiers and mask, the online softmax and O += P·V. The barrier at the top publishes tile n and frees the stage the
-    /// prefetch of tile n + Stages − 1 overwrites (every warp is past tile n − 1).
+    /// The KV loop: per tile each warp computes its 16 keys' scores, modifiers and mask, the online softmax and O += P·V.
+    /// Two barriers per tile, so that the whole ring is in flight while the CTA waits: the first frees the stage tile
+    /// n − 1 used (every warp is past it), the prefetch of tile n + Stages − 1 goes there at once, and only then does the
+    /// thread wait for tile n; the second publishes tile n. With one barrier (wait for tile n, then free and prefetch) the
+    /// stage of tile n − 1 stayed empty until tile n landed: Stages − 1 tiles in flight during the wait instead of Stages
+    /// (2 of 3 at D ≤ 128, 1 of 2 at D = 256), and a decode step is a wait for HBM.
     /// </summary>
     private void EmitLoop()
     {
@@ -55,7 +58,7 @@ internal sealed partial class DecodeKernel
 
         w.Stage("Main loop over this split's tiles");
         w.Place(loop);
-        Copies.Wait(w, Stages - 2);
+        w.Comment("every warp is past tile n-1: its stage takes the prefetch of tile n+" + Int(Stages - 1) + " before anyone waits for tile n");
         Copies.Barrier(w);
         using (w.Scope())
         {
@@ -69,6 +72,10 @@ internal sealed partial class DecodeKernel
             w.Place(prefetched);
             Copies.Commit(w);
         }
+
+        w.Comment("tile n landed (at most the " + Int(Stages - 1) + " newer tiles' groups still pending), then visible to every warp");
+        Copies.Wait(w, Stages - 1);
+        Copies.Barrier(w);
 
         w.MadLo(U32, R.KCur, R.ReadStage, Smem.KStageBytes, R.KRing);
         w.Add(U32, R.KCur, R.KCur, R.KLd);
