@@ -33,3 +33,11 @@ public static partial class GpuDecodeDraftTree
 [Mask(MaskKind.SlidingWindow, Left = 100, Right = 0, Alignment = MaskAlignment.BottomRight)]
 [PagedKv(MaxQueriesPerSequence = 4)]
 public static partial class GpuDecodeWindowFp16;
+
+/// <summary>D = 256: the decode kernel's two-stage ring (three stages do not fit in shared memory), bf16, causal, LSE.</summary>
+[Attention(HeadDim = 256)]
+[Precision(DType.BF16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(WriteLse = true)]
+[PagedKv(MaxQueriesPerSequence = 4)]
+public static partial class GpuDecodeD256Bf16;

@@ -74,6 +74,48 @@ public sealed class GpuDecodeTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// D = 256 runs the two-stage ring (the others run three stages): sequences of many tiles, so the ring wraps, with the split
+    /// count forced to 1 and 3, match the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void The_two_stage_ring_at_head_dim_256_matches_the_reference(int splits)
+    {
+        RequireGpu();
+        int seed = Random.Shared.Next();
+        var random = new Random(seed);
+        const int headsQ = 8, headsKv = 2, headDim = 256, pageSize = 16;
+        int[] lengths = [1500, 0, 1, 700, 64, 65];
+        int[] queries = [1, 1, 1, 4, 2, 3];
+        var fixture = PagedKvFixture<BFloat16>.Create(random, lengths, queries, pageSize, headsKv, headDim, headDim, PagedKvLayout.PageHeadSlot, pageSize + 3, lengths.Select(_ => random.Next(2) == 0).ToArray());
+        var batch = fixture.Batch;
+        var q = RandomTensors.Uniform<BFloat16>(random, batch.TotalQueries * headsQ * headDim);
+        using var dq = Packed(q, batch.TotalQueries, headsQ, headDim);
+        using var cache = DevicePagedKvCache<BFloat16>.From(fixture.Cache);
+        using var dbatch = batch.ToDevice(fixture.Cache.Geometry, GpuDecodeD256Bf16.Serving.MaxQueriesPerSequence);
+        using var dout = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, 1, batch.TotalQueries, headsQ, headDim);
+        using var dlse = new DeviceBuffer<float>((long)batch.TotalQueries * headsQ);
+        dout.Fill(RandomTensors.FromFloat<BFloat16>(float.NaN));
+        dlse.Fill(float.NaN);
+        DecodeSplits.Forced = splits;
+        try
+        {
+            GpuDecodeD256Bf16.Decode(dq, cache, dout, dlse, dbatch, headsQ);
+        }
+        finally
+        {
+            DecodeSplits.Forced = null;
+        }
+
+        var reference = ServingReference.Decode<BFloat16>(q, fixture.Cache, batch, headsQ, 1 / Math.Sqrt(headDim), GpuDecodeD256Bf16.Serving.BandFor);
+        var (outputError, lseError) = (ErrorMetrics.RelativeError<BFloat16>(dout.ToArray(), reference.Output), ErrorMetrics.MaxLseError(dlse.ToArray(), reference.Lse));
+        output.WriteLine($"D 256, splits {splits}: lengths [{string.Join(", ", lengths)}] queries [{string.Join(", ", queries)}]: O {outputError:E2}, LSE {lseError:E2} (seed {seed})");
+        outputError.ShouldBeLessThan(GpuTolerances.Output(bf16Inputs: true), $"splits {splits} seed {seed}");
+        lseError.ShouldBeLessThan(GpuTolerances.Lse(1), $"splits {splits} seed {seed}");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(8)]
