@@ -94,26 +94,5 @@ public sealed class PtxEmitterTests
         MatchesApprovedPtx(PtxEmitter.PtxFor(Planner.Plan(spec).Plan!, Planner.Plan(spec).Plan!.GpuKernel(GpuFamily.Sm90a)!), "CausalBf16.sm90a");
     }
 
-    /// <summary>
-    /// Compares with Snapshots/{name}.approved.ptx; a difference writes {name}.received.ptx next to it. Set
-    /// KDSL_ACCEPT_SNAPSHOTS=1 to rewrite the baseline.
-    /// </summary>
-    private static void MatchesApprovedPtx(string ptx, string name)
-    {
-        string approved = Path.Combine(PtxTools.RepoRoot, "tests", "KernelDsl.Compiler.Tests", "Snapshots", name + ".approved.ptx");
-        bool created = !File.Exists(approved);
-        if (System.Environment.GetEnvironmentVariable("KDSL_ACCEPT_SNAPSHOTS") == "1" || created)
-        {
-            File.WriteAllText(approved, ptx);
-        }
-
-        string expected = File.ReadAllText(approved).Replace("\r\n", "\n");
-        if (expected != ptx)
-        {
-            File.WriteAllText(approved.Replace(".approved.ptx", ".received.ptx"), ptx);
-        }
-
-        created.ShouldBeFalse("no baseline existed; one was written to " + approved + ": review it and commit it");
-        ptx.ShouldBe(expected, "emitted PTX differs from Snapshots/" + name + ".approved.ptx (a .received.ptx was written next to it)");
-    }
+    private static void MatchesApprovedPtx(string ptx, string name) => PtxSnapshot.Matches(ptx, name);
 }

@@ -42,6 +42,12 @@ public enum GpuKernelKind
 
     /// <summary>Combines the decode kernel's per-split partial (O, LSE) by their LSE into O and LSE (split-KV only).</summary>
     DecodeMerge,
+
+    /// <summary>
+    /// The forward over a variable-length batch (issue 11, [Varlen] specs): the forward kernel with each sequence's rows found
+    /// through cumulative offsets (cu_seqlens), grid (query blocks of the longest sequence, Hq, sequences), per-sequence band.
+    /// </summary>
+    ForwardVarlen,
 }
 
 /// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>

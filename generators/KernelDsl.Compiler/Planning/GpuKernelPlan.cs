@@ -62,6 +62,7 @@ public sealed record GpuKernelPlan(
         GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
         GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
         GpuKernelKind.DecodeMerge => KernelAbi.DecodeMerge(),
+        GpuKernelKind.ForwardVarlen => KernelAbi.ForwardVarlen(CapturedBuffers),
         _ => KernelAbi.Forward(TakesBlockMask, CapturedBuffers),
     };
 
@@ -104,6 +105,13 @@ public sealed record GpuKernelPlan(
         if (Kind == GpuKernelKind.DecodeMerge)
         {
             s.Append(Invariant($"  gpu merge    sm_80 PTX, split-KV merge: one block of {ThreadsPerBlock} threads per (query token, query head), partial (O, LSE) combined by their LSE\n"));
+            return s.ToString();
+        }
+
+        if (Kind == GpuKernelKind.ForwardVarlen)
+        {
+            s.Append(Invariant($"  gpu varlen   sm_80 PTX (ISA 7.8), the forward kernel over packed sequences: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps, {Stages}-stage cp.async K/V ring, {Smem.TotalBytes} bytes shared memory\n"));
+            s.Append("               grid (query blocks of the longest sequence, Hq, sequences); a CTA past its sequence's blocks exits at once; rows through cu_seqlens, band per sequence\n");
             return s.ToString();
         }
 

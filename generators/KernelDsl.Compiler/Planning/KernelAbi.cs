@@ -126,6 +126,9 @@ public enum AbiValue
 
     /// <summary>Decode: blocks of 16 packed query rows per KV head (grid y = Hkv · RowBlocks).</summary>
     RowBlocks = 67,
+
+    /// <summary>Varlen forward: cu_seqlens_k, int32 [B + 1] (the queries' offsets are <see cref="QueryOffsets"/>).</summary>
+    KeyOffsets = 68,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -257,6 +260,32 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             new("v_page_stride", "u64", AbiValue.VPageStride), new("v_slot_stride", "u64", AbiValue.VSlotStride), new("v_head_stride", "u64", AbiValue.VPoolHeadStride),
             new("splits", "u32", AbiValue.KvSplits), new("total_q", "u32", AbiValue.TotalQueries),
             new("partial_o", "u64", AbiValue.PartialOutput), new("partial_lse", "u64", AbiValue.PartialLse),
+        };
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
+        }
+
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// The varlen forward kernel's parameters (issue 11): the packed tensors, O and LSE, the batch's cumulative offsets,
+    /// head counts, each tensor's token and head strides (elements; no batch stride: a sequence starts at its offset's
+    /// row), then one pointer per captured buffer. No block mask: a mask modifier is applied on every visited tile.
+    /// </summary>
+    public static KernelAbi ForwardVarlen(int capturedBuffers)
+    {
+        var list = new List<AbiParameter>
+        {
+            new("q", "u64", AbiValue.QPointer), new("k", "u64", AbiValue.KPointer), new("v", "u64", AbiValue.VPointer),
+            new("o", "u64", AbiValue.OutputPointer), new("lse", "u64", AbiValue.LsePointer),
+            new("query_offsets", "u64", AbiValue.QueryOffsets), new("key_offsets", "u64", AbiValue.KeyOffsets),
+            new("heads_q", "u32", AbiValue.HeadsQ), new("heads_kv", "u32", AbiValue.HeadsKv),
+            new("q_seq_stride", "u64", AbiValue.QSeqStride), new("q_head_stride", "u64", AbiValue.QHeadStride),
+            new("k_seq_stride", "u64", AbiValue.KSeqStride), new("k_head_stride", "u64", AbiValue.KHeadStride),
+            new("v_seq_stride", "u64", AbiValue.VSeqStride), new("v_head_stride", "u64", AbiValue.VHeadStride),
+            new("o_seq_stride", "u64", AbiValue.OutputSeqStride), new("o_head_stride", "u64", AbiValue.OutputHeadStride),
         };
         for (int i = 0; i < capturedBuffers; i++)
         {

@@ -253,7 +253,7 @@ public static unsafe class DecodeLauncher
         }
     }
 
-    private static void RequireContext(CudaContext actual, CudaContext expected, string name)
+    internal static void RequireContext(CudaContext actual, CudaContext expected, string name)
     {
         if (!ReferenceEquals(actual, expected))
         {
@@ -261,7 +261,7 @@ public static unsafe class DecodeLauncher
         }
     }
 
-    private static void RequireDisjoint(ulong a, long aBytes, ulong b, long bBytes, string aName, string bName)
+    internal static void RequireDisjoint(ulong a, long aBytes, ulong b, long bBytes, string aName, string bName)
     {
         if (aBytes > 0 && bBytes > 0 && a < b + (ulong)bBytes && b < a + (ulong)aBytes)
         {

@@ -76,6 +76,9 @@ public enum AbiValue
     PartialLse = 65,
     TotalQueries = 66,
     RowBlocks = 67,
+
+    /// <summary>Varlen forward: cu_seqlens_k, int32 [B + 1].</summary>
+    KeyOffsets = 68,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

@@ -58,8 +58,8 @@ public static class PlanTextRenderer
             AppendBackward(s, plan);
         }
 
-        // [PagedKv] specs: the paged decode kernel and its split-KV merge (sm_80 family on every GPU; issue 11).
-        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeMerge })
+        // [PagedKv] specs: the paged decode kernel and its split-KV merge; [Varlen] specs: the varlen forward (sm_80 family on every GPU; issue 11).
+        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen })
         {
             foreach (var kernel in plan.GpuKernelsOf(kind))
             {

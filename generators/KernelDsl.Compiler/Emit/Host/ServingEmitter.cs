@@ -37,6 +37,11 @@ public sealed partial class ServingEmitter : IEmitter
             {
                 w.Line();
                 ForwardVarlen(w, plan);
+                if (plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen) is { } varlen)
+                {
+                    w.Line();
+                    DeviceForwardVarlen(w, plan, varlen);
+                }
             }
 
             if (spec.PagedKv is not null)
@@ -255,6 +260,47 @@ public sealed partial class ServingEmitter : IEmitter
     }
 
     internal const string DecodeKernelField = "__GpuDecode";
+
+    internal const string VarlenKernelField = "__GpuForwardVarlen";
+
+    /// <summary>
+    /// The device ForwardVarlen: the CPU overload's arguments on device types, launched through the generated varlen kernel's
+    /// descriptor and ABI table (VarlenLauncher makes the CPU overload's checks, naming the same arguments, and the device's).
+    /// </summary>
+    private static void DeviceForwardVarlen(CodeWriter w, KernelPlan plan, GpuKernelPlan varlen)
+    {
+        var spec = plan.Spec;
+        string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
+        bool lse = spec.Epilogue.WriteLse;
+        w.Line("/// <summary>");
+        w.Line("/// Varlen prefill on the GPU, asynchronously on <paramref name=\"stream\"/> (the default stream when null): the same semantics and");
+        w.Line("/// checks as the CPU ForwardVarlen. q, k, v and output are contiguous BSHD tensors with batch·seq = their packed tokens");
+        w.Line("/// ([1, totalQ, headsQ, " + spec.HeadDim + "], [1, totalKv, headsKv, " + spec.HeadDim + "], [1, totalKv, headsKv, " + spec.ValueHeadDim + "], [1, totalQ, headsQ, " + spec.ValueHeadDim + "])"
+               + (lse ? ", lse [totalQ, headsQ] fp32" : string.Empty) + ".");
+        w.Line("/// One CTA per (query block of the longest sequence, query head, sequence); a CTA past its sequence's queries exits at once.");
+        w.Line("/// </summary>");
+        BufferDocs(w, spec);
+        string lseParam = lse ? ", " + Rt + "DeviceBuffer<float> lse" : string.Empty;
+        string buffers = string.Concat(spec.CapturedBuffers.Select(b => ", " + Rt + "DeviceBuffer<" + Element(b) + "> " + b.Name));
+        using (w.Block("public static void ForwardVarlen(" + Rt + "DeviceTensor<" + tin + "> q, " + Rt + "DeviceTensor<" + tin + "> k, " + Rt + "DeviceTensor<" + tin + "> v, "
+                       + Rt + "DeviceTensor<" + tout + "> output" + lseParam + buffers + ", " + Rt + "DeviceVarlenBatch batch, int headsQ, int headsKv, " + Rt + "Cuda.CudaStream? stream = null)"))
+        {
+            foreach (var buffer in spec.CapturedBuffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string captured = spec.CapturedBuffers.Count == 0
+                ? string.Empty
+                : ", [" + string.Join(", ", spec.CapturedBuffers.Select(b => "new " + Rt + "CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
+            w.Line(Rt + "Cuda.VarlenLauncher.Launch(" + VarlenKernelField + ", __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", batch, headsQ, headsKv, stream" + captured + ");");
+        }
+
+        HostEmitter.EmitAbi(w, varlen);
+        w.Line();
+        w.Line("/// <summary>The varlen forward kernel (the plan's ForwardVarlen kernel).</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + VarlenKernelField + " = " + HostEmitter.KernelInfo(varlen) + " { Abi = " + HostEmitter.AbiField(varlen) + " };");
+    }
 
     internal const string DecodeMergeKernelField = "__GpuDecodeMerge";
 

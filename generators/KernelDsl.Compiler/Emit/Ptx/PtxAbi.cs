@@ -77,5 +77,11 @@ public static class PtxAbi
         : "params: the ABI record KernelAbi.DecodeMerge (workspace partial O and LSE, O, LSE, splits, total_q, heads_q).\n" +
           "grid = (totalQ * Hq, 1, 1); block = (ThreadsPerBlock, 1, 1); no shared memory.";
 
+    /// <summary>The launch comment of the varlen forward kernel (its parameter list is its ABI record, KernelAbi.ForwardVarlen).</summary>
+    public static string VarlenComment { get; } =
+        "params: the ABI record KernelAbi.ForwardVarlen (q, k, v, O, LSE, query_offsets and key_offsets int32 [B+1], heads, token and head strides in elements, captured buffers).\n" +
+        "grid = (ceil(longest sequence's queries / BlockQ), Hq, sequences); block = (ThreadsPerBlock, 1, 1); dynamic shared memory = SharedMemoryBytes.\n" +
+        "q [totalQ, Hq, D], k/v [totalKv, Hkv, D] and O [totalQ, Hq, Dv] packed; LSE [totalQ, Hq] fp32, -inf for a row with no key.";
+
     private static List<(string Name, string Type)> Of(KernelAbi abi) => abi.Parameters.Select(p => (p.Name, p.PtxType)).ToList();
 }

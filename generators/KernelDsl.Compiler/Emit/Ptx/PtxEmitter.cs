@@ -48,6 +48,8 @@ public sealed class PtxEmitter : IEmitter
                         ? "The paged decode kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): GQA-packed rows, warps splitting the KV range, split-KV partials to a workspace"
                         : kernel.Kind == GpuKernelKind.DecodeMerge
                         ? "The split-KV merge kernel of this spec's decode: partial (O, LSE) combined by their LSE"
+                        : kernel.Kind == GpuKernelKind.ForwardVarlen
+                        ? "The varlen forward kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): the forward over packed sequences, rows found through cu_seqlens"
                         : "The backward's " + BackwardRole(kernel.Kind) + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ")")
                     : first
                     ? "The GPU kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + "; the driver JIT-compiles it for the GPU at hand)"
@@ -67,6 +69,7 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.BackwardQuery => "__GpuBackwardQuery",
         GpuKernelKind.Decode => "__GpuDecodeKernel",
         GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
+        GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel",
         _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
     };
 
@@ -83,7 +86,7 @@ public sealed class PtxEmitter : IEmitter
     /// <summary>The PTX text of one kernel of the plan's list.</summary>
     public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => kernel.Kind switch
     {
-        GpuKernelKind.Forward => Forward.ForwardKernel.Build(plan, kernel),
+        GpuKernelKind.Forward or GpuKernelKind.ForwardVarlen => Forward.ForwardKernel.Build(plan, kernel),
         GpuKernelKind.Decode => Decode.DecodeKernel.Build(plan, kernel),
         GpuKernelKind.DecodeMerge => Decode.DecodeMergeKernel.Build(plan, kernel),
         _ => Backward.BackwardKernel.Build(plan, kernel),
@@ -103,6 +106,8 @@ public sealed class PtxEmitter : IEmitter
                 ? PtxAbi.Comment
                 : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge
                 ? PtxAbi.DecodeComment(gpu.Kind)
+                : gpu.Kind == GpuKernelKind.ForwardVarlen
+                ? PtxAbi.VarlenComment
                 : "params (in order): " + string.Join(", ", System.Linq.Enumerable.Select(gpu.Abi.Parameters, p => p.PtxType + " " + p.Name)) + ".";
             foreach (var line in comment.Split('\n'))
             {

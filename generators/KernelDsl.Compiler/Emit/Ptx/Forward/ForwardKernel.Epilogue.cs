@@ -72,8 +72,18 @@ internal abstract partial class ForwardKernel
                 w.Fma(PtxType.F32, lse, R.M[rr], R.ScaleLog2, lse);
                 w.Mul(PtxType.F32, lse, lse, Operand.F32(Constants.Ln2));
                 w.Selp(PtxType.F32, lse, lse, Operand.NegInf, has);
-                w.MadLo(U32, idx, R.Batch, R.HeadsQ, R.Head);
-                w.MadLo(U32, idx, idx, R.SeqQ, row);
+                if (IsVarlen)
+                {
+                    w.Comment("varlen LSE [totalQ, Hq]: (q_start + row) * Hq + head");
+                    w.Add(U32, idx, R.QStart!, row);
+                    w.MadLo(U32, idx, idx, R.HeadsQ, R.Head);
+                }
+                else
+                {
+                    w.MadLo(U32, idx, R.Batch, R.HeadsQ, R.Head);
+                    w.MadLo(U32, idx, idx, R.SeqQ, row);
+                }
+
                 w.MulWide(U32, x, idx, 4);
                 w.Add(U64, ptr, R.LsePtr, x);
                 w.StGlobal(PtxType.F32, ptr, lse);

@@ -25,7 +25,11 @@ internal abstract partial class ForwardKernel
         w.Comment("mma fragment coordinates: g = lane/4 (row within 8), t4 = lane%4 (column pair)");
         w.Shr(U32, R.G, R.Lane, 2);
         w.And(B32, R.T4, R.Lane, 3);
-        if (LaterBlocksAreHeavier)
+        if (IsVarlen)
+        {
+            EmitVarlenSequence();
+        }
+        else if (LaterBlocksAreHeavier)
         {
             // Longest work first: with a causal-like band, query block i visits about i+1 KV tiles, and the GPU
             // hands out CTAs in blockIdx order. Reversing the order starts the heaviest blocks first, so the last
@@ -45,10 +49,14 @@ internal abstract partial class ForwardKernel
             w.Mov(U32, R.QueryBlock, Sreg.CtaidX);
         }
 
-        w.Mov(U32, R.Head, Sreg.CtaidY);
-        w.Mov(U32, R.Batch, Sreg.CtaidZ);
-        Entry.Load(w, R.SeqQ, "seq_q");
-        Entry.Load(w, R.SeqKv, "seq_kv");
+        if (!IsVarlen)
+        {
+            w.Mov(U32, R.Head, Sreg.CtaidY);
+            w.Mov(U32, R.Batch, Sreg.CtaidZ);
+            Entry.Load(w, R.SeqQ, "seq_q");
+            Entry.Load(w, R.SeqKv, "seq_kv");
+        }
+
         Entry.Load(w, R.HeadsQ, "heads_q");
         Entry.Load(w, R.HeadsKv, "heads_kv");
         w.Comment("GQA: query head h reads kv head h / (Hq / Hkv)");
@@ -73,11 +81,19 @@ internal abstract partial class ForwardKernel
             w.Add(U32, R.Row[rr], R.Row[0], (16 * (rr / 2)) + (8 * (rr % 2)));
         }
 
-        w.Stage("Setup: global base pointers of this (batch, head); strides are in elements, converted to bytes");
-        BasePointer("q", R.Head, Shape.Element, R.QBase, R.QStride);
-        BasePointer("k", R.KvHead, Shape.Element, R.KBase, R.KStride);
-        BasePointer("v", R.KvHead, Shape.Element, R.VBase, R.VStride);
-        BasePointer("o", R.Head, Shape.Output, R.OBase, R.OStride);
+        if (IsVarlen)
+        {
+            EmitVarlenBasePointers();
+        }
+        else
+        {
+            w.Stage("Setup: global base pointers of this (batch, head); strides are in elements, converted to bytes");
+            BasePointer("q", R.Head, Shape.Element, R.QBase, R.QStride);
+            BasePointer("k", R.KvHead, Shape.Element, R.KBase, R.KStride);
+            BasePointer("v", R.KvHead, Shape.Element, R.VBase, R.VStride);
+            BasePointer("o", R.Head, Shape.Output, R.OBase, R.OStride);
+        }
+
         Entry.Load(w, R.LsePtr, "lse");
         w.Setp(Cmp.Ne, U64, R.HasLse, R.LsePtr, 0);
         w.CvtaToGlobal(R.LsePtr, R.LsePtr);

@@ -81,7 +81,7 @@ internal abstract partial class ForwardKernel
         Entry.WriteHeader(W,
             new[]
             {
-                "KernelDsl FlashAttention-2 forward" + Family.BannerTag + ", " + Spec.Target.FullName,
+                "KernelDsl FlashAttention-2 " + (IsVarlen ? "varlen forward (packed sequences, cu_seqlens)" : "forward") + Family.BannerTag + ", " + Spec.Target.FullName,
                 Emit.Host.PlanTextRenderer.SpecSummary(Spec, OutputType),
                 System.FormattableString.Invariant($"tiles {Gpu.BlockQ}x{Gpu.BlockKV}, {Gpu.Warps} warps, {Gpu.Stages} stages, {Gpu.Smem.TotalBytes} bytes shared memory, ~{Gpu.EstimatedRegisters} registers"),
             },
@@ -93,7 +93,7 @@ internal abstract partial class ForwardKernel
                 "// one block per SM is enough: lets ptxas use the registers it needs instead of capping for two (which spilled at D = 64)",
                 ".minnctapersm 1",
             });
-        R = new ForwardRegisters(W, Shape, Family, HasBlockMask);
+        R = new ForwardRegisters(W, Shape, Family, HasBlockMask, IsVarlen);
         Epilogue = W.NewLabel("EPILOGUE");
     }
 }

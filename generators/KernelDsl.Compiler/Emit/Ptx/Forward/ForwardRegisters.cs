@@ -12,7 +12,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Forward;
 internal sealed class ForwardRegisters
 {
     /// <summary>Declares the registers (one <c>.reg</c> line per group, each after its comment).</summary>
-    public ForwardRegisters(PtxWriter w, ForwardShape shape, IMatmulFamily family, bool hasBlockMask)
+    public ForwardRegisters(PtxWriter w, ForwardShape shape, IMatmulFamily family, bool hasBlockMask, bool varlen = false)
     {
         int rows = shape.RowsPerThread;
         w.Comment("thread/block indices and problem sizes");
@@ -20,6 +20,13 @@ internal sealed class ForwardRegisters
         (Thread, Warp, Lane, G, T4, QueryBlock, Head, Batch, KvHead) = (idx[0], idx[1], idx[2], idx[3], idx[4], idx[5], idx[6], idx[7], idx[8]);
         var sizes = w.Declare(RegKind.B32, "seq_q", "seq_kv", "heads_q", "heads_kv");
         (SeqQ, SeqKv, HeadsQ, HeadsKv) = (sizes[0], sizes[1], sizes[2], sizes[3]);
+        if (varlen)
+        {
+            w.Comment("varlen: the sequence's first query row and first key row in the packed tensors (cu_seqlens)");
+            var starts = w.Declare(RegKind.B32, "q_start", "k_start");
+            (QStart, KStart) = (starts[0], starts[1]);
+        }
+
         w.Comment("global byte pointers for this (batch, head), sequence strides in bytes");
         var ptr = w.Declare(RegKind.B64, "q_base", "k_base", "v_base", "o_base", "lse_ptr", "q_ss", "k_ss", "v_ss", "o_ss");
         (QBase, KBase, VBase, OBase, LsePtr) = (ptr[0], ptr[1], ptr[2], ptr[3], ptr[4]);
@@ -86,6 +93,11 @@ internal sealed class ForwardRegisters
     public Reg KvHead { get; }
 
     public Reg SeqQ { get; }
+
+    /// <summary>Varlen kernels only (null otherwise): the sequence's first query and key rows in the packed tensors.</summary>
+    public Reg? QStart { get; }
+
+    public Reg? KStart { get; }
 
     public Reg SeqKv { get; }
 

@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using KernelDsl.Compiler.Emit.Ptx;
+using KernelDsl.Compiler.Model;
+using KernelDsl.Compiler.Planning;
+using Shouldly;
+using Xunit;
+
+namespace KernelDsl.Compiler.Tests;
+
+/// <summary>
+/// The varlen forward kernel (issue 11) in the plan, its ABI, its PTX snapshot, the dense forward left byte-identical, and
+/// the ptxas gate: every varlen kernel of the matrix assembles for sm_80 (CUDA 11.8) and sm_90 (the main toolchain, and
+/// CUDA 12.4's where present) with no stack and no spills, with HMMA in the SASS.
+/// </summary>
+public sealed class VarlenPtxTests
+{
+    [Fact]
+    public void A_varlen_spec_plans_a_varlen_kernel_with_the_forward_tiles_and_no_block_mask()
+    {
+        var plan = Planner.Plan(VarlenSpecs.Varlen(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true))).Plan!;
+        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.ForwardVarlen]);
+        var varlen = plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!;
+        var forward = plan.PortableGpuKernel()!;
+        varlen.Family.ShouldBe(GpuFamily.Sm80);
+        (varlen.BlockQ, varlen.BlockKV, varlen.Warps, varlen.Stages, varlen.Slabs).ShouldBe((forward.BlockQ, forward.BlockKV, forward.Warps, forward.Stages, forward.Slabs));
+        varlen.EntryName.ShouldEndWith("_varlen");
+
+        var masked = Planner.Plan(VarlenSpecs.Varlen(Modifiers.With(Specs.Make(64), null, Modifiers.PrefixLm))).Plan!;
+        masked.PortableGpuKernel()!.TakesBlockMask.ShouldBeTrue();
+        masked.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!.TakesBlockMask.ShouldBeFalse();
+
+        Planner.Plan(Specs.Make(128)).Plan!.GpuKernelsOf(GpuKernelKind.ForwardVarlen).ShouldBeEmpty();
+        Planner.Plan(VarlenSpecs.Varlen(Specs.Make(128, dtype: ElementType.FP32))).Plan!.GpuKernels.ShouldBeEmpty();
+        var both = Planner.Plan(DecodeSpecs.Paged(VarlenSpecs.Varlen(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true)))).Plan!;
+        both.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen]);
+    }
+
+    [Fact]
+    public void The_varlen_entry_lists_the_parameters_of_its_abi_record()
+    {
+        var spec = VarlenSpecs.Varlen(Modifiers.With(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true), Modifiers.CapturedAlibi, null));
+        var plan = Planner.Plan(spec).Plan!;
+        var kernel = plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!;
+        string ptx = PtxEmitter.PtxFor(plan, kernel);
+        var declared = System.Text.RegularExpressions.Regex.Matches(ptx, @"\.param \.(u64|u32|s32) (\S+?)[,\n)]").Select(m => (m.Groups[2].Value, m.Groups[1].Value)).ToList();
+        declared.ShouldBe(kernel.Abi.Parameters.Select(p => (kernel.EntryName + "_param_" + p.Name, p.PtxType)).ToList());
+        kernel.Abi.Parameters.Select(p => p.Value).ShouldContain(AbiValue.KeyOffsets);
+        kernel.Abi.Parameters.Select(p => p.Value).ShouldNotContain(AbiValue.SeqQ);
+        kernel.Abi.Parameters.Count(p => p.Value == AbiValue.CapturedBuffer).ShouldBe(1);
+    }
+
+    [Fact]
+    public void Varlen_leaves_the_dense_forward_kernels_byte_identical()
+    {
+        foreach (var dense in VarlenSpecs.Matrix().Select(s => s with { Varlen = null }))
+        {
+            var densePlan = Planner.Plan(dense).Plan!;
+            var varlenPlan = Planner.Plan(VarlenSpecs.Varlen(dense)).Plan!;
+            foreach (var kernel in densePlan.GpuKernelsOf(GpuKernelKind.Forward))
+            {
+                PtxEmitter.PtxFor(varlenPlan, varlenPlan.GpuKernel(kernel.Family)!).ShouldBe(PtxEmitter.PtxFor(densePlan, kernel));
+            }
+        }
+    }
+
+    [Fact]
+    public void The_varlen_kernel_reads_offsets_exits_past_its_sequence_and_writes_token_major_lse()
+    {
+        var spec = VarlenSpecs.Varlen(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true));
+        var plan = Planner.Plan(spec).Plan!;
+        string ptx = PtxEmitter.PtxFor(plan, plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!);
+        ptx.ShouldContain("_param_query_offsets");
+        ptx.ShouldContain("_param_key_offsets");
+        ptx.ShouldContain("@%leave ret;");
+        ptx.ShouldContain("varlen LSE [totalQ, Hq]");
+        ptx.ShouldNotContain("_param_seq_q");
+        ptx.ShouldNotContain("batch_stride");
+    }
+
+    /// <summary>The varlen kernel of the causal bf16 spec, reviewed as a diff (Snapshots/CausalBf16.varlen.approved.ptx).</summary>
+    [Fact]
+    public void Snapshot_of_a_causal_bf16_varlen_kernel()
+    {
+        var spec = VarlenSpecs.Varlen(Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16"));
+        var plan = Planner.Plan(spec).Plan!;
+        PtxSnapshot.Matches(PtxEmitter.PtxFor(plan, plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!), "CausalBf16.varlen");
+    }
+
+    [Fact]
+    public void Every_varlen_kernel_assembles_for_sm80_and_sm90_without_spills()
+    {
+        if (PtxTools.Ptxas is null || PtxTools.Cuobjdump is null)
+        {
+            Assert.NotEqual("1", Environment.GetEnvironmentVariable("KDSL_REQUIRE_PTXAS"));
+            Assert.Skip(PtxTools.MissingReason);
+            return;
+        }
+
+        var toolchains = new[] { (Name: "main", Ptxas: PtxTools.Ptxas!, Cuobjdump: PtxTools.Cuobjdump!, Release: PtxTools.PtxasRelease, Archs: new[] { "sm_80", "sm_90" }) }.ToList();
+        if (PtxTools.Hopper is { } hopper && hopper.Ptxas != PtxTools.Ptxas)
+        {
+            toolchains.Add(("hopper", hopper.Ptxas, hopper.Cuobjdump, hopper.Release, new[] { "sm_90" }));
+        }
+
+        string dir = Path.Combine(Path.GetTempPath(), "kdsl-ptx-varlen-" + Environment.ProcessId);
+        Directory.CreateDirectory(dir);
+        var kernels = VarlenSpecs.Matrix().Select(spec =>
+        {
+            var plan = Planner.Plan(spec).Plan!;
+            return (Plan: plan, Kernel: plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!);
+        }).ToList();
+        var lines = new ConcurrentBag<string>();
+        var failures = new ConcurrentBag<string>();
+        Parallel.ForEach(kernels, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, item =>
+        {
+            var (plan, gpu) = item;
+            string ptxPath = Path.Combine(dir, gpu.EntryName + ".ptx");
+            File.WriteAllText(ptxPath, PtxEmitter.PtxFor(plan, gpu));
+            foreach (var tools in toolchains)
+            {
+                foreach (var arch in tools.Archs)
+                {
+                    string cubin = Path.Combine(dir, gpu.EntryName + "." + tools.Name + "." + arch + ".cubin");
+                    var (code, output) = PtxTools.Run(tools.Ptxas, $"-arch={arch} -v \"{ptxPath}\" -o \"{cubin}\"");
+                    if (code != 0)
+                    {
+                        failures.Add($"{gpu.EntryName} {arch} (CUDA {tools.Release}): ptxas failed\n{output}");
+                        continue;
+                    }
+
+                    var report = PtxTools.Parse(output);
+                    var (_, sass) = PtxTools.Run(tools.Cuobjdump, $"-sass \"{cubin}\"");
+                    int hmma = sass.Split('\n').Count(l => l.Contains("HMMA"));
+                    lines.Add($"{gpu.EntryName,-40} {arch} CUDA {tools.Release}  regs {report.Registers,3} (plan ~{gpu.EstimatedRegisters,3})  stack {report.StackFrame}  spills {report.SpillStores}/{report.SpillLoads}  HMMA {hmma}  smem {gpu.Smem.TotalBytes}");
+                    if (report.StackFrame != 0 || report.SpillStores != 0 || report.SpillLoads != 0)
+                    {
+                        failures.Add($"{gpu.EntryName} {arch} (CUDA {tools.Release}): stack frame {report.StackFrame}, spills {report.SpillStores}/{report.SpillLoads}");
+                    }
+
+                    if (hmma == 0)
+                    {
+                        failures.Add($"{gpu.EntryName} {arch} (CUDA {tools.Release}): no HMMA in SASS");
+                    }
+                }
+            }
+        });
+
+        var log = TestContext.Current.TestOutputHelper;
+        foreach (var line in lines.OrderBy(l => l, StringComparer.Ordinal))
+        {
+            log?.WriteLine(line);
+        }
+
+        Directory.Delete(dir, recursive: true);
+        failures.ShouldBeEmpty(string.Join("\n", failures));
+        lines.Count.ShouldBe(kernels.Count * toolchains.Sum(t => t.Archs.Length));
+    }
+}
