@@ -74,6 +74,16 @@ public static class AllKernels
             }
         }
 
+        // The varlen forward kernels (issue 11): each [Varlen] spec's forward over packed sequences.
+        foreach (var spec in KernelDsl.Compiler.Tests.VarlenSpecs.Matrix())
+        {
+            var plan = Planner.Plan(spec).Plan!;
+            if (plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen) is { } kernel)
+            {
+                count += Save(dir, kernel.EntryName + ".ptx", PtxEmitter.PtxFor(plan, kernel));
+            }
+        }
+
         var tunings = new List<(AttentionSpec Spec, GpuTuning Tuning)>(SpecMatrix.Variants());
         foreach (var (spec, tuning) in SpecMatrix.HopperVariants())
         {

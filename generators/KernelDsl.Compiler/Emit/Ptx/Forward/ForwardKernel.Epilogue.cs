@@ -19,6 +19,11 @@ internal abstract partial class ForwardKernel
         var o = new GlobalTile(R.OBase, R.OStride, output);
         w.Place(Epilogue);
         w.Stage("Epilogue: O / l, store O (" + OutputType + ") and LSE");
+        if (IsVarlen)
+        {
+            EmitVarlenReloadQueryLength();
+        }
+
         for (int rr = 0; rr < Shape.RowsPerThread; rr++)
         {
             int ms = rr / 2;
@@ -74,9 +79,8 @@ internal abstract partial class ForwardKernel
                 w.Selp(PtxType.F32, lse, lse, Operand.NegInf, has);
                 if (IsVarlen)
                 {
-                    w.Comment("varlen LSE [totalQ, Hq]: (q_start + row) * Hq + head");
-                    w.Add(U32, idx, R.QStart!, row);
-                    w.MadLo(U32, idx, idx, R.HeadsQ, R.Head);
+                    w.Comment("varlen LSE [totalQ, Hq] from the sequence's first row (folded into lse_ptr): row * Hq + head");
+                    w.MadLo(U32, idx, row, R.HeadsQ, R.Head);
                 }
                 else
                 {

@@ -97,6 +97,10 @@ internal abstract partial class ForwardKernel
         Entry.Load(w, R.LsePtr, "lse");
         w.Setp(Cmp.Ne, U64, R.HasLse, R.LsePtr, 0);
         w.CvtaToGlobal(R.LsePtr, R.LsePtr);
+        if (IsVarlen)
+        {
+            EmitVarlenLseRows();
+        }
 
         w.Stage(Family.SharedSetupTitle);
         w.Mov(U32, R.Smem, Operand.Literal(SharedMemorySymbol));

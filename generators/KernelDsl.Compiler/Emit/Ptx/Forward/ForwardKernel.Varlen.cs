@@ -56,6 +56,24 @@ internal abstract partial class ForwardKernel
         }
     }
 
+    /// <summary>
+    /// seq_q again, from the offsets, for the epilogue's row check: so it is not live through the KV loop. The dense kernel
+    /// reads its lengths from the parameter bank at each use; the varlen kernel's come from global memory, and keeping seq_q
+    /// in a register across the loop made CUDA 12.4's ptxas spill on sm_90 at D = 128 (255 registers, 8 bytes). One L1/L2
+    /// hit per thread at the end of the CTA costs far less.
+    /// </summary>
+    private void EmitVarlenReloadQueryLength()
+    {
+        var w = W;
+        w.Comment("varlen: reload seq_q from query_offsets (not kept live through the KV loop)");
+        using (w.Scope())
+        {
+            var a = w.Declare1(RegKind.B64, "offsets");
+            var r = w.Declare(RegKind.B32, "first", "next");
+            LoadSequenceRange(a, "query_offsets", r[0], r[1], R.SeqQ);
+        }
+    }
+
     /// <summary>start = offsets[s], length = offsets[s + 1] − start.</summary>
     private void LoadSequenceRange(Reg address, string parameter, Reg start, Reg next, Reg length)
     {
@@ -71,6 +89,24 @@ internal abstract partial class ForwardKernel
         w.LdGlobalNc(U32, start, address);
         w.LdGlobalNc(U32, next, address, 4);
         w.Sub(U32, length, next, start);
+    }
+
+    /// <summary>
+    /// LSE is [totalQ, Hq]: lse_ptr moves to the sequence's first row once, so the epilogue indexes by row · Hq + head and
+    /// q_start is dead after setup (a register fewer through the loop: unlike the dense kernel's seq_q and seq_kv, which
+    /// ptxas reads from the parameter bank, the varlen lengths and starts live in registers).
+    /// </summary>
+    private void EmitVarlenLseRows()
+    {
+        var w = W;
+        using (w.Scope())
+        {
+            var x = w.Declare1(RegKind.B64, "x");
+            var rows = w.Declare1(RegKind.B32, "rows");
+            w.MulLo(U32, rows, R.QStart!, R.HeadsQ);
+            w.MulWide(U32, x, rows, 4);
+            w.Add(U64, R.LsePtr, R.LsePtr, x);
+        }
     }
 
     /// <summary>The base pointers of this (sequence, head): the sequence's first row, the head's columns.</summary>
