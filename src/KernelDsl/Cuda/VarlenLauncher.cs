@@ -80,8 +80,7 @@ public static unsafe class VarlenLauncher
             CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, capturedShape);
         }
 
-        var grid = Grid(batch, headsQ, kernel.BlockQ);
-        if (grid.X == 0 || grid.Z == 0)
+        if (Grid(batch, headsQ, kernel.BlockQ) is not { } grid)
         {
             return;
         }
@@ -93,17 +92,25 @@ public static unsafe class VarlenLauncher
         context.Modules.GetKernel(kernel).Launch(grid, new Dim3(kernel.ThreadsPerBlock), kernel.SharedMemoryBytes, stream, ref arguments);
     }
 
-    /// <summary>(ceil(longest sequence's queries / blockQ), Hq, sequences), after checking CUDA's grid limits; X = 0 for a call with no query.</summary>
-    public static Dim3 Grid(DeviceVarlenBatch batch, int headsQ, int blockQ)
+    /// <summary>(ceil(longest sequence's queries / blockQ), Hq, sequences), after checking CUDA's grid limits; null for a call with no query.</summary>
+    public static Dim3? Grid(DeviceVarlenBatch batch, int headsQ, int blockQ)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (headsQ > AttentionLauncher.MaxGridYZ || batch.Sequences > AttentionLauncher.MaxGridYZ)
+        return Grid(batch.Sequences, batch.MaxQueryLength, headsQ, blockQ);
+    }
+
+    /// <summary>The grid from a batch's host-side figures: sequences and its longest query run (FlashAttention's max_seqlen_q).</summary>
+    public static Dim3? Grid(int sequences, int maxQueryLength, int headsQ, int blockQ)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(headsQ, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockQ, 1);
+        if (headsQ > AttentionLauncher.MaxGridYZ || sequences > AttentionLauncher.MaxGridYZ)
         {
             throw new ArgumentException(
-                $"The varlen kernel launches one grid row per query head ({headsQ}) and one layer per sequence ({batch.Sequences}); CUDA allows at most {AttentionLauncher.MaxGridYZ} each. Split the batch.", nameof(batch));
+                $"The varlen kernel launches one grid row per query head ({headsQ}) and one layer per sequence ({sequences}); CUDA allows at most {AttentionLauncher.MaxGridYZ} each. Split the batch.", "batch");
         }
 
-        return new Dim3((batch.MaxQueryLength + blockQ - 1) / blockQ, headsQ, batch.Sequences);
+        return sequences == 0 || maxQueryLength == 0 ? null : new Dim3((maxQueryLength + blockQ - 1) / blockQ, headsQ, sequences);
     }
 
     /// <summary>Everything the varlen kernel's parameters are filled from (packed tensors: token stride heads·dim, head stride dim).</summary>
