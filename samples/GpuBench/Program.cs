@@ -15,6 +15,7 @@ using KernelDsl.Cuda;
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 //        GpuBench --backward [output.json] [--quick]   the GPU backward on the standard grid (BackwardBench.cs)
 //        GpuBench --decode [output.json] [--quick]   paged decode steps: µs per step and K/V bandwidth (DecodeBench.cs)
+//        GpuBench --varlen [output.json] [--quick]   varlen prefill vs the dense Forward at the same total tokens (VarlenBench.cs)
 //        GpuBench --first-call [output.json]   a spec's first call in fresh processes, cold and warm JIT cache (FirstCall.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (FirstCall.IsChild(args))
@@ -32,6 +33,18 @@ if (args.Contains("--first-call"))
 
     var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
     return FirstCall.Run(rest.Length > 0 ? rest[0] : "kerneldsl-first-call.json");
+}
+
+if (args.Contains("--varlen"))
+{
+    if (!Cuda.IsAvailable)
+    {
+        Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");
+        return 1;
+    }
+
+    var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    return VarlenBench.Run(rest.Length > 0 ? rest[0] : "kerneldsl-varlen.json", args.Contains("--quick"));
 }
 
 if (args.Contains("--decode"))

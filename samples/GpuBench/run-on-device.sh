@@ -23,6 +23,9 @@
 # --decode also runs the paged decode (issue 11): its GPU tests (GpuDecodeTests, GeneratedAbiTests), GpuBench --decode (us per
 # step and K/V bandwidth over B x cache length x Hq/Hkv x page size), torch_decode.py (copy bandwidth, SDPA flash and cuDNN on a
 # contiguous cache of the same tokens) and compare_decode.py's table; --decode-only runs just that.
+# --varlen also runs varlen prefill (issue 11): its GPU tests (GpuVarlenTests, GeneratedAbiTests), the ptxas gate for the varlen
+# kernels with this machine's ptxas (VarlenPtxTests) and GpuBench --varlen (TFLOP/s on real pairs against the dense Forward at the
+# same total tokens, uniform and ragged lengths); --varlen-only runs just that.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -84,12 +87,24 @@ if [[ $DECODE == 1 ]]; then
   [[ " $* " == *" --decode-only "* ]] && exit 0
 fi
 
+VARLEN=0; [[ " $* " == *" --varlen "* || " $* " == *" --varlen-only "* ]] && VARLEN=1
+if [[ $VARLEN == 1 ]]; then
+  echo "== Varlen prefill: GPU tests, ptxas gate for the varlen kernels, GpuBench --varlen (vs the dense Forward at the same tokens)"
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -showLiveOutput -class KernelDsl.Gpu.Tests.Serving.GpuVarlenTests -class KernelDsl.Gpu.Tests.GeneratedAbiTests -xml "$OUT/varlen-tests.xml" > "$OUT/varlen-tests.log" 2>&1
+  grep -E "\[FAIL\]|seed" "$OUT/varlen-tests.log" | head -n 30
+  tail -n 3 "$OUT/varlen-tests.log"
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -showLiveOutput -class KernelDsl.Compiler.Tests.VarlenPtxTests -xml "$OUT/ptxas-varlen.xml" > "$OUT/ptxas-varlen.log" 2>&1
+  grep -E "\[FAIL\]|regs|allowed" "$OUT/ptxas-varlen.log" | head -n 8; tail -n 2 "$OUT/ptxas-varlen.log"
+  $APPS/GpuBench/GpuBench --varlen "$OUT/kerneldsl-varlen.json" $QUICK | tee "$OUT/kerneldsl-varlen.log"
+  [[ " $* " == *" --varlen-only "* ]] && exit 0
+fi
+
 if [[ " $* " != *" --no-tests "* ]]; then
   echo "== CUDA driver tests"
   $APPS/KernelDsl.Cuda.Tests/KernelDsl.Cuda.Tests -noLogo -noColor -parallel none -xml "$OUT/cuda-tests.xml" > "$OUT/cuda-tests.log" 2>&1
   tail -n 3 "$OUT/cuda-tests.log"
   echo "== ptxas gate with $CUDA_BIN/ptxas (sm_80, sm_90 and the Hopper family's sm_90a)"
-  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -class KernelDsl.Compiler.Tests.PtxAssemblyTests -class KernelDsl.Compiler.Tests.DecodePtxTests -xml "$OUT/ptxas-gate.xml" > "$OUT/ptxas-gate.log" 2>&1
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -class KernelDsl.Compiler.Tests.PtxAssemblyTests -class KernelDsl.Compiler.Tests.DecodePtxTests -class KernelDsl.Compiler.Tests.VarlenPtxTests -xml "$OUT/ptxas-gate.xml" > "$OUT/ptxas-gate.log" 2>&1
   grep -E "\[FAIL\]|\[SKIP\]" "$OUT/ptxas-gate.log" | head -n 20; grep -E "sm_90a" "$OUT/ptxas-gate.log" | head -n 3; tail -n 2 "$OUT/ptxas-gate.log"
   echo "== GPU numeric matrix (the generated Forward picks the device's kernel family)"
   $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 ${GPU_TESTS_FILTER:-} -xml "$OUT/gpu-tests.xml" > "$OUT/gpu-tests.log" 2>&1
