@@ -90,7 +90,7 @@ public class GeneratedAbiTests
             kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (DecodeValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
         }
 
-        kernels.Count.ShouldBe(2 * 3);
+        kernels.Count.ShouldBe(2 * 4); // GpuDecodeCausalBf16, GpuDecodeDraftTree, GpuDecodeWindowFp16, GpuDecodeD256Bf16
     }
 
     private static string DecodeValue(string name) => name switch
