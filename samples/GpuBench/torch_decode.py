@@ -35,14 +35,15 @@ def _triton_reader():
     try:
         import triton
         import triton.language as tl
-    except Exception:  # noqa: BLE001 - Triton is optional
-        return None
 
-    @triton.jit
-    def read_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        x = tl.load(x_ptr + offs, mask=offs < n, other=0, cache_modifier=".cg")
-        tl.store(out_ptr + tl.program_id(0), tl.xor_sum(x, axis=0))
+        @triton.jit
+        def read_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+            offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+            x = tl.load(x_ptr + offs, mask=offs < n, other=0, cache_modifier=".cg")
+            tl.store(out_ptr + tl.program_id(0), tl.xor_sum(x, axis=0))
+    except Exception as error:  # noqa: BLE001 - Triton is optional
+        print("no Triton read kernel: " + str(error).split("\n")[0][:160], flush=True)
+        return None
 
     block = 8192
 
@@ -58,6 +59,7 @@ TRITON_READ = _triton_reader()
 
 def read_only_ms(nbytes):
     """Median time of the fastest read-only kernel over nbytes (rounded up to 16 bytes), and which one it was."""
+    nbytes = int(nbytes)  # GpuBench writes kv_bytes as a JSON number that may be a float
     words = max(4, (nbytes + 15) // 16 * 4)
     buffer = torch.empty(words, dtype=torch.int32, device="cuda").random_(0, 1 << 30)
     best = (median_ms(lambda: buffer.sum(dtype=torch.int64)), "torch sum")
