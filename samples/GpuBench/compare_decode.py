@@ -15,7 +15,8 @@ def main():
     print(f"# Paged decode, bf16 D=128, one token per sequence: {ours['device']} ({ours['date']}), torch {torch_side['torch']}")
     read = torch_side.get("read_gbps")
     print(f"copy bandwidth (read + write) {copy:.0f} GB/s" + (f"; read-only roof {read:.0f} GB/s ({torch_side['read_how']}, 4 GiB read once)" if read else "; no read-only roof in this run"))
-    print("% copy = K/V bytes / time ÷ copy bandwidth; % read = the same ÷ the read-only roof; read-only us = the read-only kernel over this shape's K/V bytes.\n")
+    print("% copy = K/V bytes / time ÷ copy bandwidth; % read = the same ÷ the read-only roof; read-only us = the read-only kernel over this shape's K/V bytes\n"
+          "(launched from Python, so below ~20 us it is a launch floor, not a bandwidth).\n")
     print("| Hq/Hkv | B | L | page | splits | ours us | GB/s | % copy | % read | read-only us | flash us | cuDNN us | best torch / ours |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     big, big_read, ratios = [], [], []
