@@ -38,6 +38,39 @@ public sealed class DecodePtxTests
     }
 
     [Fact]
+    public void An_append_spec_plans_the_fused_kernel_next_to_decode_except_at_head_dim_256()
+    {
+        var plan = Planner.Plan(DecodeSpecs.Append(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true), RotaryConvention.HalfSplit, 64)).Plan!;
+        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.DecodeMerge]);
+        var append = plan.PortableGpuKernel(GpuKernelKind.DecodeAppend)!;
+        append.EntryName.ShouldEndWith("_decode_append");
+        append.Abi.Parameters.TakeLast(2).Select(p => p.Value).ShouldBe([AbiValue.NewKeys, AbiValue.NewValues]);
+        string ptx = PtxEmitter.PtxFor(plan, append);
+        ptx.ShouldContain(".const .align 8 .u64 kdsl_rope_turns[32]");
+        ptx.ShouldContain("sin.approx.f32");
+        PtxEmitter.PtxFor(plan, plan.PortableGpuKernel(GpuKernelKind.Decode)!).ShouldNotContain("kdsl_rope_turns");
+
+        var wide = Planner.Plan(DecodeSpecs.Append(Specs.Make(256, null, ElementType.BF16, Specs.CausalBottomRight, true), RotaryConvention.HalfSplit, null)).Plan!;
+        wide.GpuKernelsOf(GpuKernelKind.DecodeAppend).ShouldBeEmpty();
+        wide.GpuKernelsOf(GpuKernelKind.Decode).ShouldNotBeEmpty();
+        KernelDsl.Compiler.Emit.Host.PlanTextRenderer.Render(wide).ShouldContain("DecodeAppend runs on the CPU only");
+    }
+
+    [Fact]
+    public void The_rotary_table_holds_each_pairs_turns_per_position_in_fixed_point()
+    {
+        var plan = Planner.Plan(DecodeSpecs.Append(Specs.Make(64, null, ElementType.FP16, MaskSpec.None, false), RotaryConvention.Interleaved, 8)).Plan!;
+        string ptx = PtxEmitter.PtxFor(plan, plan.PortableGpuKernel(GpuKernelKind.DecodeAppend)!);
+        var table = System.Text.RegularExpressions.Regex.Match(ptx, @"kdsl_rope_turns\[4\] = \{([0-9, ]+)\}").Groups[1].Value.Split(", ").Select(ulong.Parse).ToArray();
+        table.Length.ShouldBe(4);
+        for (int i = 0; i < 4; i++)
+        {
+            double theta = Math.Pow(500000.0, -2.0 * i / 8);
+            (table[i] / 18446744073709551616.0 * 2 * Math.PI).ShouldBe(theta, theta * 1e-12);
+        }
+    }
+
+    [Fact]
     public void The_decode_entry_lists_the_parameters_of_its_abi_record()
     {
         var spec = DecodeSpecs.Paged(Modifiers.With(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true), Modifiers.CapturedAlibi, Modifiers.CapturedDocuments));
@@ -95,12 +128,12 @@ public sealed class DecodePtxTests
                     failures.Add($"{gpu.EntryName} {arch}: stack frame {report.StackFrame}, spills {report.SpillStores}/{report.SpillLoads}");
                 }
 
-                if (gpu.Kind == GpuKernelKind.Decode && hmma == 0)
+                if (gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeAppend && hmma == 0)
                 {
                     failures.Add($"{gpu.EntryName} {arch}: no HMMA in SASS");
                 }
 
-                if (gpu.Kind == GpuKernelKind.Decode && Math.Abs(report.Registers - gpu.EstimatedRegisters) > EstimateTolerance)
+                if (gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeAppend && Math.Abs(report.Registers - gpu.EstimatedRegisters) > EstimateTolerance)
                 {
                     failures.Add($"{gpu.EntryName} {arch}: {report.Registers} registers, plan estimated {gpu.EstimatedRegisters}");
                 }

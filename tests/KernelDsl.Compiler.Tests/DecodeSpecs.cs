@@ -29,5 +29,17 @@ internal static class DecodeSpecs
         yield return Paged(Modifiers.With(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true, name: "Decode_Softcap_D128"), Modifiers.Softcap, null));
         yield return Paged(Modifiers.With(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true, name: "Decode_CapturedBoth_D128"), Modifiers.CapturedAlibi, Modifiers.CapturedDocuments));
         yield return Paged(Modifiers.With(Specs.Make(64, null, ElementType.FP16, MaskSpec.None, true, name: "Decode_PrefixLm_D64"), null, Modifiers.PrefixLm));
+
+        // The fused rotary + append step (issue 12): both conventions, partial rotary, no rotary, every head dim, a window, modifiers.
+        yield return Append(Specs.Make(64, null, ElementType.BF16, Specs.CausalBottomRight, true, name: "Append_D64_Half"), RotaryConvention.HalfSplit, null);
+        yield return Append(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true, name: "Append_D128_HalfPartial"), RotaryConvention.HalfSplit, 64);
+        yield return Append(Specs.Make(128, null, ElementType.FP16, MaskSpec.None, false, name: "Append_D128_Interleaved"), RotaryConvention.Interleaved, null);
+        yield return Append(Specs.Make(256, null, ElementType.BF16, Specs.WindowBottomRight, true, name: "Append_D256_InterleavedPartial"), RotaryConvention.Interleaved, 96);
+        yield return Append(Specs.Make(128, 64, ElementType.FP16, Specs.CausalBottomRight, true, name: "Append_D128_Dv64_NoRotary"), null, null);
+        yield return Append(Modifiers.With(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true, name: "Append_CapturedBoth_D128"), Modifiers.CapturedAlibi, Modifiers.CapturedDocuments), RotaryConvention.HalfSplit, null);
     }
+
+    /// <summary>A paged spec with [Fusion(AppendKv = true, Rotary = …, RotaryDim = …)].</summary>
+    public static AttentionSpec Append(AttentionSpec spec, RotaryConvention? rotary, int? rotaryDim) =>
+        Paged(spec) with { Prologue = new PrologueSpec(true, rotary, rotaryDim, rotary is null ? null : 500000.0) };
 }

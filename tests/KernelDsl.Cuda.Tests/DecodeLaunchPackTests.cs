@@ -52,6 +52,20 @@ public sealed class DecodeLaunchPackTests
     }
 
     [Fact]
+    public void The_append_kernel_gets_the_new_tokens_after_the_decode_values()
+    {
+        var abi = new AbiSlot[DecodeAbi.Length + 2];
+        DecodeAbi.CopyTo(abi, 0);
+        abi[^2] = new(AbiValue.NewKeys, 8);
+        abi[^1] = new(AbiValue.NewValues, 8);
+        var kernel = new GpuKernelInfo("ptx", "k_decode_append", 128, 16, 108800, BlockKV: 64) { Abi = abi };
+        var args = new LaunchArguments();
+        DecodeLauncher.Pack(kernel, Call(PagedKvLayout.PageHeadSlot) with { NewKeys = 0xC000, NewValues = 0xD000 }, [new CapturedDeviceBuffer("tree", ["B"], 0xB000, 3)], ref args);
+        args.Count.ShouldBe(abi.Length);
+        (args.ValueOf(0), args.ValueOf(23), args.ValueOf(24), args.ValueOf(25)).ShouldBe((0x1000UL, 0xB000UL, 0xC000UL, 0xD000UL));
+    }
+
+    [Fact]
     public void The_merge_kernel_gets_the_workspace_and_the_sizes()
     {
         var merge = new GpuKernelInfo("ptx", "k_merge", 64, 1, 0)

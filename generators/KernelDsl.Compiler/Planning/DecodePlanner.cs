@@ -29,6 +29,13 @@ public static class DecodePlanner
     /// <summary>Threads of the merge kernel's block: each thread combines two output columns of one row.</summary>
     public static int MergeThreads(int valueHeadDim) => Math.Max(32, ((valueHeadDim / 2) + 31) / 32 * 32);
 
+    /// <summary>The largest head dims of a fused DecodeAppend GPU kernel: at 256 the decode kernel already uses all 255 registers (its
+    /// O accumulator is 128 of them), and the prologue's temporaries spill (ptxas 2026-12-03: 184-byte stack on sm_80).</summary>
+    public const int MaxAppendHeadDim = 128;
+
+    /// <summary>True when the spec gets a GPU DecodeAppend kernel (else DecodeAppend runs on the CPU only).</summary>
+    public static bool HasAppendKernel(AttentionSpec spec) => spec.HasDecodeAppend && spec.HeadDim <= MaxAppendHeadDim && spec.ValueHeadDim <= MaxAppendHeadDim;
+
     /// <summary>The decode and merge kernels, or none (no [PagedKv], or no GPU forward: the same element and head-dim rules).</summary>
     public static IEnumerable<GpuKernelPlan> Plan(AttentionSpec spec, GpuKernelPlan? portableForward)
     {
@@ -72,6 +79,25 @@ public static class DecodePlanner
             WritesLse = spec.Epilogue.WriteLse,
             CapturedBuffers = spec.CapturedBuffers.Count,
         };
+
+        if (HasAppendKernel(spec))
+        {
+            // The same tiles, ring and grid, plus the prologue's temporaries (rotation, the page writes) inside the KV loop,
+            // where O is live. Fit to ptxas -v (2026-12-03, 0 spills): CUDA 11.8 sm_80 126 / 162-180 and CUDA 12.4 sm_90
+            // 114 / 128-168 registers at Dv 64 / 128.
+            int appendRegisters = System.Math.Min(GpuPlanner.MaxRegistersPerThread, registers + 32);
+            yield return new GpuKernelPlan(RowsPerCta, KeysPerTile, Warps, stages, smem,
+                spec.EffectiveScale * Constants.Log2E, appendRegisters,
+                GpuPlanner.Occupancy(GpuPlanner.Sm80, smem.TotalBytes, appendRegisters, threads),
+                GpuPlanner.Occupancy(GpuPlanner.Sm90, smem.TotalBytes, appendRegisters, threads))
+            {
+                Kind = GpuKernelKind.DecodeAppend,
+                EntryName = stem + "_decode_append",
+                ModifierNotes = ModifierMathNotes.For(spec),
+                WritesLse = spec.Epilogue.WriteLse,
+                CapturedBuffers = spec.CapturedBuffers.Count,
+            };
+        }
 
         int mergeThreads = MergeThreads(spec.ValueHeadDim);
         var none = new GpuSharedMemoryLayout(0, 0, 0, 0, 0, 0, 0, 0);

@@ -48,6 +48,13 @@ public enum GpuKernelKind
     /// through cumulative offsets (cu_seqlens), grid (query blocks of the longest sequence, Hq, sequences), per-sequence band.
     /// </summary>
     ForwardVarlen,
+
+    /// <summary>
+    /// The decode kernel with the fused prologue of [Fusion(AppendKv = true)] (issue 12): the new tokens' K (after rotary) and
+    /// V are written into the pages and attended to in the same launch; Q (and the new K) rotated in the kernel. Its split-KV
+    /// partials go to the same merge kernel.
+    /// </summary>
+    DecodeAppend,
 }
 
 /// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>

@@ -61,6 +61,7 @@ public sealed record GpuKernelPlan(
         GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers),
         GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
         GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
+        GpuKernelKind.DecodeAppend => KernelAbi.DecodeAppend(CapturedBuffers),
         GpuKernelKind.DecodeMerge => KernelAbi.DecodeMerge(),
         GpuKernelKind.ForwardVarlen => KernelAbi.ForwardVarlen(CapturedBuffers),
         _ => KernelAbi.Forward(TakesBlockMask, CapturedBuffers),
@@ -99,6 +100,12 @@ public sealed record GpuKernelPlan(
             s.Append(Invariant($"  gpu decode   sm_80 PTX (ISA 7.8), paged decode: {BlockQ} packed query rows (G query heads x q queries of a KV group) x {BlockKV} keys per tile, {Warps} warps ({ThreadsPerBlock} threads) each taking 16 keys of a tile, {Stages}-stage cp.async ring through the page table\n"));
             s.Append(Invariant($"               grid (KV splits, Hkv x row blocks, sequences); warps merge (m, l, O) in shared memory; {Smem.TotalBytes} bytes shared memory, ~{EstimatedRegisters} registers (estimate)\n"));
             s.Append("               splits = 1 when sequences x Hkv x row blocks >= SMs, else min(ceil(2 x SMs / CTAs), ceil(longest sequence / 256 keys), 64)\n");
+            return s.ToString();
+        }
+
+        if (Kind == GpuKernelKind.DecodeAppend)
+        {
+            s.Append(Invariant($"  gpu append   the decode kernel above with the fused prologue: the new tokens' K (after rotary) and V written into their pages and attended to in the same launch, Q rotated as it lands in shared memory; ~{EstimatedRegisters} registers (estimate)\n"));
             return s.ToString();
         }
 

@@ -129,6 +129,12 @@ public enum AbiValue
 
     /// <summary>Varlen forward: cu_seqlens_k, int32 [B + 1] (the queries' offsets are <see cref="QueryOffsets"/>).</summary>
     KeyOffsets = 68,
+
+    /// <summary>Fused decode append (issue 12): the new tokens' K, un-rotated, [totalQ, Hkv, D].</summary>
+    NewKeys = 69,
+
+    /// <summary>Fused decode append: the new tokens' V, [totalQ, Hkv, Dv].</summary>
+    NewValues = 70,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -292,6 +298,16 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
         }
 
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>The fused decode-append kernel's parameters: the decode kernel's, then the new tokens' K and V.</summary>
+    public static KernelAbi DecodeAppend(int capturedBuffers)
+    {
+        var list = new List<AbiParameter>(Decode(capturedBuffers).Parameters)
+        {
+            new("k_new", "u64", AbiValue.NewKeys), new("v_new", "u64", AbiValue.NewValues),
+        };
         return new KernelAbi(list.ToEquatableArray());
     }
 

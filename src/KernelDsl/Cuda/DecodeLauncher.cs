@@ -11,7 +11,7 @@ namespace KernelDsl.Cuda;
 /// (<see cref="DecodeSplits"/>): nothing is read back from the device. Steady state: no managed allocation (the workspace is
 /// cached per context and stream, <see cref="DecodeWorkspace"/>).
 /// </summary>
-public static unsafe class DecodeLauncher
+public static unsafe partial class DecodeLauncher
 {
     /// <summary>Packed query rows per decode CTA (the mma M): the planner's DecodePlanner.RowsPerCta.</summary>
     public const int RowsPerCta = 16;
@@ -32,6 +32,27 @@ public static unsafe class DecodeLauncher
         int headsQ,
         CudaStream? stream,
         ReadOnlySpan<CapturedDeviceBuffer> captured = default)
+        where TIn : unmanaged
+        where TOut : unmanaged =>
+        LaunchCore(decode, merge, headDim, valueHeadDim, pageSize, maxQueriesPerSequence, q, cache, output, lse, batch, headsQ, stream, captured, default);
+
+    /// <summary>Launch's checks and launches; <paramref name="append"/> holds DecodeAppend's new K/V (zero for plain decode).</summary>
+    private static void LaunchCore<TIn, TOut>(
+        GpuKernelInfo decode,
+        GpuKernelInfo merge,
+        int headDim,
+        int valueHeadDim,
+        int pageSize,
+        int maxQueriesPerSequence,
+        DeviceTensor<TIn> q,
+        DevicePagedKvCache<TIn> cache,
+        DeviceTensor<TOut> output,
+        DeviceBuffer<float>? lse,
+        DevicePagedKvBatch batch,
+        int headsQ,
+        CudaStream? stream,
+        ReadOnlySpan<CapturedDeviceBuffer> captured,
+        (ulong Keys, ulong Values) append)
         where TIn : unmanaged
         where TOut : unmanaged
     {
@@ -113,7 +134,7 @@ public static unsafe class DecodeLauncher
         var call = new DecodeCall(
             q.DevicePointer, cache.Keys.DevicePointer, cache.Values.DevicePointer, output.DevicePointer, lse?.DevicePointer ?? 0UL,
             batch.QueryOffsets.DevicePointer, batch.KvLengths.DevicePointer, batch.PageTable.DevicePointer, batch.MaxPagesPerSequence,
-            geometry, headsQ, plan.RowBlocks, plan.Splits, batch.TotalQueries, partialO, partialLse);
+            geometry, headsQ, plan.RowBlocks, plan.Splits, batch.TotalQueries, partialO, partialLse, append.Keys, append.Values);
 
         var arguments = new LaunchArguments();
         Pack(decode, call, captured, ref arguments);
@@ -182,7 +203,8 @@ public static unsafe class DecodeLauncher
     /// <summary>Everything a decode or merge kernel's parameters are filled from.</summary>
     internal readonly record struct DecodeCall(
         ulong Q, ulong KPool, ulong VPool, ulong Output, ulong Lse, ulong QueryOffsets, ulong KvLengths, ulong PageTable, int MaxPages,
-        PagedKvGeometry Geometry, int HeadsQ, int RowBlocks, int Splits, int TotalQueries, ulong PartialOutput, ulong PartialLse);
+        PagedKvGeometry Geometry, int HeadsQ, int RowBlocks, int Splits, int TotalQueries, ulong PartialOutput, ulong PartialLse,
+        ulong NewKeys = 0, ulong NewValues = 0);
 
     /// <summary>Writes a decode or merge kernel's parameters, by its ABI table, into <paramref name="arguments"/> (no GPU needed: tests run it).</summary>
     internal static void Pack(GpuKernelInfo kernel, in DecodeCall call, ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments)
@@ -217,6 +239,8 @@ public static unsafe class DecodeLauncher
                 AbiValue.TotalQueries => (uint)call.TotalQueries,
                 AbiValue.PartialOutput => call.PartialOutput,
                 AbiValue.PartialLse => call.PartialLse,
+                AbiValue.NewKeys => call.NewKeys,
+                AbiValue.NewValues => call.NewValues,
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the decode launcher does not fill ({slot.Value}).", nameof(kernel)),
             };

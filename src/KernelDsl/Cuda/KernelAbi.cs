@@ -79,6 +79,8 @@ public enum AbiValue
 
     /// <summary>Varlen forward: cu_seqlens_k, int32 [B + 1].</summary>
     KeyOffsets = 68,
+    NewKeys = 69,
+    NewValues = 70,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

@@ -59,12 +59,18 @@ public static class PlanTextRenderer
         }
 
         // [PagedKv] specs: the paged decode kernel and its split-KV merge; [Varlen] specs: the varlen forward (sm_80 family on every GPU; issue 11).
-        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen })
+        // [Fusion(AppendKv = true)] specs also the fused decode-append kernel (issue 12).
+        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen })
         {
             foreach (var kernel in plan.GpuKernelsOf(kind))
             {
                 s.Append(kernel.Describe());
             }
+        }
+
+        if (spec.HasDecodeAppend && plan.PortableGpuKernel(GpuKernelKind.Decode) is not null && !DecodePlanner.HasAppendKernel(spec))
+        {
+            s.Append("  gpu append   none: DecodeAppend runs on the CPU only at head dims above " + DecodePlanner.MaxAppendHeadDim + " (the decode kernel's registers are full there)\n");
         }
 
         return s.ToString();

@@ -75,4 +75,50 @@ public sealed partial class ServingEmitter
             w.Line("return after;");
         }
     }
+
+    internal const string DecodeAppendKernelField = "__GpuDecodeAppend";
+
+    /// <summary>
+    /// The device DecodeAppend: one launch of the fused kernel (plus the merge when the KV range is split). Its batch is the
+    /// cache after the step (lengths include the new tokens), since the device batch's host-side figures plan the grid.
+    /// </summary>
+    private static void DeviceDecodeAppend(CodeWriter w, KernelPlan plan, GpuKernelPlan append)
+    {
+        var spec = plan.Spec;
+        string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
+        bool lse = spec.Epilogue.WriteLse;
+        w.Line("/// <summary>");
+        w.Line("/// One fused decode step on the GPU, in one launch (plus the split-KV merge when the range is split), asynchronously on");
+        w.Line("/// <paramref name=\"stream\"/>: q [B·S = totalQ, headsQ, " + spec.HeadDim + "], k [totalQ, Hkv, " + spec.HeadDim + "] and v [totalQ, Hkv, " + spec.ValueHeadDim + "] are the new tokens,");
+        w.Line("/// un-rotated. <paramref name=\"after\"/> is the batch AFTER the step (PagedKvBatch.AfterAppend().ToDevice(…)): the last q tokens of");
+        w.Line("/// each sequence are the new ones, at positions L − q + i. The kernel " + (spec.Prologue!.Rotary is null ? string.Empty : "rotates q and k (Serving.Rotary, cos/sin computed in the kernel), ")
+               + "writes k and v into those page slots and attends over the cache, new tokens included: the CPU DecodeAppend's semantics.");
+        w.Line("/// </summary>");
+        foreach (var buffer in spec.CapturedBuffers)
+        {
+            w.Line("/// <param name=\"" + buffer.Name + "\">Captured buffer read by the modifiers: " + Element(buffer) + "[" + string.Join(", ", buffer.Dims) + "] with B = the number of sequences; its length is checked.</param>");
+        }
+
+        string lseParam = lse ? ", " + Rt + "DeviceBuffer<float> lse" : string.Empty;
+        string buffers = string.Concat(spec.CapturedBuffers.Select(b => ", " + Rt + "DeviceBuffer<" + Element(b) + "> " + b.Name));
+        using (w.Block("public static void DecodeAppend(" + Rt + "DeviceTensor<" + tin + "> q, " + Rt + "DeviceTensor<" + tin + "> k, " + Rt + "DeviceTensor<" + tin + "> v, " + Rt + "DevicePagedKvCache<" + tin + "> cache, " + Rt + "DeviceTensor<" + tout + "> output"
+                       + lseParam + buffers + ", " + Rt + "DevicePagedKvBatch after, int headsQ, " + Rt + "Cuda.CudaStream? stream = null)"))
+        {
+            foreach (var buffer in spec.CapturedBuffers)
+            {
+                w.Line("global::System.ArgumentNullException.ThrowIfNull(" + buffer.Name + ");");
+            }
+
+            string captured = spec.CapturedBuffers.Count == 0
+                ? string.Empty
+                : ", [" + string.Join(", ", spec.CapturedBuffers.Select(b => "new " + Rt + "CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
+            w.Line(Rt + "Cuda.DecodeLauncher.LaunchAppend(" + DecodeAppendKernelField + ", " + DecodeMergeKernelField + ", __Spec.HeadDim, __Spec.ValueHeadDim, Serving.PageSize, Serving.MaxQueriesPerSequence,");
+            w.Line("    q, k, v, cache, output, " + (lse ? "lse" : "null") + ", after, headsQ, stream" + captured + ");");
+        }
+
+        HostEmitter.EmitAbi(w, append);
+        w.Line();
+        w.Line("/// <summary>The fused decode-append kernel (the plan's DecodeAppend kernel); its splits merge through " + DecodeMergeKernelField + ".</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + DecodeAppendKernelField + " = " + HostEmitter.KernelInfo(append) + " { Abi = " + HostEmitter.AbiField(append) + " };");
+    }
 }

@@ -58,6 +58,11 @@ public sealed partial class ServingEmitter : IEmitter
                 {
                     w.Line();
                     DeviceDecode(w, plan, decode, merge);
+                    if (plan.PortableGpuKernel(GpuKernelKind.DecodeAppend) is { } append)
+                    {
+                        w.Line();
+                        DeviceDecodeAppend(w, plan, append);
+                    }
                 }
             }
 

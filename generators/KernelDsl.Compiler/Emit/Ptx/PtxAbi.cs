@@ -70,7 +70,10 @@ public static class PtxAbi
         "Q/K/V: 16-byte aligned, strides multiples of 8 elements; LSE [B, Hq, Sq] fp32, natural log, -inf for empty rows.";
 
     /// <summary>The launch comment of the decode kernels (their parameter lists are their ABI records, KernelAbi.Decode/DecodeMerge).</summary>
-    public static string DecodeComment(GpuKernelKind kind) => kind == GpuKernelKind.Decode
+    public static string DecodeComment(GpuKernelKind kind) => kind == GpuKernelKind.DecodeAppend
+        ? "params: the ABI record KernelAbi.DecodeAppend (the decode kernel's, then k_new [totalQ, Hkv, D] and v_new [totalQ, Hkv, Dv], un-rotated).\n" +
+          "grid, block and shared memory as the decode kernel; kv_lengths include the new tokens (the last q of each sequence)."
+        : kind == GpuKernelKind.Decode
         ? "params: the ABI record KernelAbi.Decode (q, pools, O, LSE, batch arrays, heads, pool strides in elements, splits, workspace, captured buffers).\n" +
           "grid = (splits, Hkv * row_blocks, sequences); block = (ThreadsPerBlock, 1, 1); dynamic shared memory = SharedMemoryBytes.\n" +
           "q [totalQ, Hq, D] and O [totalQ, Hq, Dv] packed; LSE [totalQ, Hq] fp32; splits > 1: partial O/LSE to the workspace, then the merge kernel."

@@ -46,6 +46,8 @@ public sealed class PtxEmitter : IEmitter
                 EmitKernelClass(w, plan, kernel, KernelClassName(kernel), kernel.Kind != GpuKernelKind.Forward
                     ? (kernel.Kind == GpuKernelKind.Decode
                         ? "The paged decode kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): GQA-packed rows, warps splitting the KV range, split-KV partials to a workspace"
+                        : kernel.Kind == GpuKernelKind.DecodeAppend
+                        ? "The fused decode step of this spec (DecodeAppend): the decode kernel with the new tokens' rotary and KV append in the same launch"
                         : kernel.Kind == GpuKernelKind.DecodeMerge
                         ? "The split-KV merge kernel of this spec's decode: partial (O, LSE) combined by their LSE"
                         : kernel.Kind == GpuKernelKind.ForwardVarlen
@@ -70,6 +72,7 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.Decode => "__GpuDecodeKernel",
         GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
         GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel",
+        GpuKernelKind.DecodeAppend => "__GpuDecodeAppendKernel",
         _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
     };
 
@@ -87,7 +90,7 @@ public sealed class PtxEmitter : IEmitter
     public static string PtxFor(KernelPlan plan, GpuKernelPlan kernel) => kernel.Kind switch
     {
         GpuKernelKind.Forward or GpuKernelKind.ForwardVarlen => Forward.ForwardKernel.Build(plan, kernel),
-        GpuKernelKind.Decode => Decode.DecodeKernel.Build(plan, kernel),
+        GpuKernelKind.Decode or GpuKernelKind.DecodeAppend => Decode.DecodeKernel.Build(plan, kernel),
         GpuKernelKind.DecodeMerge => Decode.DecodeMergeKernel.Build(plan, kernel),
         _ => Backward.BackwardKernel.Build(plan, kernel),
     };
@@ -104,7 +107,7 @@ public sealed class PtxEmitter : IEmitter
         {
             string comment = gpu.Kind == GpuKernelKind.Forward
                 ? PtxAbi.Comment
-                : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge
+                : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge or GpuKernelKind.DecodeAppend
                 ? PtxAbi.DecodeComment(gpu.Kind)
                 : gpu.Kind == GpuKernelKind.ForwardVarlen
                 ? PtxAbi.VarlenComment

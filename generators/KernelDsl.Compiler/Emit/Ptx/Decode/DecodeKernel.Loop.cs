@@ -38,6 +38,8 @@ internal sealed partial class DecodeKernel
             }
         }
 
+        EmitRotateQuery();
+
         w.Stage("Running state: m = -inf, l = 0, O = 0");
         for (int rr = 0; rr < 2; rr++)
         {
@@ -76,6 +78,8 @@ internal sealed partial class DecodeKernel
         w.Comment("tile n landed (at most the " + Int(Stages - 1) + " newer tiles' groups still pending), then visible to every warp");
         Copies.Wait(w, Stages - 1);
         Copies.Barrier(w);
+
+        EmitAppendTile();
 
         w.MadLo(U32, R.KCur, R.ReadStage, Smem.KStageBytes, R.KRing);
         w.Add(U32, R.KCur, R.KCur, R.KLd);
@@ -131,10 +135,9 @@ internal sealed partial class DecodeKernel
             var (first, at) = (t[0], t[1]);
             w.Shl(B32, first, index, TileShift);
             w.Add(U32, first, first, R.SplitBegin);
-            var k = new PagedKvTile(R.KBase, R.PageTableRow, R.PageSize, R.KPageStride, R.KSlotStride, _element);
+            var (k, v) = KvSources();
             w.MadLo(U32, at, stage, Smem.KStageBytes, R.KRing);
             Copies.CpAsyncTile(w, "K", k, first, R.SplitEnd, new PaddedTile(Smem.KPitchBytes), at, _gpu.BlockKV, D, Threads, R.Thread);
-            var v = new PagedKvTile(R.VBase, R.PageTableRow, R.PageSize, R.VPageStride, R.VSlotStride, _element);
             w.MadLo(U32, at, stage, Smem.VStageBytes, R.VRing);
             Copies.CpAsyncTile(w, "V", v, first, R.SplitEnd, new PaddedTile(Smem.VPitchBytes), at, _gpu.BlockKV, Dv, Threads, R.Thread);
         }

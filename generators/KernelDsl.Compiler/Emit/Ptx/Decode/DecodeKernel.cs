@@ -1,3 +1,4 @@
+using System.Linq;
 using KernelDsl.Compiler.Emit.Ptx.Construction;
 using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Planning;
@@ -72,15 +73,17 @@ internal sealed partial class DecodeKernel
         _entry.WriteHeader(w,
             new[]
             {
-                "KernelDsl paged decode (GQA-packed rows, split-KV), " + _spec.Target.FullName,
+                "KernelDsl paged decode (GQA-packed rows, split-KV" + (Append ? "; fused " + (Rotary is null ? string.Empty : "rotary + ") + "KV append" : string.Empty) + "), " + _spec.Target.FullName,
                 Emit.Host.PlanTextRenderer.SpecSummary(_spec, _spec.Epilogue.OutputType ?? _spec.InputType),
                 System.FormattableString.Invariant($"{_gpu.BlockQ} packed rows x {_gpu.BlockKV} keys per tile, {Warps} warps x 16 keys, {Stages} stages, {Smem.TotalBytes} bytes shared memory"),
             },
             framed: true, _gpu.PtxVersion, _gpu.PtxTarget,
-            new[] { ("Dynamic shared memory: Q tile, K ring, V ring; after the loop the ring holds the warps' merge.", ".extern .shared .align 128 .b8 " + SharedMemorySymbol + "[];") },
+            new[] { ("Dynamic shared memory: Q tile, K ring, V ring; after the loop the ring holds the warps' merge.", ".extern .shared .align 128 .b8 " + SharedMemorySymbol + "[];") }.Concat(AppendModuleDeclarations),
             new[] { KernelEntry.MaxThreads(Threads), ".minnctapersm 1" });
         R = new DecodeRegisters(w, _gpu, Dv, Warps);
+        DeclareAppendRegisters();
         EmitSetup();
+        EmitAppendSetup();
         EmitRows();
         EmitModifierSetup();
         EmitLoop();
