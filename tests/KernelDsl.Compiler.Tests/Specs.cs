@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using KernelDsl.Compiler.Model;
 
 namespace KernelDsl.Compiler.Tests;
@@ -87,4 +88,9 @@ internal static class Specs
             yield return Trainable(Modifiers.With(Make(d, null, ElementType.BF16, MaskSpec.None, true, name: $"Bwd_PrefixLm_D{d}_BF16"), Modifiers.Softcap, Modifiers.PrefixLm));
         }
     }
+
+    /// <summary>The backward matrix built without Deterministic (so with the atomic-dQ kernels), plus head dim 80 causal.</summary>
+    public static IEnumerable<AttentionSpec> AtomicBackwardMatrix() =>
+        BackwardMatrix().Select(s => s with { Backward = new BackwardSpec(Deterministic: false), Target = s.Target with { Name = s.Target.Name + "_Atomic" } })
+            .Append(Make(80, null, ElementType.FP16, CausalBottomRight, true, null, TensorLayout.BSHD, "Bwd_D80_FP16_CausalBR_Atomic") with { Backward = new BackwardSpec(Deterministic: false) });
 }

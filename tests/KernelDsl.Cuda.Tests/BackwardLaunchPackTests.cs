@@ -60,6 +60,43 @@ public unsafe class BackwardLaunchPackTests
     }
 
     [Fact]
+    public void The_atomic_dq_kernels_get_the_accumulator_and_a_deterministic_launch_has_none()
+    {
+        var f = new Fixture(batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqKv: 64, dim: 64);
+        const ulong Accumulator = 0x7fb0_0000_0000;
+        var convert = new GpuKernelInfo("ptx", "k_bwd_dq_convert", 128, 16, 0)
+        {
+            Abi = new AbiSlot[] { new(AbiValue.DqAccumulatorPointer, 8), new(AbiValue.DqPointer, 8), new(AbiValue.SeqQ, 4), new(AbiValue.HeadsQ, 4) },
+        };
+        var args = f.Pack(convert, dqAccumulator: Accumulator);
+        (args.ValueOf(0), args.ValueOf(1), args.ValueOf(2), args.ValueOf(3)).ShouldBe((Accumulator, Fixture.DQ, 64UL, 8UL));
+        Should.Throw<ArgumentException>(() => f.Pack(convert)).Message.ShouldContain("atomic-dQ accumulator");
+    }
+
+    [Fact]
+    public void The_mode_is_the_specs_default_unless_the_call_asks_and_a_deterministic_spec_refuses_the_atomic_one()
+    {
+        var k = new GpuKernelInfo("ptx", "k", 128, 64, 0);
+        var deterministicOnly = new GpuBackwardKernels(k, k, k);
+        var both = deterministicOnly with { KeyValueAtomicDq = k, QueryConvert = k };
+        BackwardLauncher.UsesAtomicDq(both, null).ShouldBeTrue();
+        BackwardLauncher.UsesAtomicDq(both, false).ShouldBeTrue();
+        BackwardLauncher.UsesAtomicDq(both, true).ShouldBeFalse();
+        BackwardLauncher.UsesAtomicDq(deterministicOnly, null).ShouldBeFalse();
+        BackwardLauncher.UsesAtomicDq(deterministicOnly, true).ShouldBeFalse();
+        var error = Should.Throw<ArgumentException>(() => BackwardLauncher.UsesAtomicDq(deterministicOnly, false));
+        error.ParamName.ShouldBe("deterministic");
+        error.Message.ShouldContain("Deterministic = true");
+    }
+
+    [Fact]
+    public void The_workspace_holds_the_dq_accumulator_in_the_atomic_mode()
+    {
+        BackwardLauncher.WorkspaceLength(2, 8, 100, 64, deterministic: true).ShouldBe(BackwardLauncher.WorkspaceLength(2, 8, 100));
+        BackwardLauncher.WorkspaceLength(2, 8, 100, 64, deterministic: false).ShouldBe((2L + 64) * 2 * 8 * 100);
+    }
+
+    [Fact]
     public void Every_check_names_the_argument()
     {
         var f = new Fixture(batch: 1, heads: 8, kvHeads: 2, seqQ: 64, seqKv: 64, dim: 64);
@@ -87,7 +124,7 @@ public unsafe class BackwardLaunchPackTests
         private readonly nint[] _lseLengths = { batch, heads, seqQ };
         private readonly nint[] _lseStrides = { (nint)heads * seqQ, seqQ, 1 };
 
-        public LaunchArguments Pack(GpuKernelInfo kernel, string? misalign = null, int? dqHeads = null, bool dqAliasesQ = false, long slopesLength = -1)
+        public LaunchArguments Pack(GpuKernelInfo kernel, string? misalign = null, int? dqHeads = null, bool dqAliasesQ = false, long slopesLength = -1, ulong dqAccumulator = 0)
         {
             nint[] dqLengths = { batch, dqHeads ?? heads, seqQ, dim };
             var t = new BackwardLauncher.BackwardTensors(
@@ -98,7 +135,7 @@ public unsafe class BackwardLaunchPackTests
             ReadOnlySpan<CapturedDeviceBuffer> captured = [new CapturedDeviceBuffer("slopes", SlopeDims, Slopes, slopesLength >= 0 ? slopesLength : heads)];
             var shape = BackwardLauncher.Check(TensorLayout.BHSD, dim, dim, t, captured);
             var args = new LaunchArguments();
-            BackwardLauncher.Pack(kernel, TensorLayout.BHSD, shape, t, Delta, Lse2, captured, ref args);
+            BackwardLauncher.Pack(kernel, TensorLayout.BHSD, shape, t, Delta, Lse2, captured, ref args, dqAccumulator);
             return args;
         }
 

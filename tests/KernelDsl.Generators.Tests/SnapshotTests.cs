@@ -26,6 +26,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.ServingWindowFixedPage),
         nameof(SpecSources.ServingRotaryAppend),
         nameof(SpecSources.TrainableGpu),
+        nameof(SpecSources.TrainableGpuAtomic),
     };
 
     [Theory]

@@ -46,7 +46,7 @@ public class GeneratedAbiTests
             .ToList();
         foreach (var set in sets)
         {
-            foreach (var kernel in new[] { set.Preprocess, set.KeyValue, set.Query })
+            foreach (var kernel in new[] { set.Preprocess, set.KeyValue, set.Query, set.KeyValueAtomicDq, set.QueryConvert }.OfType<GpuKernelInfo>())
             {
                 kernel.Abi.ShouldNotBeNull(kernel.EntryName);
                 var entry = EntryParameters(kernel.Ptx, kernel.EntryName);
@@ -55,6 +55,7 @@ public class GeneratedAbiTests
         }
 
         sets.Count.ShouldBeGreaterThanOrEqualTo(8);
+        sets.Count(set => set.HasAtomicDq).ShouldBeGreaterThanOrEqualTo(8);
     }
 
     [Fact]
@@ -151,7 +152,7 @@ public class GeneratedAbiTests
             ["block_counts"] = AbiValue.BlockCounts, ["block_indices"] = AbiValue.BlockIndices, ["block_batch_stride"] = AbiValue.BlockBatchStride,
             ["block_head_stride"] = AbiValue.BlockHeadStride, ["block_kv_blocks"] = AbiValue.BlockKvBlocks,
             ["d_o"] = AbiValue.DOutputPointer, ["dq"] = AbiValue.DqPointer, ["dk"] = AbiValue.DkPointer, ["dv"] = AbiValue.DvPointer,
-            ["delta"] = AbiValue.DeltaPointer, ["lse2"] = AbiValue.ScaledLsePointer,
+            ["delta"] = AbiValue.DeltaPointer, ["lse2"] = AbiValue.ScaledLsePointer, ["dq_acc"] = AbiValue.DqAccumulatorPointer,
             ["d_o_batch_stride"] = AbiValue.DOutputBatchStride, ["d_o_seq_stride"] = AbiValue.DOutputSeqStride, ["d_o_head_stride"] = AbiValue.DOutputHeadStride,
             ["dq_batch_stride"] = AbiValue.DqBatchStride, ["dq_seq_stride"] = AbiValue.DqSeqStride, ["dq_head_stride"] = AbiValue.DqHeadStride,
             ["dk_batch_stride"] = AbiValue.DkBatchStride, ["dk_seq_stride"] = AbiValue.DkSeqStride, ["dk_head_stride"] = AbiValue.DkHeadStride,

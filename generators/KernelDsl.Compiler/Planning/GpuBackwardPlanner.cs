@@ -70,8 +70,41 @@ public static class GpuBackwardPlanner
         int qRegisters = (d / 2) + qStream + (qStream / 4) + 24 + GpuPlanner.OverheadRegisters;
         var query = Make(spec, GpuKernelKind.BackwardQuery, 16 * Warps, qStream, Warps, 2, qLayout, qRegisters)
             with { EntryName = name + "_bwd_dq", CapturedBuffers = captured, ModifierNotes = notes };
-        return (new[] { preprocess, keyValue, query }, null);
+        if (spec.Backward.Deterministic)
+        {
+            return (new[] { preprocess, keyValue, query }, null);
+        }
+
+        // Atomic-dQ mode (the default; the two kernels above stay for calls that ask for determinism): the dK/dV kernel
+        // also writes dSᵀ of each query tile to shared memory, and each warp multiplies a 16-row slice of dS by K and adds
+        // it into the fp32 dQ accumulator. The dQ partial (16 × D/(4·16/BlockQ) per warp) lives only within an item.
+        var atomicLayout = kvLayout with { ScoreGradientPitchBytes = (kvStream * element.Bytes) + pad };
+        int dqSlice = DqColumnsPerWarp(d, kvStream);
+        var keyValueAtomic = Make(spec, GpuKernelKind.BackwardKeyValueAtomic, kvStream, 16 * Warps, Warps, 2, atomicLayout, kvRegisters + (dqSlice / 4))
+            with { EntryName = name + "_bwd_dkdv_dqatomic", CapturedBuffers = captured, ModifierNotes = notes };
+        var convert = Make(spec, GpuKernelKind.BackwardQueryConvert, PreprocessThreads / PreprocessLanesPerRow, 0, PreprocessThreads / 32, 1,
+            new BackwardSharedLayout(dPitch, dvPitch, 0, 0, 1, false), 24) with { EntryName = name + "_bwd_dq_convert" };
+        return (new[] { preprocess, keyValue, query, keyValueAtomic, convert }, null);
     }
+
+    /// <summary>
+    /// Warps of the atomic-dQ dK/dV kernel that share one 16-row slice of dS (4 warps over BlockQ / 16 slices: 1 for
+    /// query tiles of 64, 2 for tiles of 32, which split D's 16-column groups between them).
+    /// </summary>
+    public static int DqColumnSplit(int streamRows) => Warps / (streamRows / 16);
+
+    /// <summary>Columns of dQ one warp of the atomic-dQ dK/dV kernel computes per item: its share of D's 16-column groups, rounded up.</summary>
+    public static int DqColumnsPerWarp(int headDim, int streamRows)
+    {
+        int groups = headDim / 16;
+        int split = DqColumnSplit(streamRows);
+        return 16 * ((groups + split - 1) / split);
+    }
+
+    /// <summary>Floats of workspace a call needs: Δ and the base-2 LSE, [B, Hq, Sq] each; in the atomic-dQ mode also the fp32 dQ accumulator [B, Hq, Sq, D].</summary>
+    public static string WorkspaceFormula(AttentionSpec spec, bool deterministic) => deterministic
+        ? "2*B*Hq*Sq floats (delta, lse2)"
+        : "(2 + " + spec.HeadDim.ToString(CultureInfo.InvariantCulture) + ")*B*Hq*Sq floats (delta, lse2, fp32 dQ accumulator [B, Hq, Sq, D])";
 
     /// <summary>Why a [Backward] spec gets no GPU backward (null when it gets one).</summary>
     public static string? Exclusion(AttentionSpec spec, GpuKernelPlan? forward)
@@ -101,8 +134,9 @@ public static class GpuBackwardPlanner
 
     private static GpuKernelPlan Make(AttentionSpec spec, GpuKernelKind kind, int blockQ, int blockKV, int warps, int stages, BackwardSharedLayout layout, int registers)
     {
-        var smem = new GpuSharedMemoryLayout(layout.DPitchBytes, layout.DPitchBytes, layout.DvPitchBytes, layout.ResidentBytes, layout.StageBytes, 0, layout.Stages,
-            GpuSharedMemoryLayout.RowPaddingBytes * (layout.ResidentRows + (2 * layout.Stages * layout.StreamRows)));
+        int scoreGradientRows = layout.ScoreGradientPitchBytes > 0 ? layout.ResidentRows : 0;
+        var smem = new GpuSharedMemoryLayout(layout.DPitchBytes, layout.DPitchBytes, layout.DvPitchBytes, layout.ResidentBytes + layout.ScoreGradientBytes, layout.StageBytes, 0, layout.Stages,
+            GpuSharedMemoryLayout.RowPaddingBytes * (layout.ResidentRows + (2 * layout.Stages * layout.StreamRows) + scoreGradientRows));
         int threads = 32 * warps;
         return new GpuKernelPlan(blockQ, blockKV, warps, stages, smem, spec.EffectiveScale * Constants.Log2E, registers,
             GpuPlanner.Occupancy(GpuPlanner.Sm80, smem.TotalBytes, registers, threads),
@@ -135,6 +169,14 @@ public static class GpuBackwardPlanner
                 s.Append("               per query tile: S^T = K*Q^T, P^T = exp2(S^T*c - lse2), dV += P^T*dO, dP^T = V*dO^T, dS^T = P^T o (dP^T - delta), dK += dS^T*Q; GQA heads looped in the block (no atomics)\n");
                 s.Append(Invariant($"  gpu smem     {k.Smem.TotalBytes} bytes/block: K {l.ResidentRows}x{l.DPitchBytes} + V {l.ResidentRows}x{l.DvPitchBytes} + {l.Stages} x (Q {l.StreamRows}x{l.DPitchBytes} + dO {l.StreamRows}x{l.DvPitchBytes} + lse2/delta {2 * 4 * l.StreamRows})\n"));
                 break;
+            case GpuKernelKind.BackwardKeyValueAtomic:
+                s.Append(Invariant($"  gpu bwd dkdv+dq sm_80 PTX (ISA 7.8), atomic-dQ mode: the dK/dV kernel above (same tiles and grid) that also adds dQ\n"));
+                s.Append(Invariant($"               per query tile, after dK: dS^T to shared memory, barrier, each warp's slice of dS*K (16 query rows, {DqColumnSplit(k.BlockQ)} warp(s) per 16 rows splitting D), red.global.add.f32 into the fp32 dQ accumulator (5 tile products per tile pair)\n"));
+                s.Append(Invariant($"  gpu smem     {k.Smem.TotalBytes} bytes/block: as the dK/dV kernel + dS^T {l.ResidentRows}x{l.ScoreGradientPitchBytes}\n"));
+                break;
+            case GpuKernelKind.BackwardQueryConvert:
+                s.Append(Invariant($"  gpu bwd dq cvt sm_80 PTX (ISA 7.8), atomic-dQ mode: dQ = scale * accumulator in the input type, {k.BlockQ} rows x {PreprocessLanesPerRow} lanes per block of {k.ThreadsPerBlock} threads; grid (ceil(Sq/{k.BlockQ}), Hq, B)\n"));
+                break;
             default:
                 s.Append(Invariant($"  gpu bwd dq   sm_80 PTX (ISA 7.8): {k.BlockQ} query rows per block ({k.Warps} warps x 16), key tiles of {k.BlockKV} in a {k.Stages}-stage cp.async ring; grid (ceil(Sq/{k.BlockQ}), Hq, B)\n"));
                 s.Append("               per key tile: S = Q*K^T, P = exp2(S*c - lse2), dP = dO*V^T, dS = P o (dP - delta), dQ += dS*K; one writer per dQ element (deterministic)\n");
@@ -142,7 +184,7 @@ public static class GpuBackwardPlanner
                 break;
         }
 
-        if (k.Kind != GpuKernelKind.BackwardPreprocess)
+        if (k.Kind is not (GpuKernelKind.BackwardPreprocess or GpuKernelKind.BackwardQueryConvert))
         {
             s.Append(Invariant($"  gpu regs     ~{k.EstimatedRegisters}/thread (estimate); blocks/SM sm_80 {k.Sm80.BlocksPerSm} ({k.Sm80.Limiter}), sm_90 {k.Sm90.BlocksPerSm} ({k.Sm90.Limiter})\n"));
         }

@@ -33,6 +33,15 @@ public enum GpuKernelKind
 
     /// <summary>Backward, query-block-parallel: dQ of one query block (P recomputed; no atomics, so deterministic).</summary>
     BackwardQuery,
+
+    /// <summary>
+    /// Backward, atomic-dQ mode (the default): the dK/dV kernel that also adds dS·K of its key block into an fp32 dQ
+    /// accumulator with red.global.add (5 tile products per tile pair instead of 7; the order of the adds varies).
+    /// </summary>
+    BackwardKeyValueAtomic,
+
+    /// <summary>Backward, atomic-dQ mode, last kernel: dQ = scale · accumulator, converted to dQ's element type.</summary>
+    BackwardQueryConvert,
     /// <summary>
     /// Decode over a paged KV cache (issue 11, [PagedKv] specs): one CTA per (KV split, KV head and block of 16 packed query
     /// rows, sequence), the G query heads × q queries of a KV group packed group-major into the mma rows, warps splitting

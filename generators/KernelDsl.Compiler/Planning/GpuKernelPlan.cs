@@ -60,6 +60,8 @@ public sealed record GpuKernelPlan(
         GpuKernelKind.BackwardPreprocess => KernelAbi.BackwardPreprocess(),
         GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers),
         GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
+        GpuKernelKind.BackwardKeyValueAtomic => KernelAbi.Backward(keyValue: true, CapturedBuffers, dqAccumulator: true),
+        GpuKernelKind.BackwardQueryConvert => KernelAbi.BackwardQueryConvert(),
         GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
         GpuKernelKind.DecodeAppend => KernelAbi.DecodeAppend(CapturedBuffers),
         GpuKernelKind.DecodeMerge => KernelAbi.DecodeMerge(),
@@ -89,7 +91,8 @@ public sealed record GpuKernelPlan(
     /// <summary>Human-readable lines for the plan text.</summary>
     public string Describe()
     {
-        if (Kind is GpuKernelKind.BackwardPreprocess or GpuKernelKind.BackwardKeyValue or GpuKernelKind.BackwardQuery)
+        if (Kind is GpuKernelKind.BackwardPreprocess or GpuKernelKind.BackwardKeyValue or GpuKernelKind.BackwardQuery
+            or GpuKernelKind.BackwardKeyValueAtomic or GpuKernelKind.BackwardQueryConvert)
         {
             return GpuBackwardPlanner.Describe(this);
         }
@@ -196,7 +199,18 @@ public sealed record BackwardSharedLayout(int DPitchBytes, int DvPitchBytes, int
 
     public int StreamOffset => ResidentBytes;
 
-    public int TotalBytes => ResidentBytes + (Stages * StageBytes);
+    /// <summary>
+    /// Atomic-dQ mode's dK/dV kernel: the row pitch of dSᵀ (resident rows × streamed rows, 16-bit, padded) that the warps
+    /// share for dQ = dS·K; 0 for the other kernels.
+    /// </summary>
+    public int ScoreGradientPitchBytes { get; init; }
+
+    /// <summary>dSᵀ after the ring.</summary>
+    public int ScoreGradientOffset => ResidentBytes + (Stages * StageBytes);
+
+    public int ScoreGradientBytes => ResidentRows * ScoreGradientPitchBytes;
+
+    public int TotalBytes => ResidentBytes + (Stages * StageBytes) + ScoreGradientBytes;
 }
 
 /// <summary>How many blocks of this kernel one SM holds on a target, and what limits it.</summary>

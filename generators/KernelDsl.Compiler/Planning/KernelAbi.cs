@@ -135,6 +135,9 @@ public enum AbiValue
 
     /// <summary>Fused decode append: the new tokens' V, [totalQ, Hkv, Dv].</summary>
     NewValues = 70,
+
+    /// <summary>Backward, atomic-dQ mode: the workspace's fp32 dQ accumulator [B, Hq, Sq, D] contiguous (zeroed before the dK/dV kernel adds into it).</summary>
+    DqAccumulatorPointer = 71,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -197,8 +200,11 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         return new KernelAbi(list.ToEquatableArray());
     }
 
-    /// <summary>Backward dK/dV (<paramref name="keyValue"/>) or dQ kernel: inputs, workspace, gradients, sizes, strides, then captured buffers.</summary>
-    public static KernelAbi Backward(bool keyValue, int capturedBuffers)
+    /// <summary>
+    /// Backward dK/dV (<paramref name="keyValue"/>) or dQ kernel: inputs, workspace, gradients, sizes, strides, then captured
+    /// buffers. The atomic-dQ mode's dK/dV kernel (<paramref name="dqAccumulator"/>) also takes the fp32 dQ accumulator.
+    /// </summary>
+    public static KernelAbi Backward(bool keyValue, int capturedBuffers, bool dqAccumulator = false)
     {
         var list = new List<AbiParameter>
         {
@@ -209,6 +215,10 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         {
             list.Add(new("dk", "u64", AbiValue.DkPointer));
             list.Add(new("dv", "u64", AbiValue.DvPointer));
+            if (dqAccumulator)
+            {
+                list.Add(new("dq_acc", "u64", AbiValue.DqAccumulatorPointer));
+            }
         }
         else
         {
@@ -238,6 +248,18 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
         }
 
+        return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>Backward, atomic-dQ mode, last kernel: dQ = scale · the fp32 accumulator, in dQ's element type and strides (grid over query rows).</summary>
+    public static KernelAbi BackwardQueryConvert()
+    {
+        var list = new List<AbiParameter>
+        {
+            new("dq_acc", "u64", AbiValue.DqAccumulatorPointer), new("dq", "u64", AbiValue.DqPointer),
+            new("seq_q", "u32", AbiValue.SeqQ), new("heads_q", "u32", AbiValue.HeadsQ),
+        };
+        AddStrides(list, "dq", AbiValue.DqBatchStride);
         return new KernelAbi(list.ToEquatableArray());
     }
 

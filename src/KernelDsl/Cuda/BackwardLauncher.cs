@@ -1,29 +1,69 @@
 using System;
+using KernelDsl.Cuda.Native;
 
 namespace KernelDsl.Cuda;
 
 /// <summary>
-/// The GPU backward's three kernels of one spec, from its generated descriptor (the plan's list): the preprocess
-/// (Δ and the base-2 LSE), the dK/dV kernel and the dQ kernel, each with its ABI table.
+/// The GPU backward's kernels of one spec, from its generated descriptor (the plan's list): the preprocess (Δ and the
+/// base-2 LSE), the deterministic mode's dK/dV and dQ kernels, and — for specs without <c>[Backward(Deterministic = true)]</c>
+/// — the atomic-dQ mode's dK/dV kernel (which also adds dQ into an fp32 accumulator) and its dQ conversion kernel; each
+/// with its ABI table.
 /// </summary>
-public sealed record GpuBackwardKernels(GpuKernelInfo Preprocess, GpuKernelInfo KeyValue, GpuKernelInfo Query);
+public sealed record GpuBackwardKernels(GpuKernelInfo Preprocess, GpuKernelInfo KeyValue, GpuKernelInfo Query)
+{
+    /// <summary>Atomic-dQ mode: dK, dV and dQ += dS·K (red.global.add into the fp32 accumulator); null for deterministic-only specs.</summary>
+    public GpuKernelInfo? KeyValueAtomicDq { get; init; }
+
+    /// <summary>Atomic-dQ mode: dQ = scale · accumulator, in dQ's type and strides; null for deterministic-only specs.</summary>
+    public GpuKernelInfo? QueryConvert { get; init; }
+
+    /// <summary>The kernels a call runs in order, after the preprocess.</summary>
+    public bool HasAtomicDq => KeyValueAtomicDq is not null && QueryConvert is not null;
+}
 
 /// <summary>
 /// Checks a device <c>Backward</c> call (the same rules and messages as the CPU one, <see cref="BackwardBinding"/>) and
-/// launches the backward's kernels in order on one stream: preprocess → dK/dV → dQ. Each kernel's parameters are
-/// packed from its generated ABI table (the same record as its PTX <c>.entry</c>). The dK/dV and dQ kernels only read
-/// the workspace the preprocess wrote, and every gradient element has one writer: results are bit-identical from run
-/// to run.
+/// launches the backward's kernels in order on one stream. Atomic-dQ mode (the default where the spec has its kernels):
+/// zero the fp32 dQ accumulator → preprocess → dK/dV + dQ (red.global.add) → dQ conversion; 5 tile products per tile
+/// pair, but the order of the fp32 adds into dQ varies from run to run. Deterministic mode (<c>deterministic: true</c>, or
+/// a <c>[Backward(Deterministic = true)]</c> spec): preprocess → dK/dV → dQ, where every gradient element has one writer
+/// and a fixed summation order — bit-identical from run to run, at 7 tile products per tile pair. Each kernel's
+/// parameters are packed from its generated ABI table (the same record as its PTX <c>.entry</c>).
 /// </summary>
 public static unsafe class BackwardLauncher
 {
-    /// <summary>Floats of workspace a call of this shape needs: Δ and the base-2 LSE, [B, Hq, Sq] each.</summary>
+    /// <summary>Floats of workspace a deterministic-mode call of this shape needs: Δ and the base-2 LSE, [B, Hq, Sq] each.</summary>
     public static long WorkspaceLength(int batch, int headsQ, int seqQ) => 2L * batch * headsQ * seqQ;
 
     /// <summary>
+    /// Floats of workspace a call of this shape needs in its mode: Δ and the base-2 LSE, [B, Hq, Sq] each, and in the
+    /// atomic-dQ mode (<paramref name="deterministic"/> false) the fp32 dQ accumulator [B, Hq, Sq, headDim] too.
+    /// </summary>
+    public static long WorkspaceLength(int batch, int headsQ, int seqQ, int headDim, bool deterministic) =>
+        (deterministic ? 2L : 2L + headDim) * batch * headsQ * seqQ;
+
+    /// <summary>
+    /// Whether a call runs the atomic-dQ mode: <paramref name="deterministic"/> null means the spec's default (atomic where
+    /// its kernels exist), true the deterministic mode, false the atomic one — an error for a spec built with
+    /// <c>[Backward(Deterministic = true)]</c>, which has no atomic kernels.
+    /// </summary>
+    internal static bool UsesAtomicDq(GpuBackwardKernels kernels, bool? deterministic)
+    {
+        if (deterministic == false && !kernels.HasAtomicDq)
+        {
+            throw new ArgumentException(
+                "deterministic: false asks for the atomic-dQ backward, but this spec is [Backward(Deterministic = true)] and has only the deterministic kernels; drop the argument (or pass true), or drop Deterministic from the attribute.",
+                nameof(deterministic));
+        }
+
+        return deterministic != true && kernels.HasAtomicDq;
+    }
+
+    /// <summary>
     /// Validates and launches asynchronously on <paramref name="stream"/> (the legacy default stream when null).
-    /// <paramref name="workspace"/> holds at least <see cref="WorkspaceLength"/> floats; when null one is allocated for
-    /// the call and freed after the launches (the free waits for the device).
+    /// <paramref name="workspace"/> holds at least <see cref="WorkspaceLength(int, int, int, int, bool)"/> floats for the call's
+    /// mode; when null one is allocated for the call and freed after the launches (the free waits for the device).
+    /// <paramref name="deterministic"/>: see <see cref="UsesAtomicDq"/>.
     /// </summary>
     public static void Launch<TIn, TOut>(
         GpuBackwardKernels kernels,
@@ -41,11 +81,13 @@ public static unsafe class BackwardLauncher
         DeviceTensor<TIn> dv,
         CudaStream? stream,
         DeviceBuffer<float>? workspace = null,
-        ReadOnlySpan<CapturedDeviceBuffer> captured = default)
+        ReadOnlySpan<CapturedDeviceBuffer> captured = default,
+        bool? deterministic = null)
         where TIn : unmanaged
         where TOut : unmanaged
     {
         ArgumentNullException.ThrowIfNull(kernels);
+        bool atomic = UsesAtomicDq(kernels, deterministic);
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(k);
         ArgumentNullException.ThrowIfNull(v);
@@ -90,26 +132,42 @@ public static unsafe class BackwardLauncher
             return;
         }
 
-        long needed = WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ);
+        long needed = WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ, shape.HeadDim, deterministic: !atomic);
         if (workspace is not null && workspace.Length < needed)
         {
-            throw new ArgumentException($"'workspace' has {workspace.Length} floats; this call needs {needed} (2 x batch x query heads x query seq).", nameof(workspace));
+            throw new ArgumentException(
+                $"'workspace' has {workspace.Length} floats; this call needs {needed} (" + (atomic
+                    ? $"(2 + head dim {shape.HeadDim}) x batch x query heads x query seq: delta, lse2 and the atomic-dQ mode's fp32 dQ accumulator; BackwardLauncher.WorkspaceLength(B, Hq, Sq, D, deterministic: false))."
+                    : "2 x batch x query heads x query seq)."),
+                nameof(workspace));
         }
 
         DeviceBuffer<float>? owned = workspace is null ? new DeviceBuffer<float>(Math.Max(needed, 1), context) : null;
         try
         {
-            ulong delta = (workspace ?? owned)!.DevicePointer;
-            ulong lse2 = delta + ((ulong)(needed / 2) * sizeof(float));
+            // Atomic mode: the accumulator first (16-byte aligned for the conversion kernel's loads), then delta and lse2.
+            long rows = (long)shape.Batch * shape.HeadsQ * shape.SeqQ;
+            ulong start = (workspace ?? owned)!.DevicePointer;
+            ulong accumulator = atomic ? start : 0;
+            ulong delta = start + (atomic ? (ulong)(rows * shape.HeadDim) * sizeof(float) : 0);
+            ulong lse2 = delta + ((ulong)rows * sizeof(float));
+            if (atomic)
+            {
+                nint streamHandle = CudaStream.HandleFor(stream, context);
+                context.MakeCurrent();
+                CudaException.Check(CudaDriver.cuMemsetD32Async(accumulator, 0, (nuint)(rows * shape.HeadDim), streamHandle), "cuMemsetD32Async");
+            }
+
+            var (keyValue, query) = atomic ? (kernels.KeyValueAtomicDq!, kernels.QueryConvert!) : (kernels.KeyValue, kernels.Query);
             foreach (var (kernel, grid) in new[]
                      {
                          (kernels.Preprocess, new Dim3(Blocks(shape.SeqQ, kernels.Preprocess.BlockQ), shape.HeadsQ, shape.Batch)),
-                         (kernels.KeyValue, new Dim3(Blocks(shape.SeqKv, kernels.KeyValue.BlockKV), shape.HeadsKv, shape.Batch)),
-                         (kernels.Query, new Dim3(Blocks(shape.SeqQ, kernels.Query.BlockQ), shape.HeadsQ, shape.Batch)),
+                         (keyValue, new Dim3(Blocks(shape.SeqKv, keyValue.BlockKV), shape.HeadsKv, shape.Batch)),
+                         (query, new Dim3(Blocks(shape.SeqQ, query.BlockQ), shape.HeadsQ, shape.Batch)),
                      })
             {
                 var arguments = new LaunchArguments();
-                Pack(kernel, layout, shape, tensors, delta, lse2, captured, ref arguments);
+                Pack(kernel, layout, shape, tensors, delta, lse2, captured, ref arguments, accumulator);
                 context.Modules.GetKernel(kernel).Launch(grid, new Dim3(kernel.ThreadsPerBlock), kernel.SharedMemoryBytes, stream, ref arguments);
             }
         }
@@ -178,7 +236,7 @@ public static unsafe class BackwardLauncher
 
     /// <summary>One kernel's parameters from its ABI table.</summary>
     internal static void Pack(GpuKernelInfo kernel, TensorLayout layout, AttentionShape shape, in BackwardTensors t, ulong delta, ulong lse2,
-        ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments)
+        ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments, ulong dqAccumulator = 0)
     {
         var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
         int capturedSlots = 0;
@@ -197,6 +255,8 @@ public static unsafe class BackwardLauncher
                 AbiValue.DvPointer => (ulong)t.DV.Data,
                 AbiValue.DeltaPointer => delta,
                 AbiValue.ScaledLsePointer => lse2,
+                AbiValue.DqAccumulatorPointer => dqAccumulator != 0 ? dqAccumulator
+                    : throw new ArgumentException($"Kernel '{kernel.EntryName}' adds into the atomic-dQ accumulator, but the call has none (a deterministic-mode launch).", nameof(kernel)),
                 AbiValue.SeqQ => (uint)shape.SeqQ,
                 AbiValue.SeqKv => (uint)shape.SeqKv,
                 AbiValue.HeadsQ => (uint)shape.HeadsQ,

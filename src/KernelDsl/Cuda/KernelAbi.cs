@@ -81,6 +81,7 @@ public enum AbiValue
     KeyOffsets = 68,
     NewKeys = 69,
     NewValues = 70,
+    DqAccumulatorPointer = 71,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

@@ -176,4 +176,17 @@ internal static class SpecSources
             }
         }
         """;
+
+    /// <summary>A [Backward] spec without Deterministic: the GPU backward's atomic-dQ kernels join the deterministic ones (D = 128: two warps per 16 dQ rows).</summary>
+    public const string TrainableGpuAtomic = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 128)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.Causal, Alignment = MaskAlignment.TopLeft)]
+        [Backward]
+        public static partial class TrainableGpuAtomicAttention
+        {
+        }
+        """;
 }

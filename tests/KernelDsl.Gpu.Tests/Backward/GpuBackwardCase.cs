@@ -9,9 +9,9 @@ namespace KernelDsl.Gpu.Tests.Backward;
 internal delegate void DeviceForwardCall<T>(DeviceTensor<T> q, DeviceTensor<T> k, DeviceTensor<T> v, DeviceTensor<T> output, DeviceBuffer<float> lse)
     where T : unmanaged;
 
-/// <summary>A spec's device Backward with its captured buffers bound.</summary>
+/// <summary>A spec's device Backward with its captured buffers bound; <paramref name="deterministic"/> is the call's mode argument (null: the spec's default).</summary>
 internal delegate void DeviceBackwardCall<T>(DeviceTensor<T> q, DeviceTensor<T> k, DeviceTensor<T> v, DeviceTensor<T> output, DeviceBuffer<float> lse,
-    DeviceTensor<T> dOutput, DeviceTensor<T> dq, DeviceTensor<T> dk, DeviceTensor<T> dv)
+    DeviceTensor<T> dOutput, DeviceTensor<T> dq, DeviceTensor<T> dk, DeviceTensor<T> dv, bool? deterministic)
     where T : unmanaged;
 
 /// <summary>Relative errors of dQ, dK, dV against the float64 reference (NaN when an element was not written), and the rows that keep no key.</summary>
@@ -57,12 +57,12 @@ internal sealed class GpuBackwardCase<T> : IDisposable
         }
     }
 
-    public GpuGradientErrors Run(AttentionShape shape, int seed, float magnitude = 1f)
+    public GpuGradientErrors Run(AttentionShape shape, int seed, bool? deterministic, float magnitude = 1f)
     {
         using var t = new DeviceProblem<T>(Layout, shape, seed, magnitude);
         Forward(t.Q, t.K, t.V, t.O, t.Lse);
         t.PoisonGradients();
-        Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV);
+        Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, deterministic);
         var dq = t.DQ.ToArray();
         var dk = t.DK.ToArray();
         var dv = t.DV.ToArray();
@@ -78,7 +78,7 @@ internal sealed class GpuBackwardCase<T> : IDisposable
     }
 
     /// <summary>dQ, dK and dV of <paramref name="runs"/> Backward calls on the same inputs, as raw bytes per run (gradients re-poisoned before each).</summary>
-    public List<byte[]> Bits(AttentionShape shape, int seed, int runs)
+    public List<byte[]> Bits(AttentionShape shape, int seed, int runs, bool? deterministic)
     {
         using var t = new DeviceProblem<T>(Layout, shape, seed, 1f);
         Forward(t.Q, t.K, t.V, t.O, t.Lse);
@@ -86,7 +86,7 @@ internal sealed class GpuBackwardCase<T> : IDisposable
         for (int run = 0; run < runs; run++)
         {
             t.PoisonGradients();
-            Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV);
+            Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, deterministic);
             bits.Add(Bytes(t.DQ.ToArray()).Concat(Bytes(t.DK.ToArray())).Concat(Bytes(t.DV.ToArray())).ToArray());
         }
 

@@ -3,20 +3,34 @@ using System;
 namespace KernelDsl.Gpu.Tests.Backward;
 
 // [Backward] specs for the GPU gradient tests (sm_80 backward kernels): fp16/bf16 × layouts × masks × head dims 32–128,
-// D ≠ Dv, softcap, captured ALiBi slopes, a mask modifier with rows that keep no key. And the specs the GPU backward
-// does not cover yet, whose device Backward must throw.
+// D ≠ Dv, softcap, captured ALiBi slopes, a mask modifier with rows that keep no key — each run in both modes (the default
+// atomic-dQ one and deterministic: true). One spec built with Deterministic = true. And the specs the GPU backward does
+// not cover yet, whose device Backward must throw.
 
 [Attention(HeadDim = 64)]
 [Precision(DType.FP16)]
-[Backward(Deterministic = true)]
+[Backward]
 internal static partial class GpuBwdFp16Dense;
+
+/// <summary>The attribute form of the deterministic mode: no atomic-dQ kernels, every call deterministic.</summary>
+[Attention(HeadDim = 64)]
+[Precision(DType.FP16)]
+[Backward(Deterministic = true)]
+internal static partial class GpuBwdFp16DenseDeterministic;
 
 [Attention(HeadDim = 128)]
 [Precision(DType.BF16)]
 [Layout(TensorLayout.BHSD)]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
-[Backward(Deterministic = true)]
+[Backward]
 internal static partial class GpuBwdBf16CausalBottomRightD128;
+
+/// <summary>Head dim 80: five 16-column groups of dQ, split between two warps in the atomic-dQ mode with one repeated.</summary>
+[Attention(HeadDim = 80)]
+[Precision(DType.FP16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.TopLeft)]
+[Backward]
+internal static partial class GpuBwdFp16CausalD80;
 
 [Attention(HeadDim = 64)]
 [Precision(DType.BF16)]

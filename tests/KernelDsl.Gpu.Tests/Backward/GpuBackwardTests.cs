@@ -1,20 +1,50 @@
 using System;
 using System.Linq;
+using KernelDsl.Reference;
 using Shouldly;
 using Xunit;
 
 namespace KernelDsl.Gpu.Tests.Backward;
 
 /// <summary>
-/// The GPU backward (preprocess, dK/dV, dQ kernels) of every [Backward] spec in GpuBackwardSpecs.cs, through the
-/// generated device Backward, on fresh random inputs with the gradients poisoned (NaN) first: dQ, dK and dV against the
+/// The GPU backward of every [Backward] spec in GpuBackwardSpecs.cs in both modes — the default atomic-dQ one
+/// (preprocess, dK/dV + dQ by red.global.add, dQ conversion) and the deterministic one (preprocess, dK/dV, dQ) — through
+/// the generated device Backward, on fresh random inputs with the gradients poisoned (NaN) first: dQ, dK and dV against the
 /// float64 reference backward over MHA, GQA and MQA shapes with Sq ≠ Skv, sizes that are not tile multiples, several
-/// tiles each way and rows that keep no key (their dQ must be exactly 0). Then bit-identical results over ten runs.
+/// tiles each way and rows that keep no key (their dQ must be exactly 0). Then bit-identical results over ten runs in
+/// the deterministic mode.
 /// </summary>
 [Collection(nameof(GpuCollection))]
 public sealed class GpuBackwardTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> CaseNames => new(GpuBackwardCases.Names);
+    /// <summary>Every case × mode: "atomic" (the default call), "deterministic" (deterministic: true); a Deterministic spec's default only.</summary>
+    public static TheoryData<string, string> CasesAndModes
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (var name in GpuBackwardCases.Names)
+            {
+                if (GpuBackwardCases.DeterministicOnly(name))
+                {
+                    data.Add(name, "spec default (deterministic)");
+                    continue;
+                }
+
+                data.Add(name, "atomic");
+                data.Add(name, "deterministic");
+            }
+
+            return data;
+        }
+    }
+
+    private static bool? Mode(string mode) => mode switch
+    {
+        "atomic" => null,
+        "deterministic" => true,
+        _ => null,
+    };
 
     /// <summary>(label, batch, Sq, Skv, Hq, Hkv).</summary>
     private static readonly (string Label, int Batch, int SeqQ, int SeqKv, int HeadsQ, int HeadsKv)[] Shapes =
@@ -25,20 +55,20 @@ public sealed class GpuBackwardTests(ITestOutputHelper output)
     ];
 
     [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void Gradients_match_the_float64_reference(string name)
+    [MemberData(nameof(CasesAndModes))]
+    public void Gradients_match_the_float64_reference(string name, string mode)
     {
         Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
         int seed = Random.Shared.Next();
-        output.WriteLine($"{name} on {Cuda.Cuda.GetDevice()}: seed {seed}");
+        output.WriteLine($"{name} ({mode}) on {Cuda.Cuda.GetDevice()}: seed {seed}");
         foreach (var (label, batch, seqQ, seqKv, headsQ, headsKv) in Shapes)
         {
             var shape = new AttentionShape(batch, seqQ, seqKv, headsQ, headsKv, GpuBackwardCases.HeadDim(name), GpuBackwardCases.ValueHeadDim(name));
             using var disposable = GpuBackwardCases.Create(name, shape, new Random(seed));
             var errors = disposable switch
             {
-                GpuBackwardCase<Half> fp16 => fp16.Run(shape, seed),
-                GpuBackwardCase<BFloat16> bf16 => bf16.Run(shape, seed),
+                GpuBackwardCase<Half> fp16 => fp16.Run(shape, seed, Mode(mode)),
+                GpuBackwardCase<BFloat16> bf16 => bf16.Run(shape, seed, Mode(mode)),
                 _ => throw new InvalidOperationException(name),
             };
             output.WriteLine($"  {label,-16} {shape}: {errors}");
@@ -49,8 +79,9 @@ public sealed class GpuBackwardTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// No atomics, one writer per gradient element, fixed summation orders: ten Backward calls on the same inputs give
-    /// identical bits for dQ, dK and dV — on a GQA shape (dK/dV summed over the group inside the block) with many tiles.
+    /// The deterministic mode (deterministic: true on a default spec): no atomics, one writer per gradient element, fixed
+    /// summation orders: ten Backward calls on the same inputs give identical bits for dQ, dK and dV — on a GQA shape
+    /// (dK/dV summed over the group inside the block) with many tiles.
     /// </summary>
     [Fact]
     public void Ten_runs_give_identical_bits()
@@ -60,7 +91,64 @@ public sealed class GpuBackwardTests(ITestOutputHelper output)
         output.WriteLine($"seed {seed}");
         var shape = new AttentionShape(2, 700, 900, 8, 2, 128, 128);
         using var disposable = GpuBackwardCases.Create("Bf16CausalBottomRightD128", shape, new Random(seed));
-        var bits = ((GpuBackwardCase<BFloat16>)disposable).Bits(shape, seed, 10);
+        RequireIdentical(((GpuBackwardCase<BFloat16>)disposable).Bits(shape, seed, 10, deterministic: true), seed);
+    }
+
+    /// <summary>The attribute form: a [Backward(Deterministic = true)] spec's default call is bit-identical over ten runs too.</summary>
+    [Fact]
+    public void Ten_runs_of_a_deterministic_spec_give_identical_bits()
+    {
+        Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
+        int seed = Random.Shared.Next();
+        output.WriteLine($"seed {seed}");
+        var shape = new AttentionShape(2, 600, 650, 6, 3, 64, 64);
+        using var disposable = GpuBackwardCases.Create("Fp16DenseDeterministic", shape, new Random(seed));
+        RequireIdentical(((GpuBackwardCase<Half>)disposable).Bits(shape, seed, 10, deterministic: null), seed);
+    }
+
+    /// <summary>
+    /// The atomic-dQ mode with a caller's workspace (sized by WorkspaceLength(…, deterministic: false), reused twice, its
+    /// accumulator zeroed by each call) gives dK and dV equal to the deterministic mode's (the same dK/dV arithmetic, so to
+    /// fp32 rounding at most) and dQ within 16-bit rounding of it (a stale accumulator would double it); a workspace sized
+    /// for the deterministic mode is refused with the size it needs.
+    /// </summary>
+    [Fact]
+    public void Atomic_mode_reuses_a_callers_workspace_and_refuses_a_short_one()
+    {
+        Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
+        int seed = Random.Shared.Next();
+        output.WriteLine($"seed {seed}");
+        var shape = new AttentionShape(2, 300, 260, 4, 2, 64, 64);
+        using var t = new DeviceProblem<Half>(TensorLayout.BSHD, shape, seed, 1f);
+        GpuBwdFp16Dense.Forward(t.Q, t.K, t.V, t.O, t.Lse);
+        using var workspace = new DeviceBuffer<float>(Cuda.BackwardLauncher.WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ, shape.HeadDim, deterministic: false));
+        var runs = new System.Collections.Generic.List<(Half[] DQ, Half[] DK, Half[] DV)>();
+        foreach (bool? deterministic in new bool?[] { null, null, true })
+        {
+            t.PoisonGradients();
+            GpuBwdFp16Dense.Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, workspace: workspace, deterministic: deterministic);
+            runs.Add((t.DQ.ToArray(), t.DK.ToArray(), t.DV.ToArray()));
+        }
+
+        foreach (var run in runs)
+        {
+            double dq = ErrorMetrics.RelativeError<Half>(run.DQ, runs[2].DQ.Select(h => (double)h).ToArray());
+            double dk = ErrorMetrics.RelativeError<Half>(run.DK, runs[2].DK.Select(h => (double)h).ToArray());
+            double dv = ErrorMetrics.RelativeError<Half>(run.DV, runs[2].DV.Select(h => (double)h).ToArray());
+            output.WriteLine($"relative to the deterministic mode: dQ {dq:E2}, dK {dk:E2}, dV {dv:E2}");
+            dk.ShouldBeLessThan(1e-5, "dK: the atomic mode's dK/dV arithmetic is the deterministic kernel's");
+            dv.ShouldBeLessThan(1e-5, "dV");
+            dq.ShouldBeLessThan(2e-3, "dQ (seed " + seed + ")");
+        }
+
+        using var small = new DeviceBuffer<float>(Cuda.BackwardLauncher.WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ));
+        var error = Should.Throw<ArgumentException>(() => GpuBwdFp16Dense.Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, workspace: small));
+        error.ParamName.ShouldBe("workspace");
+        error.Message.ShouldContain("dQ accumulator");
+    }
+
+    private void RequireIdentical(System.Collections.Generic.List<byte[]> bits, int seed)
+    {
         bits[0].Any(b => b != 0).ShouldBeTrue();
         for (int run = 1; run < bits.Count; run++)
         {
@@ -98,12 +186,26 @@ public sealed class GpuBackwardCoverageTests
         error.Message.ShouldContain("head dims up to 128");
     }
 
+    /// <summary>A [Backward(Deterministic = true)] spec has no atomic-dQ kernels: asking for them is an ArgumentException naming the argument, before any device work.</summary>
+    [Fact]
+    public void A_deterministic_spec_refuses_the_atomic_mode()
+    {
+        DeviceTensor<Half> none = null!;
+        var error = Should.Throw<ArgumentException>(() =>
+            GpuBwdFp16DenseDeterministic.Backward(none, none, none, none, (DeviceBuffer<float>)null!, none, none, none, none, deterministic: false));
+        error.ParamName.ShouldBe("deterministic");
+        error.Message.ShouldContain("Deterministic = true");
+    }
+
     [Fact]
     public void Covered_specs_describe_their_backward_kernels_in_the_plan()
     {
         string plan = GpuBwdFp16Softcap.Plan.ToString();
         plan.ShouldContain("gpu bwd dkdv");
         plan.ShouldContain("gpu bwd dq");
+        plan.ShouldContain("gpu bwd dkdv+dq");
+        plan.ShouldContain("atomic-dQ mode");
+        GpuBwdFp16DenseDeterministic.Plan.ToString().ShouldNotContain("dkdv+dq");
         GpuBwdLearnableSlopes.Plan.ToString().ShouldContain("gpu backward none (gradients of learnable captured buffers");
     }
 }

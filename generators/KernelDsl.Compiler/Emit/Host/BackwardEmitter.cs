@@ -229,15 +229,39 @@ public sealed class BackwardEmitter : IEmitter
         string tin = TypeNames.Element(plan.Spec.InputType);
         string tout = TypeNames.Element(plan.OutputType);
         var buffers = plan.Spec.CapturedBuffers;
+        bool atomic = plan.PortableGpuKernel(GpuKernelKind.BackwardKeyValueAtomic) is not null;
         w.Line("/// <summary>");
-        w.Line("/// The backward pass on the GPU (sm_80 PTX: a preprocess, a dK/dV kernel and a dQ kernel), asynchronously on <paramref name=\"stream\"/>");
-        w.Line("/// (the default stream when null); tensors as for the device Forward, checked as for the CPU Backward. Every gradient");
-        w.Line("/// element has one writer and a fixed summation order: the results are bit-identical from run to run. Block masks are");
-        w.Line("/// not taken: every block the built-in mask keeps is visited, with the element mask where needed.");
+        if (atomic)
+        {
+            w.Line("/// The backward pass on the GPU (sm_80 PTX), asynchronously on <paramref name=\"stream\"/> (the default stream when null); tensors");
+            w.Line("/// as for the device Forward, checked as for the CPU Backward. By default the atomic-dQ mode (FlashAttention-2's scheme): a");
+            w.Line("/// preprocess, a dK/dV kernel that also adds dQ into an fp32 accumulator with red.global.add, and a dQ conversion; the");
+            w.Line("/// order of those adds varies, so dQ may differ in its last bits from run to run. <c>deterministic: true</c> runs the");
+            w.Line("/// deterministic mode instead (a dK/dV kernel and a dQ kernel recomputing S and dP; bit-identical results on every run).");
+        }
+        else if (plan.Spec.Backward!.Deterministic)
+        {
+            w.Line("/// The backward pass on the GPU (sm_80 PTX: a preprocess, a dK/dV kernel and a dQ kernel), asynchronously on <paramref name=\"stream\"/>");
+            w.Line("/// (the default stream when null); tensors as for the device Forward, checked as for the CPU Backward. The spec is");
+            w.Line("/// [Backward(Deterministic = true)]: every gradient element has one writer and a fixed summation order, so the results");
+            w.Line("/// are bit-identical from run to run.");
+        }
+        else
+        {
+            w.Line("/// The backward pass on the GPU, asynchronously on <paramref name=\"stream\"/> (the default stream when null); tensors as for");
+            w.Line("/// the device Forward, checked as for the CPU Backward.");
+        }
+
+        w.Line("/// Block masks are not taken: every block the built-in mask keeps is visited, with the element mask where needed.");
         w.Line("/// </summary>");
         Docs(w, plan, learnable, device: true);
-        w.Line("/// <param name=\"stream\">The stream the three kernels run on, in order (the legacy default stream when null).</param>");
-        w.Line("/// <param name=\"workspace\">Optional fp32 scratch of at least 2 x batch x query heads x query seq elements (delta and the base-2 LSE); when null one is allocated for the call and freed after it, which waits for the device.</param>");
+        w.Line("/// <param name=\"stream\">The stream the kernels run on, in order (the legacy default stream when null).</param>");
+        w.Line("/// <param name=\"workspace\">Optional fp32 scratch of at least <c>KernelDsl.Cuda.BackwardLauncher.WorkspaceLength(B, Hq, Sq, HeadDim, deterministic)</c> elements (delta and the base-2 LSE; in the atomic-dQ mode also the fp32 dQ accumulator, B x Hq x Sq x HeadDim); when null one is allocated for the call and freed after it, which waits for the device.</param>");
+        w.Line(atomic
+            ? "/// <param name=\"deterministic\">null or false: the atomic-dQ mode (5 tile products per tile pair); true: the deterministic mode (7, bit-identical on every run).</param>"
+            : plan.HasGpuBackward
+            ? "/// <param name=\"deterministic\">null or true (the spec is deterministic); false is an ArgumentException: this spec has no atomic-dQ kernels.</param>"
+            : "/// <param name=\"deterministic\">The mode (unused: this spec has no GPU backward).</param>");
         if (!plan.HasGpuBackward)
         {
             w.Line("/// <exception cref=\"global::System.NotSupportedException\">Always: " + (plan.GpuBackwardExclusion ?? "no GPU backward") + ".</exception>");
@@ -248,7 +272,7 @@ public sealed class BackwardEmitter : IEmitter
         string device = "global::KernelDsl.DeviceTensor<";
         using (w.Block("public static void Backward(" + device + tin + "> q, " + device + tin + "> k, " + device + tin + "> v, " + device + tout + "> output, global::KernelDsl.DeviceBuffer<float> lse, "
                        + device + tout + "> dOutput, " + device + tin + "> dq, " + device + tin + "> dk, " + device + tin + "> dv" + captured + gradients
-                       + ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.DeviceBuffer<float>? workspace = null)"))
+                       + ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.DeviceBuffer<float>? workspace = null, bool? deterministic = null)"))
         {
             if (!plan.HasGpuBackward)
             {
@@ -264,7 +288,8 @@ public sealed class BackwardEmitter : IEmitter
             string capturedArray = buffers.Count == 0
                 ? string.Empty
                 : ", [" + string.Join(", ", buffers.Select(b => "new global::KernelDsl.CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
-            w.Line("global::KernelDsl.Cuda.BackwardLauncher.Launch(" + BackwardKernelsField + ", __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, lse, dOutput, dq, dk, dv, stream, workspace" + capturedArray + ");");
+            w.Line("global::KernelDsl.Cuda.BackwardLauncher.Launch(" + BackwardKernelsField + ", __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, lse, dOutput, dq, dk, dv, stream, workspace"
+                   + (capturedArray.Length == 0 ? ", default" : capturedArray) + ", deterministic);");
         }
 
         if (!plan.HasGpuBackward)
@@ -272,18 +297,29 @@ public sealed class BackwardEmitter : IEmitter
             return;
         }
 
-        var kernels = new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery }.Select(kind => plan.PortableGpuKernel(kind)!).ToList();
+        var kinds = atomic
+            ? new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery, GpuKernelKind.BackwardKeyValueAtomic, GpuKernelKind.BackwardQueryConvert }
+            : new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery };
+        var kernels = kinds.Select(kind => plan.PortableGpuKernel(kind)!).ToList();
         foreach (var kernel in kernels)
         {
             HostEmitter.EmitAbi(w, kernel);
         }
 
         w.Line();
-        w.Line("/// <summary>This spec's GPU backward kernels (the plan's list): preprocess, dK/dV, dQ.</summary>");
+        w.Line("/// <summary>This spec's GPU backward kernels (the plan's list): preprocess, dK/dV, dQ" + (atomic ? "; the atomic-dQ mode's dK/dV+dQ and dQ conversion" : string.Empty) + ".</summary>");
         w.Line("private static readonly global::KernelDsl.Cuda.GpuBackwardKernels " + BackwardKernelsField + " = new(");
-        for (int i = 0; i < kernels.Count; i++)
+        for (int i = 0; i < 3; i++)
         {
-            w.Line("    " + HostEmitter.KernelInfo(kernels[i]) + " { Abi = " + HostEmitter.AbiField(kernels[i]) + " }" + (i == kernels.Count - 1 ? ");" : ","));
+            w.Line("    " + HostEmitter.KernelInfo(kernels[i]) + " { Abi = " + HostEmitter.AbiField(kernels[i]) + " }" + (i == 2 ? ")" + (atomic ? string.Empty : ";") : ","));
+        }
+
+        if (atomic)
+        {
+            w.Line("{");
+            w.Line("    KeyValueAtomicDq = " + HostEmitter.KernelInfo(kernels[3]) + " { Abi = " + HostEmitter.AbiField(kernels[3]) + " },");
+            w.Line("    QueryConvert = " + HostEmitter.KernelInfo(kernels[4]) + " { Abi = " + HostEmitter.AbiField(kernels[4]) + " },");
+            w.Line("};");
         }
     }
 

@@ -85,14 +85,25 @@ public static class PlanTextRenderer
             return;
         }
 
-        s.Append("  gpu backward preprocess, dK/dV, dQ (sm_80 family, every GPU since Ampere; no atomics: bit-identical on every run)\n");
-        foreach (var kind in new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery })
+        bool atomic = plan.PortableGpuKernel(GpuKernelKind.BackwardKeyValueAtomic) is not null;
+        s.Append(atomic
+            ? "  gpu backward atomic-dQ mode (default): preprocess, dK/dV + dQ by red.global.add, dQ conversion; deterministic mode (deterministic: true): preprocess, dK/dV, dQ (sm_80 family, every GPU since Ampere)\n"
+            : "  gpu backward preprocess, dK/dV, dQ (sm_80 family, every GPU since Ampere; [Backward(Deterministic = true)]: no atomics, bit-identical on every run)\n");
+        var kinds = atomic
+            ? new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery, GpuKernelKind.BackwardKeyValueAtomic, GpuKernelKind.BackwardQueryConvert }
+            : new[] { GpuKernelKind.BackwardPreprocess, GpuKernelKind.BackwardKeyValue, GpuKernelKind.BackwardQuery };
+        foreach (var kind in kinds)
         {
             s.Append(plan.PortableGpuKernel(kind)!.Describe());
         }
 
-        s.Append("  bwd flops    counted 2.5 x the forward's (S, dP, dV, dK, dQ: 10*B*Hq*Sq*Skv*D, halved for causal); executed 3.5 x (the dQ kernel recomputes S and dP)\n");
-        s.Append("  bwd bytes    read Q, K, V, O, dO, LSE once per kernel that needs them (K, V again per query block in dQ; Q, dO per key block in dK/dV), write dQ, dK, dV and 2 fp32 per query row of workspace\n");
+        s.Append(atomic
+            ? "  bwd flops    counted 2.5 x the forward's (S, dP, dV, dK, dQ: 10*B*Hq*Sq*Skv*D, halved for causal); executed 2.5 x in the atomic-dQ mode, 3.5 x in the deterministic mode (its dQ kernel recomputes S and dP)\n"
+            : "  bwd flops    counted 2.5 x the forward's (S, dP, dV, dK, dQ: 10*B*Hq*Sq*Skv*D, halved for causal); executed 3.5 x (the dQ kernel recomputes S and dP)\n");
+        s.Append("  bwd bytes    read Q, K, V, O, dO, LSE once per kernel that needs them (K, V again per query block in dQ; Q, dO per key block in dK/dV), write dQ, dK, dV and 2 fp32 per query row of workspace"
+                 + (atomic ? "; atomic-dQ mode: instead of the dQ kernel's reads, fp32 adds of D per query row per key block into the accumulator, then one read of it" : string.Empty) + "\n");
+        s.Append("  bwd workspace " + GpuBackwardPlanner.WorkspaceFormula(plan.Spec, deterministic: true) + " in the deterministic mode"
+                 + (atomic ? "; " + GpuBackwardPlanner.WorkspaceFormula(plan.Spec, deterministic: false) + " in the atomic-dQ mode" : string.Empty) + "\n");
     }
 
     private static string NoGpuReason(KernelPlan plan) =>

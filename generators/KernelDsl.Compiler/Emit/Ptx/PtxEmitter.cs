@@ -30,7 +30,11 @@ public sealed class PtxEmitter : IEmitter
         int forwardKernels = System.Linq.Enumerable.Count(plan.GpuKernelsOf(GpuKernelKind.Forward));
         w.Line("// KernelDsl attention spec " + spec.Target.FullName + ": GPU kernel" + (forwardKernels == 1
             ? " (sm_80 PTX, FlashAttention-2 forward)"
-            : "s (sm_80 PTX, and sm_90a PTX for Hopper; FlashAttention-2 forward)") + (plan.HasGpuBackward ? "; the backward's preprocess, dK/dV and dQ kernels (sm_80 PTX)." : "."));
+            : "s (sm_80 PTX, and sm_90a PTX for Hopper; FlashAttention-2 forward)") + (plan.HasGpuBackward
+            ? (plan.PortableGpuKernel(GpuKernelKind.BackwardKeyValueAtomic) is null
+                ? "; the backward's preprocess, dK/dV and dQ kernels (sm_80 PTX)."
+                : "; the backward's preprocess, dK/dV and dQ kernels and the atomic-dQ mode's dK/dV+dQ and dQ conversion kernels (sm_80 PTX).")
+            : "."));
         w.Line("// " + Host.PlanTextRenderer.SpecSummary(spec, plan.OutputType));
         w.Line();
         using (TypeScope.Open(w, spec.Target))
@@ -69,6 +73,8 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.BackwardPreprocess => "__GpuBackwardPreprocess",
         GpuKernelKind.BackwardKeyValue => "__GpuBackwardKeyValue",
         GpuKernelKind.BackwardQuery => "__GpuBackwardQuery",
+        GpuKernelKind.BackwardKeyValueAtomic => "__GpuBackwardKeyValueAtomicDq",
+        GpuKernelKind.BackwardQueryConvert => "__GpuBackwardQueryConvert",
         GpuKernelKind.Decode => "__GpuDecodeKernel",
         GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
         GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel",
@@ -80,6 +86,8 @@ public sealed class PtxEmitter : IEmitter
     {
         GpuKernelKind.BackwardPreprocess => "preprocess (delta = rowsum(dO * O), LSE in base 2)",
         GpuKernelKind.BackwardKeyValue => "dK/dV",
+        GpuKernelKind.BackwardKeyValueAtomic => "atomic-dQ mode dK/dV (+ dQ by red.global.add)",
+        GpuKernelKind.BackwardQueryConvert => "atomic-dQ mode dQ conversion (fp32 accumulator to dQ)",
         _ => "dQ",
     };
 

@@ -84,7 +84,8 @@ internal abstract partial class BackwardKernel
     public static string Build(KernelPlan plan, GpuKernelPlan gpu) => gpu.Kind switch
     {
         GpuKernelKind.BackwardPreprocess => BackwardPreprocessPtx.Build(plan, gpu),
-        GpuKernelKind.BackwardKeyValue => new BackwardKeyValueSm80(plan, gpu).Build(),
+        GpuKernelKind.BackwardKeyValue or GpuKernelKind.BackwardKeyValueAtomic => new BackwardKeyValueSm80(plan, gpu).Build(),
+        GpuKernelKind.BackwardQueryConvert => BackwardQueryConvertPtx.Build(plan, gpu),
         _ => new BackwardQuerySm80(plan, gpu).Build(),
     };
 

@@ -13,7 +13,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Backward;
 /// Sᵀ = K·Qᵀ, Pᵀ = exp2(Sᵀ·c − lse2), dV += Pᵀ·dO, dPᵀ = V·dOᵀ, dSᵀ = Pᵀ ∘ (dPᵀ − Δ), dK += dSᵀ·Q. The group's query
 /// heads are summed in the same accumulators (no atomics, no reduction pass), and dK = scale·dK is written once.
 /// </summary>
-internal sealed class BackwardKeyValueSm80 : BackwardKernel
+internal sealed partial class BackwardKeyValueSm80 : BackwardKernel
 {
     public BackwardKeyValueSm80(KernelPlan plan, GpuKernelPlan gpu)
         : base(plan, gpu)
@@ -27,7 +27,7 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
     protected override void Compose()
     {
         var w = W;
-        OpenEntry("dK and dV, one block of " + I(Gpu.BlockKV) + " keys",
+        OpenEntry((AtomicDq ? "dK, dV and atomic dQ" : "dK and dV") + ", one block of " + I(Gpu.BlockKV) + " keys",
             System.FormattableString.Invariant($"Dynamic shared memory: K and V of the block (resident), then {Layout.Stages} stages of Q, dO, lse2 and delta"));
         var r = w.Declare(RegKind.B32, "kv_blk", "kv_head", "k0", "k_tile", "v_tile", "ring", "ka", "va", "lane_d_hi", "lane_d_mid", "lane_dv_hi", "lane_dv_mid");
         var (kvBlock, kvHead, k0, kTile, vTile, ring, ka, va) = (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
@@ -65,6 +65,11 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
 
         var residentTiles = new ResidentTiles(kTile, vTile, ring, laneDHi, laneDMid, laneDvHi);
         EmitResidentSetup("K", "V", residentTiles, laneDvMid, ka, va);
+        if (AtomicDq)
+        {
+            EmitDqSetup(kTile, laneDMid);
+        }
+
         EmitModifierSetup();
 
         EmitBand(k0, SeqKv, SeqQ, Gpu.BlockKV, BQ, keys, bounds.Lo, bounds.Hi, mStart, tiles, fullLo, fullHi);
@@ -108,6 +113,10 @@ internal sealed class BackwardKeyValueSm80 : BackwardKernel
                 w.Stage("dK += dS^T * Q");
                 dp.ConvertToA(w, Element, frag);
                 Products.AccumulateAB(w, dk, frag, qMid, Layout.DPitchBytes, BQ);
+                if (AtomicDq)
+                {
+                    EmitDqItem(frag, head, q0);
+                }
             }
         });
 

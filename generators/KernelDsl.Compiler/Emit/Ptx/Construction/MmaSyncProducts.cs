@@ -113,6 +113,33 @@ internal sealed class MmaSyncProducts
         }
     }
 
+    /// <summary>
+    /// C (16 × c.Width, fp32) = A·B over <paramref name="depth"/>, both operands read with ldmatrix.trans: A stored transposed
+    /// (a tile whose rows are A's k index and whose columns are A's rows — dSᵀ, to multiply dS; this lane's address
+    /// <paramref name="aT"/>, pattern <see cref="LaneRowsByHi"/>, already at the warp's first A row), B a row-major tile of
+    /// <paramref name="depth"/> rows (address <paramref name="b"/>, pattern <see cref="LaneRowsByMid"/>).
+    /// </summary>
+    public void ProductTransposedAB(PtxWriter w, AccumulatorFragment c, Reg aT, int aPitch, Reg b, int bPitch, int depth)
+    {
+        w.Comment(System.FormattableString.Invariant($"{depth / K} k steps x {c.Width / 8} column tiles of mma.m16n8k{K} (A and B via ldmatrix.trans)"));
+        c.Fill(w, Zero);
+        for (int kc = 0; kc < depth / K; kc++)
+        {
+            using (w.Scope())
+            {
+                var fa = w.DeclareArray(RegKind.B32, "a", 4);
+                var fb = w.DeclareArray(RegKind.B32, "b", 4);
+                Copies.Ldmatrix4(w, fa.Vector(0, 4), aT, kc * K * aPitch, transpose: true);
+                for (int np = 0; np < c.Width / 16; np++)
+                {
+                    Copies.Ldmatrix4(w, fb.Vector(0, 4), b, (kc * K * bPitch) + (np * 16 * _element.Bytes), transpose: true);
+                    Mma(w, _element, c.Tile(2 * np), fa.Vector(0, 4), fb.Vector(0, 2));
+                    Mma(w, _element, c.Tile((2 * np) + 1), fa.Vector(0, 4), fb.Vector(2, 2));
+                }
+            }
+        }
+    }
+
     /// <summary>D = A·B + D on the tensor cores, fp32 accumulate (the one spelling of the sm_80 mma).</summary>
     public static void Mma(PtxWriter w, ElementTraits element, string d, string a, string b) =>
         w.Ins("mma.sync.aligned.m16n8k" + I(element.MmaK) + ".row.col.f32." + element.Ptx + "." + element.Ptx + ".f32 " + d + ", " + a + ", " + b + ", " + d);

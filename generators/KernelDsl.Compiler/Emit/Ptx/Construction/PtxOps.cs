@@ -292,6 +292,13 @@ internal static class PtxOps
     public static void StGlobalPair(this PtxWriter w, PtxType type, Reg address, int offset, Reg a, Reg b) =>
         w.Ins("st.global.v2." + Suffix(type) + " [" + address + "+" + I(offset) + "], {" + a + ", " + b + "}");
 
+    /// <summary>
+    /// <c>[address + offset] += value</c> in global memory, fp32, without a result (<c>red.global.add.f32</c>). The scalar form:
+    /// the vector forms (.v2/.v4.f32) need PTX ISA 8.1 and sm_90, beyond the sm_80 family's ISA 7.8.
+    /// </summary>
+    public static void RedGlobalAdd(this PtxWriter w, Reg address, int offset, Reg value) =>
+        w.Ins("red.global.add.f32 [" + address + "+" + I(offset) + "], " + value);
+
     /// <summary><c>[address]</c> = value in global memory.</summary>
     public static void StGlobal(this PtxWriter w, PtxType type, Reg address, Operand value) =>
         w.Ins("st.global." + Suffix(type) + " [" + address + "], " + value);
