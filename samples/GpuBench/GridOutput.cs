@@ -23,7 +23,8 @@ internal static class GridOutput
     public static readonly ResultColumn[] BackwardColumns =
     [
         new("D"), new("dtype"), new("causal"), new("S"), new("B"), new("H"),
-        new("ms", "bwd ms", "F4"), new("tflops", "TFLOP/s", "F1"), new("step_ms", "step ms", "F4"), new("step_tflops", "step TFLOP/s", "F1"),
+        new("ms", "bwd ms", "F4"), new("tflops", "TFLOP/s", "F1"), new("det_ms", "det ms", "F4"), new("det_tflops", "det TFLOP/s", "F1"),
+        new("det_cost", "det cost", "F3"), new("step_ms", "step ms", "F4"), new("step_tflops", "step TFLOP/s", "F1"),
         new("first_call_ms", "first call ms", "F1"),
     ];
 

@@ -34,33 +34,34 @@ internal static partial class D128Bf16Dense;
 internal static partial class D128Bf16Causal;
 
 // The backward benchmark's specs (GpuBench --backward): the same grid with [Backward], so Forward writes the LSE the
-// backward reads.
+// backward reads. Without Deterministic: both modes are built (atomic-dQ by default, deterministic: true per call), so
+// one run times both and prints the cost of determinism.
 
-[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward]
 internal static partial class BwdD64Fp16Dense;
 
-[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 64)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class BwdD64Fp16Causal;
 
-[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward]
 internal static partial class BwdD64Bf16Dense;
 
-[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 64)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class BwdD64Bf16Causal;
 
-[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward]
 internal static partial class BwdD128Fp16Dense;
 
-[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 128)][Precision(DType.FP16)][Layout(TensorLayout.BHSD)][Backward]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class BwdD128Fp16Causal;
 
-[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward]
 internal static partial class BwdD128Bf16Dense;
 
-[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward(Deterministic = true)]
+[Attention(HeadDim = 128)][Precision(DType.BF16)][Layout(TensorLayout.BHSD)][Backward]
 [Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
 internal static partial class BwdD128Bf16Causal;
 // The decode benchmark's spec (GpuBench --decode, issue 11): bf16, D = 128, one new token per sequence over a paged cache.

@@ -14,10 +14,11 @@
 # --small also runs the small-call benchmark (GpuBench --small: us per call, host us, bytes per call, graph replay, next to
 # an empty kernel) and PyTorch's SDPA on the same shapes (torch_small.py), then compare_small.py's table; --small-only
 # runs just that (no tests, grid or variants).
-# --backward runs the GPU backward only (issue 10), then exits: its GPU tests (gradients vs the float64 reference, the
-# 10-run bit identity, the backward ABI tables), the ptxas gate for the backward kernels with this machine's ptxas,
-# GpuBench --backward on the standard grid and torch_backward.py (SDPA flash and cuDNN backward) on the same shapes,
-# then compare_backward.py's table (backward-table.md). Combine with --quick for two sequence lengths.
+# --backward runs the GPU backward only (issue 10), then exits: its GPU tests in both modes (gradients vs the float64
+# reference, the 10-run bit identity of the deterministic mode, the backward ABI tables), the ptxas gate for the backward
+# kernels (both modes) with this machine's ptxas, GpuBench --backward on the standard grid (atomic-dQ and deterministic
+# mode in the same run) and torch_backward.py (SDPA flash and cuDNN backward) on the same shapes, then
+# compare_backward.py's table (backward-table.md). Combine with --quick for two sequence lengths.
 # --first-call also runs GpuBench --first-call (issue 13, item 5): each case's first call in fresh processes with the driver's
 # compute cache cold (an empty CUDA_CACHE_PATH), warm (the same folder again) and disabled.
 # --decode also runs the paged decode (issue 11): its GPU tests (GpuDecodeTests, GeneratedAbiTests), GpuBench --decode (us per
@@ -51,6 +52,7 @@ if [[ " $* " == *" --backward "* ]]; then
   echo "== ptxas gate for the backward kernels with $CUDA_BIN/ptxas (registers, spills)"
   KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor \
     -method "KernelDsl.Compiler.Tests.PtxAssemblyTests.Every_backward_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA" \
+    -method "KernelDsl.Compiler.Tests.PtxAssemblyTests.Every_atomic_dq_backward_kernel_assembles_for_sm80_and_sm90_without_spills_and_uses_HMMA" \
     -xml "$OUT/ptxas-backward.xml" > "$OUT/ptxas-backward.log" 2>&1
   tail -n 2 "$OUT/ptxas-backward.log"
   echo "== KernelDsl GPU backward benchmark"
