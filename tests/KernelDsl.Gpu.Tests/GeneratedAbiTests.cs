@@ -91,7 +91,10 @@ public class GeneratedAbiTests
             kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (DecodeValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
         }
 
-        kernels.Count.ShouldBe(2 * 4); // GpuDecodeCausalBf16, GpuDecodeDraftTree, GpuDecodeWindowFp16, GpuDecodeD256Bf16
+        // Two kernels (decode, merge) for every [PagedKv] spec of this assembly, so a spec whose fields are not generated fails here.
+        int pagedSpecs = typeof(GeneratedAbiTests).Assembly.GetTypes().Count(t => t.GetCustomAttribute<PagedKvAttribute>() is not null);
+        pagedSpecs.ShouldBeGreaterThanOrEqualTo(7);
+        kernels.Count.ShouldBe(2 * pagedSpecs);
     }
 
     private static string DecodeValue(string name) => name switch
