@@ -23,12 +23,17 @@ public sealed class VarlenPtxTests
     public void A_varlen_spec_plans_a_varlen_kernel_with_the_forward_tiles_and_no_block_mask()
     {
         var plan = Planner.Plan(VarlenSpecs.Varlen(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true))).Plan!;
-        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.ForwardVarlen]);
-        var varlen = plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!;
-        var forward = plan.PortableGpuKernel()!;
-        varlen.Family.ShouldBe(GpuFamily.Sm80);
-        (varlen.BlockQ, varlen.BlockKV, varlen.Warps, varlen.Stages, varlen.Slabs).ShouldBe((forward.BlockQ, forward.BlockKV, forward.Warps, forward.Stages, forward.Slabs));
-        varlen.EntryName.ShouldEndWith("_varlen");
+        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.ForwardVarlen, GpuKernelKind.ForwardVarlen]);
+        foreach (var family in new[] { GpuFamily.Sm80, GpuFamily.Sm90a })
+        {
+            var varlen = plan.GpuKernel(family, GpuKernelKind.ForwardVarlen)!;
+            var forward = plan.GpuKernel(family)!;
+            (varlen.BlockQ, varlen.BlockKV, varlen.Warps, varlen.Stages, varlen.Slabs).ShouldBe((forward.BlockQ, forward.BlockKV, forward.Warps, forward.Stages, forward.Slabs));
+            varlen.EntryName.ShouldEndWith(family == GpuFamily.Sm90a ? "_varlen_sm90a" : "_varlen");
+        }
+
+        plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!.Family.ShouldBe(GpuFamily.Sm80);
+        Planner.Plan(VarlenSpecs.Varlen(Specs.Make(256))).Plan!.GpuKernelsOf(GpuKernelKind.ForwardVarlen).Select(k => k.Family).ShouldBe([GpuFamily.Sm80]);
 
         var masked = Planner.Plan(VarlenSpecs.Varlen(Modifiers.With(Specs.Make(64), null, Modifiers.PrefixLm))).Plan!;
         masked.PortableGpuKernel()!.TakesBlockMask.ShouldBeTrue();
@@ -37,7 +42,7 @@ public sealed class VarlenPtxTests
         Planner.Plan(Specs.Make(128)).Plan!.GpuKernelsOf(GpuKernelKind.ForwardVarlen).ShouldBeEmpty();
         Planner.Plan(VarlenSpecs.Varlen(Specs.Make(128, dtype: ElementType.FP32))).Plan!.GpuKernels.ShouldBeEmpty();
         var both = Planner.Plan(DecodeSpecs.Paged(VarlenSpecs.Varlen(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true)))).Plan!;
-        both.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen]);
+        both.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen, GpuKernelKind.ForwardVarlen]);
     }
 
     [Fact]
@@ -89,6 +94,75 @@ public sealed class VarlenPtxTests
         var spec = VarlenSpecs.Varlen(Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16"));
         var plan = Planner.Plan(spec).Plan!;
         PtxSnapshot.Matches(PtxEmitter.PtxFor(plan, plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen)!), "CausalBf16.varlen");
+    }
+
+    /// <summary>The Hopper family's varlen kernel of the same spec (wgmma), reviewed as a diff like the sm_80 one.</summary>
+    [Fact]
+    public void Snapshot_of_a_causal_bf16_hopper_varlen_kernel()
+    {
+        var spec = VarlenSpecs.Varlen(Specs.Make(128, dtype: ElementType.BF16, mask: Specs.CausalBottomRight, lse: true, name: "CausalBf16"));
+        var plan = Planner.Plan(spec).Plan!;
+        PtxSnapshot.Matches(PtxEmitter.PtxFor(plan, plan.GpuKernel(GpuFamily.Sm90a, GpuKernelKind.ForwardVarlen)!), "CausalBf16.varlen.sm90a");
+    }
+
+    /// <summary>The sm_90a varlen kernels assemble with CUDA 12+ for sm_90a with HGMMA, and spill only where the dense sm_90a kernel of the spec does.</summary>
+    [Fact]
+    public void Every_hopper_varlen_kernel_assembles_for_sm90a()
+    {
+        if (PtxTools.Hopper is not { } hopper)
+        {
+            Assert.NotEqual("1", Environment.GetEnvironmentVariable("KDSL_REQUIRE_PTXAS"));
+            Assert.Skip(PtxTools.HopperMissingReason);
+            return;
+        }
+
+        string dir = Path.Combine(Path.GetTempPath(), "kdsl-ptx-varlen-sm90a-" + Environment.ProcessId);
+        Directory.CreateDirectory(dir);
+        var kernels = VarlenSpecs.Matrix().Select(spec => Planner.Plan(spec).Plan!)
+            .Where(plan => plan.GpuKernel(GpuFamily.Sm90a, GpuKernelKind.ForwardVarlen) is not null)
+            .Select(plan => (Plan: plan, Kernel: plan.GpuKernel(GpuFamily.Sm90a, GpuKernelKind.ForwardVarlen)!, Dense: plan.GpuKernel(GpuFamily.Sm90a)!)).ToList();
+        kernels.ShouldNotBeEmpty();
+        var lines = new ConcurrentBag<string>();
+        var failures = new ConcurrentBag<string>();
+        Parallel.ForEach(kernels, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, item =>
+        {
+            var (plan, gpu, dense) = item;
+            (PtxTools.Report Report, string Sass)? Assemble(GpuKernelPlan kernel)
+            {
+                string ptxPath = Path.Combine(dir, kernel.EntryName + ".ptx");
+                File.WriteAllText(ptxPath, PtxEmitter.PtxFor(plan, kernel));
+                var (code, output) = PtxTools.Run(hopper.Ptxas, $"-arch=sm_90a -v \"{ptxPath}\" -o \"{ptxPath}.cubin\"");
+                return code != 0 ? null : (PtxTools.Parse(output), PtxTools.Run(hopper.Cuobjdump, $"-sass \"{ptxPath}.cubin\"").Output);
+            }
+
+            if (Assemble(gpu) is not { } varlen || Assemble(dense) is not { } baseline)
+            {
+                failures.Add($"{gpu.EntryName} sm_90a (CUDA {hopper.Release}): ptxas failed");
+                return;
+            }
+
+            static bool Spills(PtxTools.Report r) => r.StackFrame != 0 || r.SpillStores != 0 || r.SpillLoads != 0;
+            int hgmma = varlen.Sass.Split('\n').Count(l => l.Contains("HGMMA"));
+            lines.Add($"{gpu.EntryName,-44} sm_90a CUDA {hopper.Release}  regs {varlen.Report.Registers,3} (dense {baseline.Report.Registers,3})  stack {varlen.Report.StackFrame}  spills {varlen.Report.SpillStores}/{varlen.Report.SpillLoads}  HGMMA {hgmma}");
+            if (Spills(varlen.Report) && !Spills(baseline.Report))
+            {
+                failures.Add($"{gpu.EntryName} sm_90a: stack frame {varlen.Report.StackFrame}, spills {varlen.Report.SpillStores}/{varlen.Report.SpillLoads} (the dense kernel has none)");
+            }
+
+            if (hgmma == 0)
+            {
+                failures.Add($"{gpu.EntryName} sm_90a: no HGMMA in SASS");
+            }
+        });
+
+        foreach (var line in lines.OrderBy(l => l, StringComparer.Ordinal))
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine(line);
+        }
+
+        Directory.Delete(dir, recursive: true);
+        failures.ShouldBeEmpty(string.Join("\n", failures));
+        lines.Count.ShouldBe(kernels.Count);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public sealed record GpuKernelPlan(
 
         if (Kind == GpuKernelKind.ForwardVarlen)
         {
-            s.Append(Invariant($"  gpu varlen   sm_80 PTX (ISA 7.8), the forward kernel over packed sequences: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps, {Stages}-stage cp.async K/V ring, {Smem.TotalBytes} bytes shared memory\n"));
+            s.Append(Invariant($"  gpu varlen   {PtxTarget} PTX (ISA {PtxVersion}{(Family == GpuFamily.Sm90a ? ", Hopper" : string.Empty)}), the forward kernel over packed sequences: {BlockQ} query rows x {BlockKV} keys per tile, {Warps} warps, {Stages}-stage cp.async K/V ring, {Smem.TotalBytes} bytes shared memory\n"));
             s.Append("               grid (query blocks of the longest sequence, Hq, sequences); a CTA past its sequence's blocks exits at once; rows through cu_seqlens, band per sequence\n");
             return s.ToString();
         }

@@ -30,8 +30,8 @@ public static class Planner
             // [PagedKv] specs: the paged decode kernel and its split-KV merge (sm_80 family; see DecodePlanner).
             kernels.AddRange(DecodePlanner.Plan(spec, portable));
 
-            // [Varlen] specs: the forward kernel over packed sequences (sm_80 family; see VarlenPlanner).
-            kernels.AddRange(VarlenPlanner.Plan(spec, portable));
+            // [Varlen] specs: each forward kernel again, over packed sequences (see VarlenPlanner).
+            kernels.AddRange(VarlenPlanner.Plan(spec, kernels.ToArray()));
         }
 
         // The backward's kernels (for [Backward] specs) follow the forward's: kernels as data, one list.

@@ -5,8 +5,9 @@ using KernelDsl.Compiler.Model;
 namespace KernelDsl.Compiler.Planning;
 
 /// <summary>
-/// The varlen forward kernel of a [Varlen] spec (issue 11): the spec's portable (sm_80-family) forward kernel — its tiles,
-/// warps, ring and register budget, measured for the dense forward — run over packed sequences. It differs from the dense
+/// The varlen forward kernels of a [Varlen] spec (issue 11): each forward kernel of the spec — the sm_80 family's, and the
+/// sm_90a family's on Hopper where it covers the spec — with its tiles, warps, ring and register budget, measured for the
+/// dense forward, run over packed sequences. It differs from the dense
 /// kernel only in where a CTA's rows start (cumulative offsets instead of a batch stride), in its per-sequence lengths and
 /// band, in LSE's layout ([totalQ, Hq]) and in taking no block mask (a block mask has one shape per call; a varlen batch has
 /// none), so a mask modifier is evaluated on every visited tile.
@@ -21,21 +22,32 @@ namespace KernelDsl.Compiler.Planning;
 /// </remarks>
 public static class VarlenPlanner
 {
-    /// <summary>The varlen forward kernel, or none (no [Varlen], or no GPU forward: the same element and head-dim rules).</summary>
-    public static IEnumerable<GpuKernelPlan> Plan(AttentionSpec spec, GpuKernelPlan? portableForward)
+    /// <summary>
+    /// One varlen kernel per forward kernel of the spec (the sm_80 family, and the sm_90a family where it covers the spec), in
+    /// the same order, or none (no [Varlen], or no GPU forward: the same element and head-dim rules).
+    /// </summary>
+    public static IEnumerable<GpuKernelPlan> Plan(AttentionSpec spec, IEnumerable<GpuKernelPlan> forwardKernels)
     {
-        if (spec.Varlen is null || portableForward is null || portableForward.Family != GpuFamily.Sm80)
+        if (spec.Varlen is null)
         {
             yield break;
         }
 
         string name = GpuPlanner.EntryNameFor(spec);
         string stem = name.EndsWith("_fwd", StringComparison.Ordinal) ? name.Substring(0, name.Length - 4) : name;
-        yield return portableForward with
+        foreach (var forward in forwardKernels)
         {
-            Kind = GpuKernelKind.ForwardVarlen,
-            EntryName = stem + "_varlen",
-            TakesBlockMask = false,
-        };
+            if (forward.Kind != GpuKernelKind.Forward)
+            {
+                continue;
+            }
+
+            yield return forward with
+            {
+                Kind = GpuKernelKind.ForwardVarlen,
+                EntryName = stem + "_varlen" + (forward.Family == GpuFamily.Sm90a ? "_sm90a" : string.Empty),
+                TakesBlockMask = false,
+            };
+        }
     }
 }

@@ -3,7 +3,8 @@ using System;
 namespace KernelDsl.Cuda;
 
 /// <summary>
-/// Checks a varlen forward call (issue 11) and launches the spec's varlen forward kernel, packing its parameters from the
+/// Checks a varlen forward call (issue 11) and launches the spec's varlen forward kernel for the device (the sm_90a family's on
+/// Hopper where the spec has one, as for the dense Forward: <see cref="GpuKernelSelection"/>), packing its parameters from the
 /// generated ABI table (<see cref="GpuKernelInfo.Abi"/>, written from the same record as its PTX entry). q is [totalQ, Hq, D],
 /// k and v [totalKv, Hkv, D] and [totalKv, Hkv, Dv], output [totalQ, Hq, Dv], each given as a contiguous BSHD
 /// <see cref="DeviceTensor{T}"/> with batch·seq = its tokens (e.g. [1, totalQ, Hq, D]); LSE [totalQ, Hq] fp32. The checks are
@@ -15,7 +16,7 @@ public static unsafe class VarlenLauncher
 {
     /// <summary>Checks and launches (see the class summary).</summary>
     public static void Launch<TIn, TOut>(
-        GpuKernelInfo kernel,
+        GpuKernelSet kernels,
         int headDim,
         int valueHeadDim,
         DeviceTensor<TIn> q,
@@ -31,7 +32,7 @@ public static unsafe class VarlenLauncher
         where TIn : unmanaged
         where TOut : unmanaged
     {
-        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(kernels);
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(k);
         ArgumentNullException.ThrowIfNull(v);
@@ -80,6 +81,8 @@ public static unsafe class VarlenLauncher
             CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, capturedShape);
         }
 
+        // The device's kernel: sm_90a (wgmma) on Hopper where the spec has one, else the sm_80 family (KDSL_GPU_FAMILY overrides).
+        var kernel = GpuKernelSelection.Select(kernels, context.Device.ComputeCapability, null, GpuKernelSelection.ForcedFamily);
         if (Grid(batch, headsQ, kernel.BlockQ) is not { } grid)
         {
             return;

@@ -10,7 +10,8 @@ namespace KernelDsl.Gpu.Tests.Serving;
 /// The generated device <c>ForwardVarlen</c> (issue 11) against the float64 reference (ServingReference.Varlen, each sequence
 /// as a dense B = 1 call): ragged lengths with 0 and 1, lengths at the query-block (128) and key-tile boundaries ± 1, more and
 /// fewer keys than queries, empty key runs, GQA 1/4/8 and MQA, a top-left window with Dv ≠ D and fp32 output, modifiers
-/// with a captured buffer; outputs NaN-poisoned; fresh random inputs (seed printed).
+/// with a captured buffer; outputs NaN-poisoned; fresh random inputs (seed printed). The main cases run on the device's kernel
+/// (the sm_90a family's on Hopper) and again with the sm_80 family forced.
 /// </summary>
 [Collection(nameof(GpuCollection))]
 public sealed class GpuVarlenTests(ITestOutputHelper output)
@@ -23,10 +24,15 @@ public sealed class GpuVarlenTests(ITestOutputHelper output)
 
     private static void RequireGpu() => Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
 
-    [Fact]
-    public void Bf16_causal_varlen_matches_the_reference()
+    /// <summary>The device's kernel (sm_90a on Hopper), and the sm_80 family forced (which every GPU runs).</summary>
+    public static TheoryData<string> Families => new("auto", "sm_80");
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Bf16_causal_varlen_matches_the_reference(string family)
     {
         RequireGpu();
+        using var _ = Family(family);
         int seed = Random.Shared.Next();
         foreach (var (headsQ, headsKv) in Groups)
         {
@@ -38,7 +44,7 @@ public sealed class GpuVarlenTests(ITestOutputHelper output)
             var batch = Batch(queries, keys);
             var (o, lse, reference) = RunCausal(random, batch, headsQ, headsKv);
             var (outputError, lseError) = (ErrorMetrics.RelativeError<BFloat16>(o, reference.Output), ErrorMetrics.MaxLseError(lse, reference.Lse));
-            string label = $"Hq/Hkv {headsQ}/{headsKv} queries [{string.Join(", ", queries)}] keys [{string.Join(", ", keys)}]";
+            string label = $"{family}: Hq/Hkv {headsQ}/{headsKv} queries [{string.Join(", ", queries)}] keys [{string.Join(", ", keys)}]";
             output.WriteLine($"{label}: O {outputError:E2}, LSE {lseError:E2} (seed {seed})");
             outputError.ShouldBeLessThan(GpuTolerances.Output(bf16Inputs: true), $"{label} seed {seed}");
             lseError.ShouldBeLessThan(GpuTolerances.Lse(1), $"{label} seed {seed}");
@@ -85,10 +91,12 @@ public sealed class GpuVarlenTests(ITestOutputHelper output)
         ErrorMetrics.MaxLseError(lse, reordered.Select(x => (double)x).ToArray()).ShouldBeLessThan(GpuTolerances.Lse(1), $"seed {seed}");
     }
 
-    [Fact]
-    public void Sequences_without_keys_give_zeros_and_minus_infinity()
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Sequences_without_keys_give_zeros_and_minus_infinity(string family)
     {
         RequireGpu();
+        using var _ = Family(family);
         var random = new Random(Random.Shared.Next());
         const int headsQ = 8;
         var batch = Batch([3, 0, 130, 5], [0, 0, 0, 9]);
@@ -125,10 +133,12 @@ public sealed class GpuVarlenTests(ITestOutputHelper output)
         outputError.ShouldBeLessThan(GpuTolerances.Output(bf16Inputs: false), $"seed {seed}");
     }
 
-    [Fact]
-    public void Modifiers_with_a_per_sequence_captured_buffer_match_the_reference()
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Modifiers_with_a_per_sequence_captured_buffer_match_the_reference(string family)
     {
         RequireGpu();
+        using var _ = Family(family);
         const int headsQ = 4, headsKv = 4, headDim = 64;
         int seed = Random.Shared.Next();
         var random = new Random(seed);
@@ -244,6 +254,19 @@ public sealed class GpuVarlenTests(ITestOutputHelper output)
         GpuVarlenCausalBf16.ForwardVarlen(dq, dk, dv, dout, dlse, dbatch, headsQ, headsKv);
         var reference = ServingReference.Varlen<BFloat16>(q, k, v, batch, headsQ, headsKv, headDim, headDim, 1 / Math.Sqrt(headDim), GpuVarlenCausalBf16.Serving.BandFor);
         return (dout.ToArray(), dlse.ToArray(), reference);
+    }
+
+    /// <summary>Forces the kernel family ("auto": the device's choice) until disposed.</summary>
+    private static IDisposable Family(string family)
+    {
+        string? previous = Cuda.GpuKernelSelection.ForcedFamily;
+        Cuda.GpuKernelSelection.ForcedFamily = family == "auto" ? previous : family;
+        return new Restore(() => Cuda.GpuKernelSelection.ForcedFamily = previous);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
     }
 
     /// <summary>cu_seqlens from per-sequence lengths.</summary>

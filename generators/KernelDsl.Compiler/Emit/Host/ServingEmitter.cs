@@ -37,7 +37,8 @@ public sealed partial class ServingEmitter : IEmitter
             {
                 w.Line();
                 ForwardVarlen(w, plan);
-                if (plan.PortableGpuKernel(GpuKernelKind.ForwardVarlen) is { } varlen)
+                var varlen = plan.GpuKernelsOf(GpuKernelKind.ForwardVarlen).ToList();
+                if (varlen.Count > 0)
                 {
                     w.Line();
                     DeviceForwardVarlen(w, plan, varlen);
@@ -266,13 +267,13 @@ public sealed partial class ServingEmitter : IEmitter
 
     internal const string DecodeKernelField = "__GpuDecode";
 
-    internal const string VarlenKernelField = "__GpuForwardVarlen";
+    internal const string VarlenKernelField = "__GpuForwardVarlenKernels";
 
     /// <summary>
     /// The device ForwardVarlen: the CPU overload's arguments on device types, launched through the generated varlen kernel's
     /// descriptor and ABI table (VarlenLauncher makes the CPU overload's checks, naming the same arguments, and the device's).
     /// </summary>
-    private static void DeviceForwardVarlen(CodeWriter w, KernelPlan plan, GpuKernelPlan varlen)
+    private static void DeviceForwardVarlen(CodeWriter w, KernelPlan plan, List<GpuKernelPlan> varlen)
     {
         var spec = plan.Spec;
         string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
@@ -282,7 +283,7 @@ public sealed partial class ServingEmitter : IEmitter
         w.Line("/// checks as the CPU ForwardVarlen. q, k, v and output are contiguous BSHD tensors with batch·seq = their packed tokens");
         w.Line("/// ([1, totalQ, headsQ, " + spec.HeadDim + "], [1, totalKv, headsKv, " + spec.HeadDim + "], [1, totalKv, headsKv, " + spec.ValueHeadDim + "], [1, totalQ, headsQ, " + spec.ValueHeadDim + "])"
                + (lse ? ", lse [totalQ, headsQ] fp32" : string.Empty) + ".");
-        w.Line("/// One CTA per (query block of the longest sequence, query head, sequence); a CTA past its sequence's queries exits at once.");
+        w.Line("/// One CTA per (query block of the longest sequence, query head, sequence); a CTA past its sequence's queries exits at once." + (varlen.Count > 1 ? " On Hopper the sm_90a kernel runs." : string.Empty));
         w.Line("/// </summary>");
         BufferDocs(w, spec);
         string lseParam = lse ? ", " + Rt + "DeviceBuffer<float> lse" : string.Empty;
@@ -301,10 +302,19 @@ public sealed partial class ServingEmitter : IEmitter
             w.Line(Rt + "Cuda.VarlenLauncher.Launch(" + VarlenKernelField + ", __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, " + (lse ? "lse" : "null") + ", batch, headsQ, headsKv, stream" + captured + ");");
         }
 
-        HostEmitter.EmitAbi(w, varlen);
+        // The parameter tables first: static fields of one file initialise in textual order, and the set reads them.
+        foreach (var kernel in varlen)
+        {
+            HostEmitter.EmitAbi(w, kernel);
+        }
+
         w.Line();
-        w.Line("/// <summary>The varlen forward kernel (the plan's ForwardVarlen kernel).</summary>");
-        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + VarlenKernelField + " = " + HostEmitter.KernelInfo(varlen) + " { Abi = " + HostEmitter.AbiField(varlen) + " };");
+        w.Line("/// <summary>The varlen forward kernels (the plan's ForwardVarlen kernels, in its order); the launcher picks one per device.</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelSet " + VarlenKernelField + " = new(");
+        for (int i = 0; i < varlen.Count; i++)
+        {
+            w.Line("    " + HostEmitter.KernelInfo(varlen[i]) + " { Abi = " + HostEmitter.AbiField(varlen[i]) + " }" + (i == varlen.Count - 1 ? ");" : ","));
+        }
     }
 
     internal const string DecodeMergeKernelField = "__GpuDecodeMerge";

@@ -55,7 +55,9 @@ public sealed class PtxEmitter : IEmitter
                         : kernel.Kind == GpuKernelKind.DecodeMerge
                         ? "The split-KV merge kernel of this spec's decode: partial (O, LSE) combined by their LSE"
                         : kernel.Kind == GpuKernelKind.ForwardVarlen
-                        ? "The varlen forward kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): the forward over packed sequences, rows found through cu_seqlens"
+                        ? (kernel.Family == GpuFamily.Sm90a
+                            ? "The sm_90a varlen forward kernel of this spec (wgmma), launched instead of __GpuForwardVarlenKernel on " + GpuFamilies.Devices(kernel.Family) + ": the forward over packed sequences, rows found through cu_seqlens"
+                            : "The varlen forward kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere): the forward over packed sequences, rows found through cu_seqlens")
                         : "The backward's " + BackwardRole(kernel.Kind) + " kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + ")")
                     : first
                     ? "The GPU kernel of this spec: PTX (ISA " + kernel.PtxVersion + ", target " + kernel.PtxTarget + "; the driver JIT-compiles it for the GPU at hand)"
@@ -77,7 +79,7 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.BackwardQueryConvert => "__GpuBackwardQueryConvert",
         GpuKernelKind.Decode => "__GpuDecodeKernel",
         GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
-        GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel",
+        GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel" + GpuFamilies.NameSuffix(kernel.Family),
         GpuKernelKind.DecodeAppend => "__GpuDecodeAppendKernel",
         _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
     };
