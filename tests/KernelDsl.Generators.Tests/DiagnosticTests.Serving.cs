@@ -70,6 +70,27 @@ public sealed partial class DiagnosticTests
             + "    [MaskMod] static bool Tree(int b, int q, int kv, [Captured(\"B\")] ReadOnlySpan<int> prefix, [Captured(\"B\", \"16\", \"16\")] ReadOnlySpan<int> ancestors)\n"
             + "        => kv < prefix[b] || ancestors[(b * 16 + q) * 16 + kv - prefix[b]] != 0;\n}\n");
 
+    /// <summary>
+    /// A [Varlen] spec whose head dims the GPU kernels cannot take gets KDSL0019 at the head dim, the CPU ForwardVarlen, and no
+    /// device ForwardVarlen (so a device call does not compile, instead of failing at run time); with head dims the GPU takes, it
+    /// gets both.
+    /// </summary>
+    [Theory]
+    [InlineData(40, false)]
+    [InlineData(64, true)]
+    public void A_varlen_spec_gets_the_device_ForwardVarlen_only_with_a_gpu_kernel(int headDim, bool device)
+    {
+        string spec = "[Attention(HeadDim = " + headDim + ")]\n[Precision(DType.BF16)]\n[Varlen]\npublic static partial class S;";
+        if (!device)
+        {
+            DiagnosticAssert.Expect(Using + spec.Replace("HeadDim = " + headDim, "[|HeadDim = " + headDim + "|]"), "KDSL0019");
+        }
+
+        var serving = GeneratorHarness.Run(Using + spec).Results.Single().GeneratedSources.Single(f => f.HintName.EndsWith(".Serving.g.cs", System.StringComparison.Ordinal)).SourceText.ToString();
+        serving.ShouldContain("global::KernelDsl.VarlenBatch batch, int headsQ, int headsKv)");
+        serving.Contains("global::KernelDsl.DeviceVarlenBatch batch", System.StringComparison.Ordinal).ShouldBe(device);
+    }
+
     [Fact]
     public void KDSL0010_varlen_takes_no_arguments()
     {

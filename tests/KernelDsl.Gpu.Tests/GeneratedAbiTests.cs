@@ -97,6 +97,49 @@ public class GeneratedAbiTests
         kernels.Count.ShouldBe(2 * pagedSpecs);
     }
 
+    /// <summary>The varlen forward kernels (both families) of every [Varlen] spec here (issue 11): their tables against their PTX entries.</summary>
+    [Fact]
+    public void Every_generated_varlen_kernels_launcher_table_matches_its_ptx_entry()
+    {
+        var kernels = typeof(GeneratedAbiTests).Assembly.GetTypes()
+            .Select(t => t.GetField("__GpuForwardVarlenKernels", BindingFlags.NonPublic | BindingFlags.Static))
+            .Where(f => f is not null)
+            .SelectMany(f => ((GpuKernelSet)f!.GetValue(null)!).Kernels.ToArray())
+            .ToList();
+        foreach (var kernel in kernels)
+        {
+            kernel.Abi.ShouldNotBeNull(kernel.EntryName);
+            var entry = EntryParameters(kernel.Ptx, kernel.EntryName);
+            kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (VarlenValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
+        }
+
+        // GpuVarlenCausalBf16 (D = 128: sm_80 and sm_90a), GpuVarlenWindowFp16 (Dv = 32: sm_80 only), GpuVarlenPrefixLm (D = 64: both).
+        kernels.Count.ShouldBe(5);
+    }
+
+    private static string VarlenValue(string name) => name switch
+    {
+        "q" => nameof(AbiValue.QPointer),
+        "k" => nameof(AbiValue.KPointer),
+        "v" => nameof(AbiValue.VPointer),
+        "o" => nameof(AbiValue.OutputPointer),
+        "lse" => nameof(AbiValue.LsePointer),
+        "query_offsets" => nameof(AbiValue.QueryOffsets),
+        "key_offsets" => nameof(AbiValue.KeyOffsets),
+        "heads_q" => nameof(AbiValue.HeadsQ),
+        "heads_kv" => nameof(AbiValue.HeadsKv),
+        "q_seq_stride" => nameof(AbiValue.QSeqStride),
+        "q_head_stride" => nameof(AbiValue.QHeadStride),
+        "k_seq_stride" => nameof(AbiValue.KSeqStride),
+        "k_head_stride" => nameof(AbiValue.KHeadStride),
+        "v_seq_stride" => nameof(AbiValue.VSeqStride),
+        "v_head_stride" => nameof(AbiValue.VHeadStride),
+        "o_seq_stride" => nameof(AbiValue.OutputSeqStride),
+        "o_head_stride" => nameof(AbiValue.OutputHeadStride),
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ => "unknown parameter " + name,
+    };
+
     private static string DecodeValue(string name) => name switch
     {
         "q" => nameof(AbiValue.QPointer),
