@@ -98,6 +98,7 @@ if [[ $VARLEN == 1 ]]; then
   KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -showLiveOutput -class KernelDsl.Compiler.Tests.VarlenPtxTests -xml "$OUT/ptxas-varlen.xml" > "$OUT/ptxas-varlen.log" 2>&1
   grep -E "\[FAIL\]|regs|allowed" "$OUT/ptxas-varlen.log" | head -n 8; tail -n 2 "$OUT/ptxas-varlen.log"
   $APPS/GpuBench/GpuBench --varlen "$OUT/kerneldsl-varlen.json" $QUICK | tee "$OUT/kerneldsl-varlen.log"
+  python3 samples/GpuBench/compare_varlen.py "$OUT/kerneldsl-varlen.json" | tee "$OUT/varlen-table.md"
   [[ " $* " == *" --varlen-only "* ]] && exit 0
 fi
 
