@@ -107,7 +107,7 @@ public sealed class GpuDecodeAppendTests(ITestOutputHelper output)
             // The kernel rotates q in f32 with approximate sin/cos and rounds it to 16 bits; the reference rotates in float64 and
             // rounds. Features on a rounding boundary land one ulp apart (2^-8 relative in bf16, 2^-11 in fp16), which moves
             // every score of that query by up to ulp·|q_i·k_i|·scale. Seen on the H200 (2026-12-03 20:50): 4.3e-5 in bf16
-            // (one seed in ~30 runs over the 4e-5 this test first had); the bf16 bound is the large-magnitude one.
+            // (the one case of that run above the 4e-5 this test first had); the bf16 bound is the large-magnitude one.
             lseError.ShouldBeLessThan(bf16 ? GpuTolerances.Lse(2) : GpuTolerances.Lse(1) * 4, $"{label} seed {seed}");
         }
     }
