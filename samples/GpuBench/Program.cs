@@ -15,6 +15,7 @@ using KernelDsl.Cuda;
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 //        GpuBench --backward [output.json] [--quick]   the GPU backward on the standard grid (BackwardBench.cs)
 //        GpuBench --decode [output.json] [--quick]   paged decode steps: µs per step and K/V bandwidth (DecodeBench.cs)
+//        GpuBench --decode-append [output.json] [--quick]   fused rotary + append + decode vs the unfused launches and decode alone (DecodeAppendBench.cs)
 //        GpuBench --varlen [output.json] [--quick]   varlen prefill vs the dense Forward at the same total tokens (VarlenBench.cs)
 //        GpuBench --first-call [output.json]   a spec's first call in fresh processes, cold and warm JIT cache (FirstCall.cs)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -45,6 +46,18 @@ if (args.Contains("--varlen"))
 
     var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
     return VarlenBench.Run(rest.Length > 0 ? rest[0] : "kerneldsl-varlen.json", args.Contains("--quick"));
+}
+
+if (args.Contains("--decode-append"))
+{
+    if (!Cuda.IsAvailable)
+    {
+        Console.WriteLine($"No CUDA GPU: {Cuda.UnavailableReason}");
+        return 1;
+    }
+
+    var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    return DecodeAppendBench.Run(rest.Length > 0 ? rest[0] : "kerneldsl-decode-append.json", args.Contains("--quick"));
 }
 
 if (args.Contains("--decode"))

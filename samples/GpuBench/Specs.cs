@@ -70,3 +70,9 @@ internal static partial class BwdD128Bf16Causal;
 [Fusion(WriteLse = true)]
 [PagedKv(MaxQueriesPerSequence = 16)]
 internal static partial class DecodeBf16D128;
+// The fused decode step's benchmark spec (GpuBench --decode-append, issue 12): the decode spec above plus half-split rotary and the KV append.
+[Attention(HeadDim = 128)][Precision(DType.BF16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(WriteLse = true, AppendKv = true, Rotary = RotaryConvention.HalfSplit)]
+[PagedKv(MaxQueriesPerSequence = 16)]
+internal static partial class DecodeAppendBf16D128;

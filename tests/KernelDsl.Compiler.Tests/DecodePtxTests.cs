@@ -41,7 +41,8 @@ public sealed class DecodePtxTests
     public void An_append_spec_plans_the_fused_kernel_next_to_decode_except_at_head_dim_256()
     {
         var plan = Planner.Plan(DecodeSpecs.Append(Specs.Make(128, null, ElementType.BF16, Specs.CausalBottomRight, true), RotaryConvention.HalfSplit, 64)).Plan!;
-        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.DecodeMerge]);
+        plan.GpuKernels.Select(k => k.Kind).ShouldBe([GpuKernelKind.Forward, GpuKernelKind.Forward, GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.RotateAppend, GpuKernelKind.DecodeMerge]);
+        plan.PortableGpuKernel(GpuKernelKind.RotateAppend)!.Abi.Parameters.Select(p => p.Value).ShouldContain(AbiValue.RotatedQ);
         var append = plan.PortableGpuKernel(GpuKernelKind.DecodeAppend)!;
         append.EntryName.ShouldEndWith("_decode_append");
         append.Abi.Parameters.TakeLast(2).Select(p => p.Value).ShouldBe([AbiValue.NewKeys, AbiValue.NewValues]);
@@ -52,6 +53,7 @@ public sealed class DecodePtxTests
 
         var wide = Planner.Plan(DecodeSpecs.Append(Specs.Make(256, null, ElementType.BF16, Specs.CausalBottomRight, true), RotaryConvention.HalfSplit, null)).Plan!;
         wide.GpuKernelsOf(GpuKernelKind.DecodeAppend).ShouldBeEmpty();
+        wide.GpuKernelsOf(GpuKernelKind.RotateAppend).ShouldBeEmpty();
         wide.GpuKernelsOf(GpuKernelKind.Decode).ShouldNotBeEmpty();
         KernelDsl.Compiler.Emit.Host.PlanTextRenderer.Render(wide).ShouldContain("DecodeAppend runs on the CPU only");
     }

@@ -99,6 +99,18 @@ public static class DecodePlanner
             };
         }
 
+        if (HasAppendKernel(spec))
+        {
+            var noSmem = new GpuSharedMemoryLayout(0, 0, 0, 0, 0, 0, 0, 0);
+            yield return new GpuKernelPlan(1, 0, Warps, 0, noSmem, 0, 40,
+                GpuPlanner.Occupancy(GpuPlanner.Sm80, 0, 40, threads),
+                GpuPlanner.Occupancy(GpuPlanner.Sm90, 0, 40, threads))
+            {
+                Kind = GpuKernelKind.RotateAppend,
+                EntryName = stem + "_rotate_append",
+            };
+        }
+
         int mergeThreads = MergeThreads(spec.ValueHeadDim);
         var none = new GpuSharedMemoryLayout(0, 0, 0, 0, 0, 0, 0, 0);
         yield return new GpuKernelPlan(1, 0, mergeThreads / 32, 0, none, 0, 32,

@@ -64,6 +64,12 @@ public enum GpuKernelKind
     /// partials go to the same merge kernel.
     /// </summary>
     DecodeAppend,
+
+    /// <summary>
+    /// The same prologue unfused, as a launch of its own (issue 12): q rotated into a separate tensor, the new k (rotated) and v
+    /// written into their pages; a plain Decode follows. The baseline the fused kernel is measured against.
+    /// </summary>
+    RotateAppend,
 }
 
 /// <summary>Per-family facts, in one place: PTX target and version, the devices that run it, generated names.</summary>

@@ -64,6 +64,7 @@ public sealed record GpuKernelPlan(
         GpuKernelKind.BackwardQueryConvert => KernelAbi.BackwardQueryConvert(),
         GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
         GpuKernelKind.DecodeAppend => KernelAbi.DecodeAppend(CapturedBuffers),
+        GpuKernelKind.RotateAppend => KernelAbi.RotateAppend(),
         GpuKernelKind.DecodeMerge => KernelAbi.DecodeMerge(),
         GpuKernelKind.ForwardVarlen => KernelAbi.ForwardVarlen(CapturedBuffers),
         _ => KernelAbi.Forward(TakesBlockMask, CapturedBuffers),
@@ -109,6 +110,12 @@ public sealed record GpuKernelPlan(
         if (Kind == GpuKernelKind.DecodeAppend)
         {
             s.Append(Invariant($"  gpu append   the decode kernel above with the fused prologue: the new tokens' K (after rotary) and V written into their pages and attended to in the same launch, Q rotated as it lands in shared memory; ~{EstimatedRegisters} registers (estimate)\n"));
+            return s.ToString();
+        }
+
+        if (Kind == GpuKernelKind.RotateAppend)
+        {
+            s.Append(Invariant($"  gpu prologue sm_80 PTX, the same prologue unfused (a launch before Decode; the baseline of the fusion): one block of {ThreadsPerBlock} threads per new token, q rotated into a tensor, k (rotated) and v into their pages\n"));
             return s.ToString();
         }
 

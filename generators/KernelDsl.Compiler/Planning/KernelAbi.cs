@@ -138,6 +138,9 @@ public enum AbiValue
 
     /// <summary>Backward, atomic-dQ mode: the workspace's fp32 dQ accumulator [B, Hq, Sq, D] contiguous (zeroed before the dK/dV kernel adds into it).</summary>
     DqAccumulatorPointer = 71,
+
+    /// <summary>Unfused decode prologue: the rotated q it writes, [totalQ, Hq, D].</summary>
+    RotatedQ = 72,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -332,6 +335,18 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         };
         return new KernelAbi(list.ToEquatableArray());
     }
+
+    /// <summary>The unfused prologue kernel's parameters: q, the new K/V, the rotated q it writes, the pools and the batch arrays.</summary>
+    public static KernelAbi RotateAppend() => new(new List<AbiParameter>
+    {
+        new("q", "u64", AbiValue.QPointer), new("k_new", "u64", AbiValue.NewKeys), new("v_new", "u64", AbiValue.NewValues), new("q_rot", "u64", AbiValue.RotatedQ),
+        new("k_pool", "u64", AbiValue.KPointer), new("v_pool", "u64", AbiValue.VPointer),
+        new("query_offsets", "u64", AbiValue.QueryOffsets), new("kv_lengths", "u64", AbiValue.KvLengths), new("page_table", "u64", AbiValue.PageTable),
+        new("max_pages", "u32", AbiValue.MaxPagesPerSequence), new("page_size", "u32", AbiValue.PageSize),
+        new("heads_q", "u32", AbiValue.HeadsQ), new("heads_kv", "u32", AbiValue.HeadsKv),
+        new("k_page_stride", "u64", AbiValue.KPageStride), new("k_slot_stride", "u64", AbiValue.KSlotStride), new("k_head_stride", "u64", AbiValue.KPoolHeadStride),
+        new("v_page_stride", "u64", AbiValue.VPageStride), new("v_slot_stride", "u64", AbiValue.VSlotStride), new("v_head_stride", "u64", AbiValue.VPoolHeadStride),
+    }.ToEquatableArray());
 
     /// <summary>The split-KV merge kernel's parameters: the workspace, O and LSE, and the sizes.</summary>
     public static KernelAbi DecodeMerge() => new(new List<AbiParameter>

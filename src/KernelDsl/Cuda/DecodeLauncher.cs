@@ -204,7 +204,7 @@ public static unsafe partial class DecodeLauncher
     internal readonly record struct DecodeCall(
         ulong Q, ulong KPool, ulong VPool, ulong Output, ulong Lse, ulong QueryOffsets, ulong KvLengths, ulong PageTable, int MaxPages,
         PagedKvGeometry Geometry, int HeadsQ, int RowBlocks, int Splits, int TotalQueries, ulong PartialOutput, ulong PartialLse,
-        ulong NewKeys = 0, ulong NewValues = 0);
+        ulong NewKeys = 0, ulong NewValues = 0, ulong RotatedQ = 0);
 
     /// <summary>Writes a decode or merge kernel's parameters, by its ABI table, into <paramref name="arguments"/> (no GPU needed: tests run it).</summary>
     internal static void Pack(GpuKernelInfo kernel, in DecodeCall call, ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments)
@@ -241,6 +241,7 @@ public static unsafe partial class DecodeLauncher
                 AbiValue.PartialLse => call.PartialLse,
                 AbiValue.NewKeys => call.NewKeys,
                 AbiValue.NewValues => call.NewValues,
+                AbiValue.RotatedQ => call.RotatedQ,
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the decode launcher does not fill ({slot.Value}).", nameof(kernel)),
             };

@@ -82,6 +82,7 @@ public enum AbiValue
     NewKeys = 69,
     NewValues = 70,
     DqAccumulatorPointer = 71,
+    RotatedQ = 72,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

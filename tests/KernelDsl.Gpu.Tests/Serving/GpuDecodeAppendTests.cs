@@ -35,6 +35,21 @@ public sealed class GpuDecodeAppendTests(ITestOutputHelper output)
         Run<BFloat16>(pageSize, splits, (q, k, v, c, o, l, b, h) => GpuAppendRopeHalfBf16.DecodeAppend(q, k, v, c, o, l!, b, h), GpuAppendRopeHalfBf16.Serving.BandFor,
             GpuAppendRopeHalfBf16.Serving.Rotary, 128, 128, maxQueries: 16, lse: true, bf16: true);
 
+    /// <summary>The unfused baseline of GpuBench --decode-append (RotateAppend, then Decode on the rotated q) gives the same result.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(16, 0)]
+    [InlineData(64, 3)]
+    public void The_unfused_prologue_then_decode_matches_the_reference(int pageSize, int splits) =>
+        Run<BFloat16>(pageSize, splits, (q, k, v, c, o, l, b, h) =>
+        {
+            using var rotated = DeviceTensor<BFloat16>.Create(TensorLayout.BSHD, q.Batch, q.Seq, q.Heads, q.Dim);
+            rotated.Fill(RandomTensors.FromFloat<BFloat16>(float.NaN));
+            GpuAppendRopeHalfBf16.RotateAppend(q, k, v, c, rotated, b, h);
+            GpuAppendRopeHalfBf16.Decode(rotated, c, o, l!, b, h);
+            Cuda.Cuda.Synchronize();
+        }, GpuAppendRopeHalfBf16.Serving.BandFor, GpuAppendRopeHalfBf16.Serving.Rotary, 128, 128, maxQueries: 16, lse: true, bf16: true);
+
     [Theory]
     [InlineData(16, 0)]
     [InlineData(48, 5)]

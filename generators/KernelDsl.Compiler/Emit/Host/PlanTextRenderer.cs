@@ -60,7 +60,7 @@ public static class PlanTextRenderer
 
         // [PagedKv] specs: the paged decode kernel and its split-KV merge; [Varlen] specs: the varlen forward (sm_80 family on every GPU; issue 11).
         // [Fusion(AppendKv = true)] specs also the fused decode-append kernel (issue 12).
-        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen })
+        foreach (var kind in new[] { GpuKernelKind.Decode, GpuKernelKind.DecodeAppend, GpuKernelKind.RotateAppend, GpuKernelKind.DecodeMerge, GpuKernelKind.ForwardVarlen })
         {
             foreach (var kernel in plan.GpuKernelsOf(kind))
             {

@@ -121,4 +121,29 @@ public sealed partial class ServingEmitter
         w.Line("/// <summary>The fused decode-append kernel (the plan's DecodeAppend kernel); its splits merge through " + DecodeMergeKernelField + ".</summary>");
         w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + DecodeAppendKernelField + " = " + HostEmitter.KernelInfo(append) + " { Abi = " + HostEmitter.AbiField(append) + " };");
     }
+
+    internal const string RotateAppendKernelField = "__GpuRotateAppend";
+
+    /// <summary>The device RotateAppend: DecodeAppend's prologue as a launch of its own (a plain Decode follows), the fusion's baseline.</summary>
+    private static void DeviceRotateAppend(CodeWriter w, KernelPlan plan, GpuKernelPlan kernel)
+    {
+        var spec = plan.Spec;
+        string tin = TypeNames.Element(spec.InputType);
+        w.Line("/// <summary>");
+        w.Line("/// DecodeAppend's prologue alone, as one launch on the GPU: rotatedQ = " + (spec.Prologue!.Rotary is null ? "q (copied)" : "rotary(q)") + ", and the new k" + (spec.Prologue.Rotary is null ? string.Empty : " (rotated)")
+               + " and v written into their page slots (positions L − q + i of <paramref name=\"after\"/>,");
+        w.Line("/// the batch after the step). Decode(rotatedQ, cache, …, after, headsQ) then gives DecodeAppend's result in two launches: the unfused");
+        w.Line("/// sequence the fused kernel is measured against (GpuBench --decode-append), and an append for callers that do not attend.");
+        w.Line("/// </summary>");
+        using (w.Block("public static void RotateAppend(" + Rt + "DeviceTensor<" + tin + "> q, " + Rt + "DeviceTensor<" + tin + "> k, " + Rt + "DeviceTensor<" + tin + "> v, " + Rt + "DevicePagedKvCache<" + tin + "> cache, "
+                       + Rt + "DeviceTensor<" + tin + "> rotatedQ, " + Rt + "DevicePagedKvBatch after, int headsQ, " + Rt + "Cuda.CudaStream? stream = null)"))
+        {
+            w.Line(Rt + "Cuda.DecodeLauncher.LaunchRotateAppend(" + RotateAppendKernelField + ", __Spec.HeadDim, __Spec.ValueHeadDim, Serving.PageSize, Serving.MaxQueriesPerSequence, q, k, v, cache, rotatedQ, after, headsQ, stream);");
+        }
+
+        HostEmitter.EmitAbi(w, kernel);
+        w.Line();
+        w.Line("/// <summary>The unfused prologue kernel (the plan's RotateAppend kernel).</summary>");
+        w.Line("private static readonly global::KernelDsl.Cuda.GpuKernelInfo " + RotateAppendKernelField + " = " + HostEmitter.KernelInfo(kernel) + " { Abi = " + HostEmitter.AbiField(kernel) + " };");
+    }
 }

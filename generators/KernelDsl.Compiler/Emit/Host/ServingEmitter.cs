@@ -63,6 +63,11 @@ public sealed partial class ServingEmitter : IEmitter
                     {
                         w.Line();
                         DeviceDecodeAppend(w, plan, append);
+                        if (plan.PortableGpuKernel(GpuKernelKind.RotateAppend) is { } unfused)
+                        {
+                            w.Line();
+                            DeviceRotateAppend(w, plan, unfused);
+                        }
                     }
                 }
             }

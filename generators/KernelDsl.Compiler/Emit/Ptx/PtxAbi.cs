@@ -70,7 +70,10 @@ public static class PtxAbi
         "Q/K/V: 16-byte aligned, strides multiples of 8 elements; LSE [B, Hq, Sq] fp32, natural log, -inf for empty rows.";
 
     /// <summary>The launch comment of the decode kernels (their parameter lists are their ABI records, KernelAbi.Decode/DecodeMerge).</summary>
-    public static string DecodeComment(GpuKernelKind kind) => kind == GpuKernelKind.DecodeAppend
+    public static string DecodeComment(GpuKernelKind kind) => kind == GpuKernelKind.RotateAppend
+        ? "params: the ABI record KernelAbi.RotateAppend (q, k_new, v_new, q_rot, pools, batch arrays, heads, pool strides in elements).\n" +
+          "grid = (MaxQueriesPerSequence, 1, sequences); block = (ThreadsPerBlock, 1, 1); no shared memory; kv_lengths include the new tokens."
+        : kind == GpuKernelKind.DecodeAppend
         ? "params: the ABI record KernelAbi.DecodeAppend (the decode kernel's, then k_new [totalQ, Hkv, D] and v_new [totalQ, Hkv, Dv], un-rotated).\n" +
           "grid, block and shared memory as the decode kernel; kv_lengths include the new tokens (the last q of each sequence)."
         : kind == GpuKernelKind.Decode

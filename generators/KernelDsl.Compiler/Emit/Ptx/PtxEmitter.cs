@@ -52,6 +52,8 @@ public sealed class PtxEmitter : IEmitter
                         ? "The paged decode kernel of this spec (sm_80 PTX, mma.sync; every GPU since Ampere, Hopper included): GQA-packed rows, warps splitting the KV range, split-KV partials to a workspace"
                         : kernel.Kind == GpuKernelKind.DecodeAppend
                         ? "The fused decode step of this spec (DecodeAppend): the decode kernel with the new tokens' rotary and KV append in the same launch"
+                        : kernel.Kind == GpuKernelKind.RotateAppend
+                        ? "The unfused decode prologue of this spec (RotateAppend): rotary of q and k, k and v into their pages, as a launch of its own"
                         : kernel.Kind == GpuKernelKind.DecodeMerge
                         ? "The split-KV merge kernel of this spec's decode: partial (O, LSE) combined by their LSE"
                         : kernel.Kind == GpuKernelKind.ForwardVarlen
@@ -81,6 +83,7 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.DecodeMerge => "__GpuDecodeMergeKernel",
         GpuKernelKind.ForwardVarlen => "__GpuForwardVarlenKernel" + GpuFamilies.NameSuffix(kernel.Family),
         GpuKernelKind.DecodeAppend => "__GpuDecodeAppendKernel",
+        GpuKernelKind.RotateAppend => "__GpuRotateAppendKernel",
         _ => "__GpuKernel" + GpuFamilies.NameSuffix(kernel.Family),
     };
 
@@ -102,6 +105,7 @@ public sealed class PtxEmitter : IEmitter
         GpuKernelKind.Forward or GpuKernelKind.ForwardVarlen => Forward.ForwardKernel.Build(plan, kernel),
         GpuKernelKind.Decode or GpuKernelKind.DecodeAppend => Decode.DecodeKernel.Build(plan, kernel),
         GpuKernelKind.DecodeMerge => Decode.DecodeMergeKernel.Build(plan, kernel),
+        GpuKernelKind.RotateAppend => Decode.RotateAppendKernel.Build(plan, kernel),
         _ => Backward.BackwardKernel.Build(plan, kernel),
     };
 
@@ -117,7 +121,7 @@ public sealed class PtxEmitter : IEmitter
         {
             string comment = gpu.Kind == GpuKernelKind.Forward
                 ? PtxAbi.Comment
-                : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge or GpuKernelKind.DecodeAppend
+                : gpu.Kind is GpuKernelKind.Decode or GpuKernelKind.DecodeMerge or GpuKernelKind.DecodeAppend or GpuKernelKind.RotateAppend
                 ? PtxAbi.DecodeComment(gpu.Kind)
                 : gpu.Kind == GpuKernelKind.ForwardVarlen
                 ? PtxAbi.VarlenComment
