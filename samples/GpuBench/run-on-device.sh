@@ -27,6 +27,9 @@
 # --varlen also runs varlen prefill (issue 11): its GPU tests (GpuVarlenTests, GeneratedAbiTests), the ptxas gate for the varlen
 # kernels with this machine's ptxas (VarlenPtxTests) and GpuBench --varlen (TFLOP/s on real pairs against the dense Forward at the
 # same total tokens, uniform and ragged lengths); --varlen-only runs just that.
+# --decode-append runs the fused decode step (issue 12): its GPU tests (GpuDecodeAppendTests, GeneratedAbiTests), the ptxas gate
+# for the decode kernels with this machine's ptxas (DecodePtxTests) and GpuBench --decode-append (fused vs RotateAppend + Decode vs
+# Decode alone); --decode-append-only runs just that.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -87,6 +90,18 @@ if [[ $DECODE == 1 ]]; then
   python3 samples/GpuBench/torch_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" > "$OUT/torch-decode.log" 2>&1; tail -n 3 "$OUT/torch-decode.log"
   python3 samples/GpuBench/compare_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" | tee "$OUT/decode-table.md"
   [[ " $* " == *" --decode-only "* ]] && exit 0
+fi
+
+APPEND=0; [[ " $* " == *" --decode-append "* || " $* " == *" --decode-append-only "* ]] && APPEND=1
+if [[ $APPEND == 1 ]]; then
+  echo "== Fused decode step: GPU tests, ptxas gate for the decode kernels, GpuBench --decode-append"
+  $APPS/KernelDsl.Gpu.Tests/KernelDsl.Gpu.Tests -noLogo -noColor -maxThreads 1 -showLiveOutput -class KernelDsl.Gpu.Tests.Serving.GpuDecodeAppendTests -class KernelDsl.Gpu.Tests.GeneratedAbiTests -xml "$OUT/decode-append-tests.xml" > "$OUT/decode-append-tests.log" 2>&1
+  grep -E "\[FAIL\]|seed" "$OUT/decode-append-tests.log" | head -n 40
+  tail -n 3 "$OUT/decode-append-tests.log"
+  KDSL_CUDA_BIN=$CUDA_BIN KDSL_REQUIRE_PTXAS=1 $APPS/KernelDsl.Compiler.Tests/KernelDsl.Compiler.Tests -noLogo -noColor -showLiveOutput -class KernelDsl.Compiler.Tests.DecodePtxTests -xml "$OUT/ptxas-decode.xml" > "$OUT/ptxas-decode.log" 2>&1
+  grep -E "\[FAIL\]|append" "$OUT/ptxas-decode.log" | head -n 30; tail -n 2 "$OUT/ptxas-decode.log"
+  $APPS/GpuBench/GpuBench --decode-append "$OUT/kerneldsl-decode-append.json" $QUICK | tee "$OUT/kerneldsl-decode-append.log"
+  [[ " $* " == *" --decode-append-only "* ]] && exit 0
 fi
 
 VARLEN=0; [[ " $* " == *" --varlen "* || " $* " == *" --varlen-only "* ]] && VARLEN=1

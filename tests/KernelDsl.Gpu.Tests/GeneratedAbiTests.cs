@@ -75,12 +75,12 @@ public class GeneratedAbiTests
         builders.Count.ShouldBeGreaterThan(5);
     }
 
-    /// <summary>The paged decode and merge kernels of every [PagedKv] spec here (issue 11): their tables against their PTX entries.</summary>
+    /// <summary>The paged decode and merge kernels of every [PagedKv] spec here (issue 11), and the fused and unfused append kernels (issue 12): their tables against their PTX entries.</summary>
     [Fact]
     public void Every_generated_decode_kernels_launcher_table_matches_its_ptx_entry()
     {
         var kernels = typeof(GeneratedAbiTests).Assembly.GetTypes()
-            .SelectMany(t => new[] { "__GpuDecode", "__GpuDecodeMerge" }.Select(name => t.GetField(name, BindingFlags.NonPublic | BindingFlags.Static)))
+            .SelectMany(t => new[] { "__GpuDecode", "__GpuDecodeMerge", "__GpuDecodeAppend", "__GpuRotateAppend" }.Select(name => t.GetField(name, BindingFlags.NonPublic | BindingFlags.Static)))
             .Where(f => f is not null)
             .Select(f => (GpuKernelInfo)f!.GetValue(null)!)
             .ToList();
@@ -91,10 +91,13 @@ public class GeneratedAbiTests
             kernel.Abi!.Select(Describe).ShouldBe(entry.Select(p => (DecodeValue(p.Name), p.Type == "u64" ? 8 : 4)).ToList(), kernel.EntryName);
         }
 
-        // Two kernels (decode, merge) for every [PagedKv] spec of this assembly, so a spec whose fields are not generated fails here.
+        // Two kernels (decode, merge) for every [PagedKv] spec of this assembly, so a spec whose fields are not generated fails here,
+        // and two more (DecodeAppend, RotateAppend) for each with [Fusion(AppendKv = true)] (all of them have head dims <= 128).
         int pagedSpecs = typeof(GeneratedAbiTests).Assembly.GetTypes().Count(t => t.GetCustomAttribute<PagedKvAttribute>() is not null);
+        int appendSpecs = typeof(GeneratedAbiTests).Assembly.GetTypes().Count(t => t.GetCustomAttribute<PagedKvAttribute>() is not null && t.GetCustomAttribute<FusionAttribute>() is { AppendKv: true });
         pagedSpecs.ShouldBeGreaterThanOrEqualTo(7);
-        kernels.Count.ShouldBe(2 * pagedSpecs);
+        appendSpecs.ShouldBe(3);
+        kernels.Count.ShouldBe((2 * pagedSpecs) + (2 * appendSpecs));
     }
 
     /// <summary>The varlen forward kernels (both families) of every [Varlen] spec here (issue 11): their tables against their PTX entries.</summary>
@@ -165,6 +168,9 @@ public class GeneratedAbiTests
         "total_q" => nameof(AbiValue.TotalQueries),
         "partial_o" => nameof(AbiValue.PartialOutput),
         "partial_lse" => nameof(AbiValue.PartialLse),
+        "k_new" => nameof(AbiValue.NewKeys),
+        "v_new" => nameof(AbiValue.NewValues),
+        "q_rot" => nameof(AbiValue.RotatedQ),
         _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
         _ => "unknown parameter " + name,
     };
