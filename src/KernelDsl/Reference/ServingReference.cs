@@ -9,7 +9,7 @@ namespace KernelDsl.Reference;
 /// b = the sequence's index. Outputs are packed like the kernels': O [totalQ, Hq, Dv] and LSE [totalQ, Hq] (token-major).
 /// A sequence with no keys gives O = 0 and LSE = −∞ for each of its queries.
 /// </summary>
-public static class ServingReference
+public static partial class ServingReference
 {
     /// <summary>
     /// Sequence <paramref name="sequence"/>'s K [L, Hkv, D] and V [L, Hkv, Dv], copied token by token through its page table.
