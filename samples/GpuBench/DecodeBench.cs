@@ -50,6 +50,46 @@ internal static class DecodeBench
         return 0;
     }
 
+    /// <summary>
+    /// The split-count sweep (<c>GpuBench --decode --split-sweep</c>): bandwidth-bound equal-length shapes (32/8, page 16) timed
+    /// with the split count forced to 1, 2, 4, … 64 next to the rule's own count, to tell a tail of one long wave (more, shorter
+    /// CTAs would help) from a per-byte cost of the kernel (no count helps). Writes the rows, each with its forced count.
+    /// </summary>
+    public static int RunSplitSweep(string outPath)
+    {
+        var device = Cuda.GetDevice();
+        Console.WriteLine($"KernelDsl decode split sweep on {device}, driver {Cuda.DriverVersionText}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        var results = new List<Dictionary<string, object?>>();
+        var shapes = new[] { (B: 4, L: 65536), (B: 16, L: 16384), (B: 16, L: 65536), (B: 64, L: 16384) }
+            .Select(x => new Shape(32, 8, Enumerable.Repeat(x.L, x.B).ToArray(), x.L, 16, false)).ToList();
+        RunShape(shapes[0], new Random(1));
+        Console.WriteLine($"{"B",3} {"L",6} {"forced",6} {"splits",6} {"us/step",9} {"GB/s",8}");
+        foreach (var shape in shapes)
+        {
+            foreach (int? forced in new int?[] { null, 1, 2, 4, 8, 16, 32, 64 })
+            {
+                DecodeSplits.Forced = forced;
+                Dictionary<string, object?> row;
+                try
+                {
+                    row = RunShape(shape, new Random(20261203));
+                }
+                finally
+                {
+                    DecodeSplits.Forced = null;
+                }
+
+                row["forced_splits"] = forced;
+                results.Add(row);
+                Console.WriteLine($"{shape.Lengths.Length,3} {shape.NominalLength,6} {(forced?.ToString() ?? "rule"),6} {row["splits"],6} {(double)row["ms"]! * 1000,9:F1} {(double)row["gbps"]!,8:F0}");
+            }
+        }
+
+        File.WriteAllText(outPath, JsonSerializer.Serialize(new { device = device.ToString(), sms = device.MultiprocessorCount, date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), head_dim = D, dtype = "bf16", results }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"wrote {outPath}");
+        return 0;
+    }
+
     private sealed record Shape(int HeadsQ, int HeadsKv, int[] Lengths, int NominalLength, int PageSize, bool Ragged);
 
     private static IEnumerable<Shape> Shapes(bool quick, Random random)

@@ -15,6 +15,7 @@ using KernelDsl.Cuda;
 //        GpuBench --small [output.json]   small calls: µs per call, host µs, bytes per call, graph replay (SmallCalls.cs)
 //        GpuBench --backward [output.json] [--quick]   the GPU backward on the standard grid (BackwardBench.cs)
 //        GpuBench --decode [output.json] [--quick]   paged decode steps: µs per step and K/V bandwidth (DecodeBench.cs)
+//        GpuBench --decode --split-sweep [output.json]   bandwidth-bound decode shapes with the split count forced to 1..64
 //        GpuBench --decode-append [output.json] [--quick]   fused rotary + append + decode vs the unfused launches and decode alone (DecodeAppendBench.cs)
 //        GpuBench --varlen [output.json] [--quick]   varlen prefill vs the dense Forward at the same total tokens (VarlenBench.cs)
 //        GpuBench --first-call [output.json]   a spec's first call in fresh processes, cold and warm JIT cache (FirstCall.cs)
@@ -69,6 +70,11 @@ if (args.Contains("--decode"))
     }
 
     var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+    if (args.Contains("--split-sweep"))
+    {
+        return DecodeBench.RunSplitSweep(rest.Length > 0 ? rest[0] : "kerneldsl-decode-sweep.json");
+    }
+
     return DecodeBench.Run(rest.Length > 0 ? rest[0] : "kerneldsl-decode.json", args.Contains("--quick"));
 }
 
