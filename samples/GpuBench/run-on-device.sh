@@ -23,7 +23,8 @@
 # compute cache cold (an empty CUDA_CACHE_PATH), warm (the same folder again) and disabled.
 # --decode also runs the paged decode (issue 11): its GPU tests (GpuDecodeTests, GeneratedAbiTests), GpuBench --decode (us per
 # step and K/V bandwidth over B x cache length x Hq/Hkv x page size), torch_decode.py (copy bandwidth, SDPA flash and cuDNN on a
-# contiguous cache of the same tokens) and compare_decode.py's table; --decode-only runs just that.
+# contiguous cache of the same tokens), compare_decode.py's table and (without --quick) GpuBench --decode --split-sweep;
+# --decode-only runs just that.
 # --varlen also runs varlen prefill (issue 11): its GPU tests (GpuVarlenTests, GeneratedAbiTests), the ptxas gate for the varlen
 # kernels with this machine's ptxas (VarlenPtxTests) and GpuBench --varlen (TFLOP/s on real pairs against the dense Forward at the
 # same total tokens, uniform and ragged lengths); --varlen-only runs just that.
@@ -89,6 +90,10 @@ if [[ $DECODE == 1 ]]; then
   $APPS/GpuBench/GpuBench --decode "$OUT/kerneldsl-decode.json" $QUICK | tee "$OUT/kerneldsl-decode.log"
   python3 samples/GpuBench/torch_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" > "$OUT/torch-decode.log" 2>&1; tail -n 3 "$OUT/torch-decode.log"
   python3 samples/GpuBench/compare_decode.py "$OUT/kerneldsl-decode.json" "$OUT/torch-decode.json" | tee "$OUT/decode-table.md"
+  # After the table, so a timeout here loses only the sweep: four bandwidth-bound shapes with the split count forced 1..64.
+  if [[ -z "$QUICK" ]]; then
+    $APPS/GpuBench/GpuBench --decode --split-sweep "$OUT/kerneldsl-decode-sweep.json" | tee "$OUT/kerneldsl-decode-sweep.log"
+  fi
   [[ " $* " == *" --decode-only "* ]] && exit 0
 fi
 
