@@ -89,6 +89,53 @@ public unsafe class BackwardLaunchPackTests
         error.Message.ShouldContain("Deterministic = true");
     }
 
+    /// <summary>A block mask for the backward: shape as the forward's check, tiles multiples of the kernels', only for mask-modifier specs; its cells packed with strides in cells.</summary>
+    [Fact]
+    public void A_block_mask_must_fit_the_backward_kernels_and_is_packed_as_cells()
+    {
+        var shape = new AttentionShape(2, 256, 192, 8, 2, 64, 64);
+        var keyValue = new GpuKernelInfo("ptx", "k_bwd_dkdv", 128, 64, 0, BlockKV: 64, TakesBlockMask: true);
+        var query = new GpuKernelInfo("ptx", "k_bwd_dq", 128, 64, 0, BlockKV: 64, TakesBlockMask: true);
+        BlockMask Mask(int tileQ, int tileKv, int heads)
+        {
+            int rows = heads * ((256 + tileQ - 1) / tileQ), kv = (192 + tileKv - 1) / tileKv;
+            var counts = new int[2 * rows];
+            var indices = new int[rows * kv];
+            for (int row = 0; row < rows; row++)
+            {
+                counts[2 * row] = 1;
+                indices[row * kv] = 0;
+                for (int j = 1; j < kv; j++)
+                {
+                    indices[(row * kv) + j] = -1;
+                }
+            }
+
+            return new BlockMask(256, 192, tileQ, tileKv, 1, heads, counts, indices);
+        }
+
+        BackwardLauncher.RequireBlockMask(Mask(128, 64, 8), shape, keyValue, query);
+        BackwardLauncher.RequireBlockMask(Mask(128, 128, 1), shape, keyValue, null);
+        Should.Throw<ArgumentException>(() => BackwardLauncher.RequireBlockMask(Mask(32, 64, 1), shape, keyValue, query)).ParamName.ShouldBe("blockMask");
+        Should.Throw<ArgumentException>(() => BackwardLauncher.RequireBlockMask(Mask(128, 64, 4), shape, keyValue, query)).ParamName.ShouldBe("blockMask");
+        Should.Throw<ArgumentException>(() => BackwardLauncher.RequireBlockMask(Mask(128, 64, 1), shape, keyValue with { TakesBlockMask = false }, null))
+            .Message.ShouldContain("no mask modifier");
+
+        var f = new Fixture(batch: 2, heads: 8, kvHeads: 2, seqQ: 256, seqKv: 192, dim: 64);
+        var kernel = new GpuKernelInfo("ptx", "k", 128, 64, 0)
+        {
+            Abi = new AbiSlot[]
+            {
+                new(AbiValue.BlockClasses, 8), new(AbiValue.BlockClassBatchStride, 4), new(AbiValue.BlockClassHeadStride, 4),
+                new(AbiValue.BlockMaskTileQ, 4), new(AbiValue.BlockMaskTileKv, 4), new(AbiValue.BlockMaskKvBlocks, 4),
+            },
+        };
+        var none = f.Pack(kernel);
+        none.ValueOf(0).ShouldBe(0UL);
+        var args = f.Pack(kernel, classes: new BackwardLauncher.BlockClasses(0x7fc0_0000_0000, Mask(128, 64, 8)));
+        (args.ValueOf(0), args.ValueOf(1), args.ValueOf(2), args.ValueOf(3), args.ValueOf(4), args.ValueOf(5)).ShouldBe((0x7fc0_0000_0000UL, 0UL, 2UL * 3, 128UL, 64UL, 3UL));
+    }
+
     [Fact]
     public void The_workspace_holds_the_dq_accumulator_in_the_atomic_mode()
     {
@@ -124,7 +171,7 @@ public unsafe class BackwardLaunchPackTests
         private readonly nint[] _lseLengths = { batch, heads, seqQ };
         private readonly nint[] _lseStrides = { (nint)heads * seqQ, seqQ, 1 };
 
-        public LaunchArguments Pack(GpuKernelInfo kernel, string? misalign = null, int? dqHeads = null, bool dqAliasesQ = false, long slopesLength = -1, ulong dqAccumulator = 0)
+        public LaunchArguments Pack(GpuKernelInfo kernel, string? misalign = null, int? dqHeads = null, bool dqAliasesQ = false, long slopesLength = -1, ulong dqAccumulator = 0, BackwardLauncher.BlockClasses? classes = null)
         {
             nint[] dqLengths = { batch, dqHeads ?? heads, seqQ, dim };
             var t = new BackwardLauncher.BackwardTensors(
@@ -135,7 +182,7 @@ public unsafe class BackwardLaunchPackTests
             ReadOnlySpan<CapturedDeviceBuffer> captured = [new CapturedDeviceBuffer("slopes", SlopeDims, Slopes, slopesLength >= 0 ? slopesLength : heads)];
             var shape = BackwardLauncher.Check(TensorLayout.BHSD, dim, dim, t, captured);
             var args = new LaunchArguments();
-            BackwardLauncher.Pack(kernel, TensorLayout.BHSD, shape, t, Delta, Lse2, captured, ref args, dqAccumulator);
+            BackwardLauncher.Pack(kernel, TensorLayout.BHSD, shape, t, Delta, Lse2, captured, ref args, dqAccumulator, classes);
             return args;
         }
 

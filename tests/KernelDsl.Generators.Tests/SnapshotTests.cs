@@ -27,6 +27,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.ServingRotaryAppend),
         nameof(SpecSources.TrainableGpu),
         nameof(SpecSources.TrainableGpuAtomic),
+        nameof(SpecSources.TrainableGpuMasked),
     };
 
     [Theory]

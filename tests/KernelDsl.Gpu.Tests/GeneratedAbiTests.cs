@@ -205,6 +205,8 @@ public class GeneratedAbiTests
             ["block_head_stride"] = AbiValue.BlockHeadStride, ["block_kv_blocks"] = AbiValue.BlockKvBlocks,
             ["d_o"] = AbiValue.DOutputPointer, ["dq"] = AbiValue.DqPointer, ["dk"] = AbiValue.DkPointer, ["dv"] = AbiValue.DvPointer,
             ["delta"] = AbiValue.DeltaPointer, ["lse2"] = AbiValue.ScaledLsePointer, ["dq_acc"] = AbiValue.DqAccumulatorPointer,
+            ["block_classes"] = AbiValue.BlockClasses, ["block_cls_batch_stride"] = AbiValue.BlockClassBatchStride, ["block_cls_head_stride"] = AbiValue.BlockClassHeadStride,
+            ["block_mask_q"] = AbiValue.BlockMaskTileQ, ["block_mask_kv"] = AbiValue.BlockMaskTileKv, ["block_mask_kv_blocks"] = AbiValue.BlockMaskKvBlocks,
             ["d_o_batch_stride"] = AbiValue.DOutputBatchStride, ["d_o_seq_stride"] = AbiValue.DOutputSeqStride, ["d_o_head_stride"] = AbiValue.DOutputHeadStride,
             ["dq_batch_stride"] = AbiValue.DqBatchStride, ["dq_seq_stride"] = AbiValue.DqSeqStride, ["dq_head_stride"] = AbiValue.DqHeadStride,
             ["dk_batch_stride"] = AbiValue.DkBatchStride, ["dk_seq_stride"] = AbiValue.DkSeqStride, ["dk_head_stride"] = AbiValue.DkHeadStride,

@@ -54,6 +54,9 @@ public static class GpuBackwardPlanner
         var notes = ModifierMathNotes.For(spec);
         int captured = spec.CapturedBuffers.Count;
 
+        // Specs with a mask modifier take the forward's block mask: the dK/dV and dQ kernels skip the tile pairs it leaves out.
+        bool masked = spec.MaskModifier is not null;
+
         var preprocess = Make(spec, GpuKernelKind.BackwardPreprocess, PreprocessThreads / PreprocessLanesPerRow, 0, PreprocessThreads / 32, 1,
             new BackwardSharedLayout(dPitch, dvPitch, 0, 0, 1, false), 28) with { EntryName = name + "_bwd_pre" };
 
@@ -62,14 +65,14 @@ public static class GpuBackwardPlanner
         var kvLayout = new BackwardSharedLayout(dPitch, dvPitch, 16 * Warps, kvStream, 2, true);
         int kvRegisters = (d / 2) + (dv / 2) + kvStream + (kvStream / 4) + 24 + GpuPlanner.OverheadRegisters;
         var keyValue = Make(spec, GpuKernelKind.BackwardKeyValue, kvStream, 16 * Warps, Warps, 2, kvLayout, kvRegisters)
-            with { EntryName = name + "_bwd_dkdv", CapturedBuffers = captured, ModifierNotes = notes };
+            with { EntryName = name + "_bwd_dkdv", CapturedBuffers = captured, ModifierNotes = notes, TakesBlockMask = masked };
 
         // dQ: 16 query rows per warp (64 per block); key tiles of 64 (32 past D = 64).
         int qStream = wide <= 64 ? 64 : 32;
         var qLayout = new BackwardSharedLayout(dPitch, dvPitch, 16 * Warps, qStream, 2, false);
         int qRegisters = (d / 2) + qStream + (qStream / 4) + 24 + GpuPlanner.OverheadRegisters;
         var query = Make(spec, GpuKernelKind.BackwardQuery, 16 * Warps, qStream, Warps, 2, qLayout, qRegisters)
-            with { EntryName = name + "_bwd_dq", CapturedBuffers = captured, ModifierNotes = notes };
+            with { EntryName = name + "_bwd_dq", CapturedBuffers = captured, ModifierNotes = notes, TakesBlockMask = masked };
         if (spec.Backward.Deterministic)
         {
             return (new[] { preprocess, keyValue, query }, null);
@@ -81,7 +84,7 @@ public static class GpuBackwardPlanner
         var atomicLayout = kvLayout with { ScoreGradientPitchBytes = (kvStream * element.Bytes) + pad };
         int dqSlice = DqColumnsPerWarp(d, kvStream);
         var keyValueAtomic = Make(spec, GpuKernelKind.BackwardKeyValueAtomic, kvStream, 16 * Warps, Warps, 2, atomicLayout, kvRegisters + (dqSlice / 4))
-            with { EntryName = name + "_bwd_dkdv_dqatomic", CapturedBuffers = captured, ModifierNotes = notes };
+            with { EntryName = name + "_bwd_dkdv_dqatomic", CapturedBuffers = captured, ModifierNotes = notes, TakesBlockMask = masked };
         var convert = Make(spec, GpuKernelKind.BackwardQueryConvert, PreprocessThreads / PreprocessLanesPerRow, 0, PreprocessThreads / 32, 1,
             new BackwardSharedLayout(dPitch, dvPitch, 0, 0, 1, false), 24) with { EntryName = name + "_bwd_dq_convert" };
         return (new[] { preprocess, keyValue, query, keyValueAtomic, convert }, null);

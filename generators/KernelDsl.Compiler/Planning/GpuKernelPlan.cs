@@ -58,9 +58,9 @@ public sealed record GpuKernelPlan(
     public KernelAbi Abi => Kind switch
     {
         GpuKernelKind.BackwardPreprocess => KernelAbi.BackwardPreprocess(),
-        GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers),
-        GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers),
-        GpuKernelKind.BackwardKeyValueAtomic => KernelAbi.Backward(keyValue: true, CapturedBuffers, dqAccumulator: true),
+        GpuKernelKind.BackwardKeyValue => KernelAbi.Backward(keyValue: true, CapturedBuffers, blockClasses: TakesBlockMask),
+        GpuKernelKind.BackwardQuery => KernelAbi.Backward(keyValue: false, CapturedBuffers, blockClasses: TakesBlockMask),
+        GpuKernelKind.BackwardKeyValueAtomic => KernelAbi.Backward(keyValue: true, CapturedBuffers, dqAccumulator: true, blockClasses: TakesBlockMask),
         GpuKernelKind.BackwardQueryConvert => KernelAbi.BackwardQueryConvert(),
         GpuKernelKind.Decode => KernelAbi.Decode(CapturedBuffers),
         GpuKernelKind.DecodeAppend => KernelAbi.DecodeAppend(CapturedBuffers),

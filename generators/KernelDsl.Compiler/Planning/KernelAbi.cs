@@ -141,6 +141,27 @@ public enum AbiValue
 
     /// <summary>Unfused decode prologue: the rotated q it writes, [totalQ, Hq, D].</summary>
     RotatedQ = 72,
+
+    /// <summary>
+    /// Backward with a block mask: the mask's classes as int8 [Batches, Heads, QueryBlocks, KvBlocks] (0 empty, 1 partial,
+    /// 2 full), built from the same BlockMask the forward ran with; 0 = no mask (every band tile visited).
+    /// </summary>
+    BlockClasses = 73,
+
+    /// <summary>Backward block mask: cells per batch (0 when the mask is shared by every batch).</summary>
+    BlockClassBatchStride = 74,
+
+    /// <summary>Backward block mask: cells per query head (0 when the mask is shared by every head).</summary>
+    BlockClassHeadStride = 75,
+
+    /// <summary>Backward block mask: the mask's query rows per block (a multiple of the backward kernels' tiles).</summary>
+    BlockMaskTileQ = 76,
+
+    /// <summary>Backward block mask: the mask's keys per block (a multiple of the backward kernels' tiles).</summary>
+    BlockMaskTileKv = 77,
+
+    /// <summary>Backward block mask: KV blocks per query-block row of the mask.</summary>
+    BlockMaskKvBlocks = 78,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -207,7 +228,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
     /// Backward dK/dV (<paramref name="keyValue"/>) or dQ kernel: inputs, workspace, gradients, sizes, strides, then captured
     /// buffers. The atomic-dQ mode's dK/dV kernel (<paramref name="dqAccumulator"/>) also takes the fp32 dQ accumulator.
     /// </summary>
-    public static KernelAbi Backward(bool keyValue, int capturedBuffers, bool dqAccumulator = false)
+    public static KernelAbi Backward(bool keyValue, int capturedBuffers, bool dqAccumulator = false, bool blockClasses = false)
     {
         var list = new List<AbiParameter>
         {
@@ -244,6 +265,16 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         else
         {
             AddStrides(list, "dq", AbiValue.DqBatchStride);
+        }
+
+        if (blockClasses)
+        {
+            list.Add(new("block_classes", "u64", AbiValue.BlockClasses));
+            list.Add(new("block_cls_batch_stride", "u32", AbiValue.BlockClassBatchStride));
+            list.Add(new("block_cls_head_stride", "u32", AbiValue.BlockClassHeadStride));
+            list.Add(new("block_mask_q", "u32", AbiValue.BlockMaskTileQ));
+            list.Add(new("block_mask_kv", "u32", AbiValue.BlockMaskTileKv));
+            list.Add(new("block_mask_kv_blocks", "u32", AbiValue.BlockMaskKvBlocks));
         }
 
         for (int i = 0; i < capturedBuffers; i++)

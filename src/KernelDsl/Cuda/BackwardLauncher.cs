@@ -63,7 +63,8 @@ public static unsafe class BackwardLauncher
     /// Validates and launches asynchronously on <paramref name="stream"/> (the legacy default stream when null).
     /// <paramref name="workspace"/> holds at least <see cref="WorkspaceLength(int, int, int, int, bool)"/> floats for the call's
     /// mode; when null one is allocated for the call and freed after the launches (the free waits for the device).
-    /// <paramref name="deterministic"/>: see <see cref="UsesAtomicDq"/>.
+    /// <paramref name="deterministic"/>: see <see cref="UsesAtomicDq"/>. <paramref name="blockMask"/>: the mask the forward ran
+    /// with (specs with a mask modifier); the kernels skip the tile pairs it leaves out.
     /// </summary>
     public static void Launch<TIn, TOut>(
         GpuBackwardKernels kernels,
@@ -82,7 +83,8 @@ public static unsafe class BackwardLauncher
         CudaStream? stream,
         DeviceBuffer<float>? workspace = null,
         ReadOnlySpan<CapturedDeviceBuffer> captured = default,
-        bool? deterministic = null)
+        bool? deterministic = null,
+        DeviceBlockMask? blockMask = null)
         where TIn : unmanaged
         where TOut : unmanaged
     {
@@ -132,6 +134,12 @@ public static unsafe class BackwardLauncher
             return;
         }
 
+        var (keyValue, query) = atomic ? (kernels.KeyValueAtomicDq!, kernels.QueryConvert!) : (kernels.KeyValue, kernels.Query);
+        if (blockMask is not null)
+        {
+            RequireBlockMask(blockMask.Mask, shape, keyValue, atomic ? null : query);
+        }
+
         long needed = WorkspaceLength(shape.Batch, shape.HeadsQ, shape.SeqQ, shape.HeadDim, deterministic: !atomic);
         if (workspace is not null && workspace.Length < needed)
         {
@@ -158,7 +166,7 @@ public static unsafe class BackwardLauncher
                 CudaException.Check(CudaDriver.cuMemsetD32Async(accumulator, 0, (nuint)(rows * shape.HeadDim), streamHandle), "cuMemsetD32Async");
             }
 
-            var (keyValue, query) = atomic ? (kernels.KeyValueAtomicDq!, kernels.QueryConvert!) : (kernels.KeyValue, kernels.Query);
+            var classes = blockMask is null ? null : new BlockClasses(blockMask.Classes.DevicePointer, blockMask.Mask);
             foreach (var (kernel, grid) in new[]
                      {
                          (kernels.Preprocess, new Dim3(Blocks(shape.SeqQ, kernels.Preprocess.BlockQ), shape.HeadsQ, shape.Batch)),
@@ -167,7 +175,7 @@ public static unsafe class BackwardLauncher
                      })
             {
                 var arguments = new LaunchArguments();
-                Pack(kernel, layout, shape, tensors, delta, lse2, captured, ref arguments, accumulator);
+                Pack(kernel, layout, shape, tensors, delta, lse2, captured, ref arguments, accumulator, classes);
                 context.Modules.GetKernel(kernel).Launch(grid, new Dim3(kernel.ThreadsPerBlock), kernel.SharedMemoryBytes, stream, ref arguments);
             }
         }
@@ -236,7 +244,7 @@ public static unsafe class BackwardLauncher
 
     /// <summary>One kernel's parameters from its ABI table.</summary>
     internal static void Pack(GpuKernelInfo kernel, TensorLayout layout, AttentionShape shape, in BackwardTensors t, ulong delta, ulong lse2,
-        ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments, ulong dqAccumulator = 0)
+        ReadOnlySpan<CapturedDeviceBuffer> captured, ref LaunchArguments arguments, ulong dqAccumulator = 0, BlockClasses? blockClasses = null)
     {
         var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
         int capturedSlots = 0;
@@ -257,6 +265,13 @@ public static unsafe class BackwardLauncher
                 AbiValue.ScaledLsePointer => lse2,
                 AbiValue.DqAccumulatorPointer => dqAccumulator != 0 ? dqAccumulator
                     : throw new ArgumentException($"Kernel '{kernel.EntryName}' adds into the atomic-dQ accumulator, but the call has none (a deterministic-mode launch).", nameof(kernel)),
+                // Block mask (backward): 0 = none (every band tile visited); strides in cells, 0 where the mask is shared.
+                AbiValue.BlockClasses => blockClasses?.Pointer ?? 0UL,
+                AbiValue.BlockClassBatchStride => blockClasses is { Mask: var m } && m.Batches > 1 ? (uint)((long)m.Heads * m.QueryBlocks * m.KvBlocks) : 0u,
+                AbiValue.BlockClassHeadStride => blockClasses is { Mask: var m } && m.Heads > 1 ? (uint)((long)m.QueryBlocks * m.KvBlocks) : 0u,
+                AbiValue.BlockMaskTileQ => (uint)(blockClasses?.Mask.BlockQ ?? 1),
+                AbiValue.BlockMaskTileKv => (uint)(blockClasses?.Mask.BlockKV ?? 1),
+                AbiValue.BlockMaskKvBlocks => (uint)(blockClasses?.Mask.KvBlocks ?? 0),
                 AbiValue.SeqQ => (uint)shape.SeqQ,
                 AbiValue.SeqKv => (uint)shape.SeqKv,
                 AbiValue.HeadsQ => (uint)shape.HeadsQ,
@@ -279,6 +294,33 @@ public static unsafe class BackwardLauncher
         if (capturedSlots != 0 && capturedSlots != captured.Length)
         {
             throw new ArgumentException($"Kernel '{kernel.EntryName}' takes {capturedSlots} captured buffers; the call passed {captured.Length}.", nameof(captured));
+        }
+    }
+
+    /// <summary>A block mask's classes as the backward kernels read them (<see cref="DeviceBlockMask"/>).</summary>
+    internal sealed record BlockClasses(ulong Pointer, BlockMask Mask);
+
+    /// <summary>
+    /// The mask fits the call (shape, batches, heads: as the forward's check) and the kernels about to run: each of their
+    /// tiles must lie inside one cell, so the mask's tiles must be multiples of theirs (masks built for the forward's
+    /// kernels, 64 or more per side, are).
+    /// </summary>
+    internal static void RequireBlockMask(BlockMask mask, AttentionShape shape, GpuKernelInfo keyValue, GpuKernelInfo? query)
+    {
+        if (!keyValue.TakesBlockMask)
+        {
+            throw new ArgumentException("This spec has no mask modifier, so its backward takes no block mask (built-in masks skip blocks by themselves).", "blockMask");
+        }
+
+        mask.RequireMatches(shape, mask.BlockQ, mask.BlockKV, "blockMask");
+        foreach (var (rows, keys) in query is null ? new[] { (keyValue.BlockQ, keyValue.BlockKV) } : new[] { (keyValue.BlockQ, keyValue.BlockKV), (query.BlockQ, query.BlockKV) })
+        {
+            if (mask.BlockQ % rows != 0 || mask.BlockKV % keys != 0)
+            {
+                throw new ArgumentException(
+                    $"The block mask's {mask.BlockQ}x{mask.BlockKV} tiles are not multiples of the backward's {rows}x{keys} tiles; build it with the forward kernel's CreateBlockMask (tiles of 64 or more).",
+                    "blockMask");
+            }
         }
     }
 

@@ -83,6 +83,12 @@ public enum AbiValue
     NewValues = 70,
     DqAccumulatorPointer = 71,
     RotatedQ = 72,
+    BlockClasses = 73,
+    BlockClassBatchStride = 74,
+    BlockClassHeadStride = 75,
+    BlockMaskTileQ = 76,
+    BlockMaskTileKv = 77,
+    BlockMaskKvBlocks = 78,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

@@ -239,9 +239,42 @@ public sealed class DeviceBlockMask : IDisposable
 
     public DeviceBuffer<int> Indices { get; }
 
+    private DeviceBuffer<sbyte>? _classes;
+
+    /// <summary>
+    /// The mask as one class per cell for the GPU backward, built and uploaded on first use (same context as
+    /// <see cref="Counts"/>): int8 [Batches, Heads, QueryBlocks, KvBlocks], 0 empty, 1 partial, 2 full. The backward's
+    /// K/V-block-parallel kernel looks a cell up by its column, which the forward's row lists cannot give.
+    /// </summary>
+    internal DeviceBuffer<sbyte> Classes
+    {
+        get
+        {
+            if (_classes is null)
+            {
+                var classes = new sbyte[(long)Mask.Batches * Mask.Heads * Mask.QueryBlocks * Mask.KvBlocks];
+                var counts = Mask.Counts.Span;
+                var indices = Mask.Indices.Span;
+                for (int row = 0; row < counts.Length / 2; row++)
+                {
+                    int partial = counts[2 * row], full = counts[(2 * row) + 1];
+                    for (int j = 0; j < partial + full; j++)
+                    {
+                        classes[((long)row * Mask.KvBlocks) + indices[(row * Mask.KvBlocks) + j]] = (sbyte)(j < partial ? 1 : 2);
+                    }
+                }
+
+                _classes = DeviceBuffer<sbyte>.From(classes, Counts.Context);
+            }
+
+            return _classes;
+        }
+    }
+
     public void Dispose()
     {
         Counts.Dispose();
         Indices.Dispose();
+        _classes?.Dispose();
     }
 }

@@ -189,4 +189,18 @@ internal static class SpecSources
         {
         }
         """;
+
+    /// <summary>A [Backward] spec with a mask modifier: its GPU backward kernels take the block mask's classes and skip empty tile pairs.</summary>
+    public const string TrainableGpuMasked = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.FP16)]
+        [Backward]
+        public static partial class TrainableGpuMaskedAttention
+        {
+            [MaskMod]
+            static bool Keep(int q, int kv) => q >= kv && q - kv < 256;
+        }
+        """;
 }

@@ -147,6 +147,51 @@ public sealed class GpuBackwardTests(ITestOutputHelper output)
         error.Message.ShouldContain("dQ accumulator");
     }
 
+    /// <summary>
+    /// Block-mask skipping: the device Backward given the block mask the device Forward ran with (a mask modifier whose
+    /// mask leaves whole tile pairs empty) skips them and gives, in the deterministic mode, exactly the bits of the
+    /// unmasked call (the skipped pairs only ever added exact zeros), and in the atomic-dQ mode gradients within the
+    /// reference tolerance; a mask built for another shape is refused naming blockMask.
+    /// </summary>
+    [Fact]
+    public void Block_masked_backward_skips_empty_pairs_with_the_same_gradients()
+    {
+        Assert.SkipUnless(Cuda.Cuda.IsAvailable, $"No CUDA GPU: {Cuda.Cuda.UnavailableReason}");
+        int seed = Random.Shared.Next();
+        output.WriteLine($"seed {seed}");
+        var shape = new AttentionShape(2, 700, 650, 4, 2, 64, 64);
+        using var t = new DeviceProblem<Half>(TensorLayout.BSHD, shape, seed, 1f);
+        var hostMask = GpuBwdFp16SparseRows.CreateGpuBlockMask(shape);
+        output.WriteLine($"mask {hostMask.BlockQ}x{hostMask.BlockKV}: {hostMask.PartialBlocks} partial + {hostMask.FullBlocks} full of {(long)hostMask.QueryBlocks * hostMask.KvBlocks * hostMask.Batches * hostMask.Heads} pairs");
+        (hostMask.PartialBlocks + hostMask.FullBlocks).ShouldBeLessThan((long)hostMask.QueryBlocks * hostMask.KvBlocks * hostMask.Batches * hostMask.Heads, "the test needs empty pairs");
+        using var mask = hostMask.ToDevice();
+        GpuBwdFp16SparseRows.Forward(t.Q, t.K, t.V, t.O, t.Lse, blockMask: mask);
+
+        var results = new System.Collections.Generic.Dictionary<string, Half[]>();
+        foreach (var (label, deterministic, withMask) in new[] { ("det", (bool?)true, false), ("det+mask", true, true), ("atomic+mask", null, true) })
+        {
+            t.PoisonGradients();
+            GpuBwdFp16SparseRows.Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, deterministic: deterministic, blockMask: withMask ? mask : null);
+            results[label + ".dq"] = t.DQ.ToArray();
+            results[label + ".dk"] = t.DK.ToArray();
+            results[label + ".dv"] = t.DV.ToArray();
+        }
+
+        foreach (var g in new[] { "dq", "dk", "dv" })
+        {
+            Bytes(results["det+mask." + g]).SequenceEqual(Bytes(results["det." + g])).ShouldBeTrue($"{g}: the masked deterministic backward must equal the unmasked one bit for bit (seed {seed})");
+            double error = ErrorMetrics.RelativeError<Half>(results["atomic+mask." + g], results["det." + g].Select(h => (double)h).ToArray());
+            output.WriteLine($"atomic+mask {g} relative to the deterministic mode: {error:E2}");
+            error.ShouldBeLessThan(2e-3, $"{g} (seed {seed})");
+        }
+
+        using var otherShape = GpuBwdFp16SparseRows.CreateGpuBlockMask(shape with { SeqQ = shape.SeqQ - 64 }).ToDevice();
+        Should.Throw<ArgumentException>(() => GpuBwdFp16SparseRows.Backward(t.Q, t.K, t.V, t.O, t.Lse, t.DOut, t.DQ, t.DK, t.DV, blockMask: otherShape))
+            .ParamName.ShouldBe("blockMask");
+    }
+
+    private static byte[] Bytes(Half[] values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+
     private void RequireIdentical(System.Collections.Generic.List<byte[]> bits, int seed)
     {
         bits[0].Any(b => b != 0).ShouldBeTrue();

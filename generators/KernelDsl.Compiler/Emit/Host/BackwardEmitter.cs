@@ -252,7 +252,10 @@ public sealed class BackwardEmitter : IEmitter
             w.Line("/// the device Forward, checked as for the CPU Backward.");
         }
 
-        w.Line("/// Block masks are not taken: every block the built-in mask keeps is visited, with the element mask where needed.");
+        bool deviceMask = plan.Spec.MaskModifier is not null && plan.HasGpuBackward;
+        w.Line(deviceMask
+            ? "/// With <paramref name=\"blockMask\"/> (the mask the device Forward ran with) the tile pairs it leaves out are neither loaded nor computed."
+            : "/// Every block the built-in mask keeps is visited, with the element mask where needed.");
         w.Line("/// </summary>");
         Docs(w, plan, learnable, device: true);
         w.Line("/// <param name=\"stream\">The stream the kernels run on, in order (the legacy default stream when null).</param>");
@@ -262,6 +265,10 @@ public sealed class BackwardEmitter : IEmitter
             : plan.HasGpuBackward
             ? "/// <param name=\"deterministic\">null or true (the spec is deterministic); false is an ArgumentException: this spec has no atomic-dQ kernels.</param>"
             : "/// <param name=\"deterministic\">The mode (unused: this spec has no GPU backward).</param>");
+        if (deviceMask)
+        {
+            w.Line("/// <param name=\"blockMask\">Optional: the DeviceBlockMask the device Forward ran with (its tiles must be multiples of the backward's, as the forward kernel's are); null visits every tile the band keeps.</param>");
+        }
         if (!plan.HasGpuBackward)
         {
             w.Line("/// <exception cref=\"global::System.NotSupportedException\">Always: " + (plan.GpuBackwardExclusion ?? "no GPU backward") + ".</exception>");
@@ -272,7 +279,8 @@ public sealed class BackwardEmitter : IEmitter
         string device = "global::KernelDsl.DeviceTensor<";
         using (w.Block("public static void Backward(" + device + tin + "> q, " + device + tin + "> k, " + device + tin + "> v, " + device + tout + "> output, global::KernelDsl.DeviceBuffer<float> lse, "
                        + device + tout + "> dOutput, " + device + tin + "> dq, " + device + tin + "> dk, " + device + tin + "> dv" + captured + gradients
-                       + ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.DeviceBuffer<float>? workspace = null, bool? deterministic = null)"))
+                       + ", global::KernelDsl.Cuda.CudaStream? stream = null, global::KernelDsl.DeviceBuffer<float>? workspace = null, bool? deterministic = null"
+                       + (deviceMask ? ", global::KernelDsl.DeviceBlockMask? blockMask = null" : string.Empty) + ")"))
         {
             if (!plan.HasGpuBackward)
             {
@@ -289,7 +297,7 @@ public sealed class BackwardEmitter : IEmitter
                 ? string.Empty
                 : ", [" + string.Join(", ", buffers.Select(b => "new global::KernelDsl.CapturedDeviceBuffer(nameof(" + b.Name + "), __Spec.Dims_" + b.Name + ", " + b.Name + ".DevicePointer, " + b.Name + ".Length)")) + "]";
             w.Line("global::KernelDsl.Cuda.BackwardLauncher.Launch(" + BackwardKernelsField + ", __Spec.Layout, __Spec.HeadDim, __Spec.ValueHeadDim, q, k, v, output, lse, dOutput, dq, dk, dv, stream, workspace"
-                   + (capturedArray.Length == 0 ? ", default" : capturedArray) + ", deterministic);");
+                   + (capturedArray.Length == 0 ? ", default" : capturedArray) + ", deterministic" + (deviceMask ? ", blockMask" : string.Empty) + ");");
         }
 
         if (!plan.HasGpuBackward)

@@ -103,9 +103,10 @@ internal abstract partial class BackwardKernel
     /// <summary>
     /// The main loop over streamed items [counter, end): wait for item counter, barrier, prefetch item counter + 1 into the
     /// other stage (<paramref name="load"/>(index, stage)), run <paramref name="body"/> on stage <paramref name="read"/>, advance.
+    /// With <paramref name="skipBlocks"/> "counter + 1" is the next item the block mask keeps (<see cref="EmitAdvanceToKept"/>).
     /// </summary>
     protected void EmitRingLoop(string title, string label, string item, PtxType counterType, Reg counter, Reg end, Reg read, Reg more,
-        Action<Reg, Reg> load, Action body)
+        Action<Reg, Reg> load, Action body, bool skipBlocks = false)
     {
         var w = W;
         w.Stage("Main loop over " + title);
@@ -121,6 +122,11 @@ internal abstract partial class BackwardKernel
             var skip = w.Declare1(RegKind.Pred, "skip");
             var skipped = w.NewLabel("PREFETCH_SKIP");
             w.Add(counterType, next, counter, 1);
+            if (skipBlocks)
+            {
+                EmitAdvanceToKept(counterType, next, end);
+            }
+
             w.Setp(Cmp.Ge, counterType, skip, next, end);
             w.BranchIf(skip, skipped);
             w.Xor(B32, other, read, 1);
@@ -131,6 +137,11 @@ internal abstract partial class BackwardKernel
 
         body();
         w.Add(counterType, counter, counter, 1);
+        if (skipBlocks)
+        {
+            EmitAdvanceToKept(counterType, counter, end);
+        }
+
         Flip(read);
         w.Setp(Cmp.Lt, counterType, more, counter, end);
         w.BranchIf(more, top);

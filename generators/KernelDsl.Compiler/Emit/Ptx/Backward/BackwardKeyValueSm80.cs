@@ -82,8 +82,19 @@ internal sealed partial class BackwardKeyValueSm80 : BackwardKernel
         w.Setp(Cmp.Eq, U32, more, items, 0);
         w.BranchIf(more, epilogue);
 
+        if (SkipsBlocks)
+        {
+            _itemGeometry = (mStart, tiles, k0);
+            EmitBlockClassSetup();
+            w.Comment("the first item the block mask keeps; none: dK = dV = 0");
+            w.Mov(U32, it, 0);
+            EmitAdvanceToKept(U32, it, items);
+            w.Setp(Cmp.Ge, U32, more, it, items);
+            w.BranchIf(more, epilogue);
+        }
+
         EmitPrologue("K and V of the block and the first item", ("K", new GlobalTile(kBase, kSs, Element)), ("V", new GlobalTile(vBase, vSs, Element)), k0, SeqKv, Gpu.BlockKV,
-            residentTiles, it, read, () => LoadItem(it, read, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B));
+            residentTiles, SkipsBlocks ? null : it, read, () => LoadItem(it, read, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B));
         EmitRingLoop("the items", "ITEM_LOOP", "item it", U32, it, items, read, more,
             (next, other) => LoadItem(next, other, ring, mStart, tiles, qB, qHs, qSs, doB, doHs, doSs, deltaB, lse2B), () =>
         {
@@ -118,13 +129,23 @@ internal sealed partial class BackwardKeyValueSm80 : BackwardKernel
                     EmitDqItem(frag, head, q0);
                 }
             }
-        });
+        }, SkipsBlocks);
 
         w.Place(epilogue);
         w.Stage("Epilogue: dK = scale * dK and dV, in " + Element.Ptx + ", keys < Skv");
         StoreRows(dk, new GlobalTile(dkBase, dkSs, Element), keys, SeqKv, Spec.EffectiveScale, "DK");
         StoreRows(dv, new GlobalTile(dvBase, dvSs, Element), keys, SeqKv, 1.0, "DV");
         w.Ret();
+    }
+
+    /// <summary>The registers <see cref="ItemTile"/> reads: the band's first query tile, tiles per head, the block's first key.</summary>
+    private (Reg MStart, Reg Tiles, Reg K0)? _itemGeometry;
+
+    protected override void ItemTile(Reg item, Reg head, Reg queryStart, Reg keyStart)
+    {
+        var (mStart, tiles, k0) = _itemGeometry!.Value;
+        ItemCoordinates(item, mStart, tiles, head, queryStart);
+        W.Mov(U32, keyStart, k0);
     }
 
     /// <summary>head = kv_head·group + it / tiles, q0 = (m_start + it mod tiles)·BlockQ.</summary>

@@ -68,6 +68,13 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
         EmitModifierSetup();
         EmitBand(q0, SeqQ, SeqKv, Gpu.BlockQ, BKV, rows, bounds.Lo, bounds.Hi, n, nEnd, fullLo, fullHi);
         dq.Fill(w, Zero);
+        if (SkipsBlocks)
+        {
+            _tileGeometry = (head, q0);
+            EmitBlockClassSetup();
+            EmitAdvanceToKept(S32, n, nEnd);
+        }
+
         var epilogue = w.NewLabel("EPILOGUE");
         w.Setp(Cmp.Ge, S32, more, n, nEnd);
         w.BranchIf(more, epilogue);
@@ -96,12 +103,23 @@ internal sealed class BackwardQuerySm80 : BackwardKernel
                 dp.ConvertToA(w, Element, frag);
                 Products.AccumulateAB(w, dq, frag, kMid, Layout.DPitchBytes, BKV);
             }
-        });
+        }, SkipsBlocks);
 
         w.Place(epilogue);
         w.Stage("Epilogue: dQ = scale * dQ in " + Element.Ptx + ", rows < Sq");
         StoreRows(dq, new GlobalTile(dqBase, dqSs, Element), rows, SeqQ, Spec.EffectiveScale, "DQ");
         w.Ret();
+    }
+
+    /// <summary>The registers <see cref="ItemTile"/> reads: the block's query head and first row.</summary>
+    private (Reg Head, Reg Q0)? _tileGeometry;
+
+    protected override void ItemTile(Reg item, Reg head, Reg queryStart, Reg keyStart)
+    {
+        var (blockHead, q0) = _tileGeometry!.Value;
+        W.Mov(U32, head, blockHead);
+        W.Mov(U32, queryStart, q0);
+        W.Shl(B32, keyStart, item, Log2(BKV));
     }
 
     /// <summary>This thread's rows' −lse2 and Δ from the workspace (rows past Sq: lse2 = +∞, so P = 0 there).</summary>
