@@ -25,6 +25,7 @@ public sealed class SnapshotTests
         nameof(SpecSources.ServingDraftTree),
         nameof(SpecSources.ServingWindowFixedPage),
         nameof(SpecSources.ServingRotaryAppend),
+        nameof(SpecSources.ServingEvictionScores),
         nameof(SpecSources.TrainableGpu),
         nameof(SpecSources.TrainableGpuAtomic),
         nameof(SpecSources.TrainableGpuMasked),

@@ -115,9 +115,9 @@ public sealed record VarlenSpec
 /// <summary>
 /// [PagedKv]: decode over a paged KV cache. MaxQueriesPerSequence bounds the new tokens per sequence (1–16); PageSize is the
 /// one page size the spec serves, or null for any page size given by the pool at run time. Written values are validated
-/// (SpecValidator), so the model keeps what the user wrote.
+/// (SpecValidator), so the model keeps what the user wrote. EvictionScores adds the CPU decode's keyMass output (issue 12).
 /// </summary>
-public sealed record PagedKvSpec(int MaxQueriesPerSequence, int? PageSize)
+public sealed record PagedKvSpec(int MaxQueriesPerSequence, int? PageSize, bool EvictionScores = false)
 {
     public const int DefaultMaxQueriesPerSequence = 1;
 }

@@ -115,6 +115,7 @@ internal static class ArgumentRules
         ArgumentRule.Named(Backward, "Deterministic", ArgumentType.Bool, "Deterministic = true"),
         ArgumentRule.Named(PagedKv, "MaxQueriesPerSequence", ArgumentType.Int, "MaxQueriesPerSequence = 16"),
         ArgumentRule.Named(PagedKv, "PageSize", ArgumentType.Int, "PageSize = 16"),
+        ArgumentRule.Named(PagedKv, "EvictionScores", ArgumentType.Bool, "EvictionScores = true"),
     };
 
     /// <summary>The spec attributes by short name, in the order the parser reads them.</summary>

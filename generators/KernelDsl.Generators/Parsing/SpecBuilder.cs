@@ -68,7 +68,7 @@ internal static class SpecBuilder
         {
             Backward = backward is null ? null : new BackwardSpec(backward.Get("Deterministic", false)),
             Varlen = varlen is null ? null : VarlenSpec.Default,
-            PagedKv = paged is null ? null : new PagedKvSpec(paged.Get("MaxQueriesPerSequence", PagedKvSpec.DefaultMaxQueriesPerSequence), paged.GetOrNull<int>("PageSize")),
+            PagedKv = paged is null ? null : new PagedKvSpec(paged.Get("MaxQueriesPerSequence", PagedKvSpec.DefaultMaxQueriesPerSequence), paged.GetOrNull<int>("PageSize"), paged.Get("EvictionScores", false)),
             Prologue = Prologue(fusion),
         };
     }

@@ -41,6 +41,12 @@ public readonly unsafe struct ServingProblem<TIn, TOut, TKv>
     public TOut* Output { get; }
 
     public float* Lse { get; }
+
+    /// <summary>
+    /// Eviction scores [Σ L, Hkv] (<c>[PagedKv(EvictionScores = true)]</c>; null otherwise): the attention mass each cached key
+    /// received, packed like the cache's tokens (<see cref="ServingKeyMass"/>).
+    /// </summary>
+    public float* KeyMass { get; init; }
 }
 
 /// <summary>

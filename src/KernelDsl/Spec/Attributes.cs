@@ -205,4 +205,11 @@ public sealed class PagedKvAttribute : Attribute
     /// GPU kernel may specialise on it). Leave it out to take the page size from each pool at run time.
     /// </summary>
     public int PageSize { get; set; }
+
+    /// <summary>
+    /// Eviction scores: the CPU <c>Decode</c>/<c>DecodeAppend</c> take one more output, <c>keyMass</c> [Σ L, Hkv] fp32, the
+    /// attention mass each cached key received in the call (summed over the sequence's queries and its KV group's query
+    /// heads), packed like the cache's tokens — feed it to an eviction policy and <c>KvCompaction.Compact</c>. CPU only.
+    /// </summary>
+    public bool EvictionScores { get; set; }
 }

@@ -157,6 +157,18 @@ internal static class SpecSources
         public static partial class RopeDecode;
         """;
 
+    /// <summary>[PagedKv(EvictionScores = true)] (issue 12): the CPU decode's keyMass output and its second K sweep, under a sliding window with the fused append.</summary>
+    public const string ServingEvictionScores = """
+        using KernelDsl;
+
+        [Attention(HeadDim = 64)]
+        [Precision(DType.BF16)]
+        [Mask(MaskKind.SlidingWindow, Left = 100, Alignment = MaskAlignment.BottomRight)]
+        [Fusion(WriteLse = true, AppendKv = true)]
+        [PagedKv(MaxQueriesPerSequence = 4, EvictionScores = true)]
+        public static partial class EvictDecode;
+        """;
+
     /// <summary>[Backward] on the GPU too: the preprocess, dK/dV and dQ kernels with a score modifier (a local, a captured buffer) and a causal band.</summary>
     public const string TrainableGpu = """
         using System;

@@ -82,3 +82,19 @@ public static partial class AppendRopeInterleavedBf16;
 [Fusion(AppendKv = true)]
 [PagedKv(PageSize = 16, MaxQueriesPerSequence = 4)]
 public static partial class AppendOnlyFixedPage;
+
+/// <summary>Eviction scores (issue 12 item 4): fp32, causal, 16-row and 16-key tiles (several K blocks per sequence, the band cut inside one), up to 4 queries.</summary>
+[Attention(HeadDim = 32)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Tiling(BlockQ = 16, BlockKV = 16)]
+[Fusion(WriteLse = true)]
+[PagedKv(MaxQueriesPerSequence = 4, EvictionScores = true)]
+public static partial class EvictScoresFp32;
+
+/// <summary>Eviction scores from the fused step: bf16, half-split rotary, KV append, one token per sequence.</summary>
+[Attention(HeadDim = 64)]
+[Precision(DType.BF16)]
+[Mask(MaskKind.Causal, Alignment = MaskAlignment.BottomRight)]
+[Fusion(AppendKv = true, Rotary = RotaryConvention.HalfSplit)]
+[PagedKv(EvictionScores = true)]
+public static partial class EvictAppendBf16;

@@ -135,6 +135,12 @@ internal sealed class CpuServingKernelWriter
             _w.Line();
             KeyValueLoop();
             _w.Line();
+            if (_plan.Spec.PagedKv?.EvictionScores == true)
+            {
+                KeyMassSweep();
+                _w.Line();
+            }
+
             Epilogue();
         }
     }
@@ -182,21 +188,7 @@ internal sealed class CpuServingKernelWriter
 
     private void KeyValueLoop()
     {
-        string loop;
-        if (_masked)
-        {
-            _w.Line("// 2. Stream the KV blocks this sequence's band can keep for these queries (through the row source: no gathered copy).");
-            _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, queries, length);");
-            _w.Line("var (keyFirst, keyEnd) = band.KeyRange(firstQuery, endQuery, length);");
-            _w.Line("int firstBlockStart = keyFirst < keyEnd ? keyFirst / BlockKV * BlockKV : keyEnd;");
-            loop = "for (int kStart = firstBlockStart; kStart < keyEnd; kStart += BlockKV)";
-        }
-        else
-        {
-            _w.Line("// 2. Stream every KV block of the sequence (no mask), through the row source: no gathered copy.");
-            loop = "for (int kStart = 0; kStart < length; kStart += BlockKV)";
-        }
-
+        string loop = BlockLoop();
         using (_w.Block(loop))
         {
             _w.Line("int kvCount = global::System.Math.Min(BlockKV, length - kStart);");
@@ -209,6 +201,73 @@ internal sealed class CpuServingKernelWriter
             CpuTileStages.ScoreTile(_w, ref _step, "Sᵀ = K·Qᵀ for every packed row: each K row is read once for the whole query group.", "HeadDim",
                 _scoreModifier is not null || _maskModifier is not null ? ElementModifiers : null, _masked ? ElementMask : null, _masked || _maskModifier is not null, "ValueHeadDimPadded", "rowCount");
         }
+    }
+
+    /// <summary>
+    /// Eviction scores ([PagedKv(EvictionScores = true)]): with every row's m and l final, a second sweep over the same K
+    /// blocks (K only) recomputes the masked, modified scores and adds exp2(S − m)/l over the block's rows to each key's mass.
+    /// The host checked that the whole group is this one work item, so each score has one writer, summed in a fixed order.
+    /// </summary>
+    private void KeyMassSweep()
+    {
+        _w.Line("// 2'. Eviction scores: the attention mass of each key, Σ over this item's rows of exp2(S − m)/l, now that m and l are final.");
+        _w.Line("//     One more pass over the same K blocks (no V): scores recomputed exactly as above (mask and modifiers included), so the");
+        _w.Line("//     masses of a row sum to 1. Keys outside the band keep the 0 the entry point wrote. One writer per (sequence, KV head, key).");
+        using (_w.Block("if (problem.KeyMass != null)"))
+        {
+            _w.Line("long keyStart = " + Cpu + "ServingKeyMass.KeyStart<" + _in + ", TKv>(problem.Kv, s);");
+            var saved = _step;
+            using (_w.Block(BlockLoop(declare: false)))
+            {
+                _w.Line("int kvCount = global::System.Math.Min(BlockKV, length - kStart);");
+                _w.Line("float* keys = scratch + KeysAt;");
+                _w.Line(Cpu + "KvTileLoad.Keys<TOps, TV, " + _in + ", TKv>(problem.Kv, s, kvHead, kStart, kvCount, HeadDim, keys, HeadDim, HeadDim);");
+                _w.Line(Cpu + "TileGemm.Scores<TOps, TV>(keys, HeadDim, kvCount, qT, BlockQ, HeadDim, queryVectors, sT, BlockQ);");
+                _step = 'c';
+                if (_scoreModifier is not null || _maskModifier is not null)
+                {
+                    ElementModifiers();
+                }
+
+                if (_masked)
+                {
+                    ElementMask();
+                }
+
+                _w.Line(Cpu + "ServingKeyMass.Add(sT, BlockQ, kvCount, rowCount, m, l, problem.KeyMass + ((keyStart + kStart) * problem.HeadsKv) + kvHead, problem.HeadsKv);");
+            }
+
+            _step = saved;
+        }
+    }
+
+    /// <summary>The loop over the K/V blocks a work item visits (the band's blocks when masked), declaring the band first.</summary>
+    private string BlockLoop(bool declare = true)
+    {
+        string loop;
+        if (_masked)
+        {
+            if (declare)
+            {
+                _w.Line("// 2. Stream the KV blocks this sequence's band can keep for these queries (through the row source: no gathered copy).");
+                _w.Line("var band = " + Rt + "MaskBand.For(MaskKind, Alignment, BandLeft, BandRight, queries, length);");
+                _w.Line("var (keyFirst, keyEnd) = band.KeyRange(firstQuery, endQuery, length);");
+                _w.Line("int firstBlockStart = keyFirst < keyEnd ? keyFirst / BlockKV * BlockKV : keyEnd;");
+            }
+
+            loop = "for (int kStart = firstBlockStart; kStart < keyEnd; kStart += BlockKV)";
+        }
+        else
+        {
+            if (declare)
+            {
+                _w.Line("// 2. Stream every KV block of the sequence (no mask), through the row source: no gathered copy.");
+            }
+
+            loop = "for (int kStart = 0; kStart < length; kStart += BlockKV)";
+        }
+
+        return loop;
     }
 
     /// <summary>The band's element mask on tiles that straddle its edge, one run of consecutive queries (one head) at a time.</summary>

@@ -16,6 +16,7 @@ public sealed partial class ServingEmitter
         var spec = plan.Spec;
         string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
         bool lse = spec.Epilogue.WriteLse;
+        bool scores = spec.PagedKv!.EvictionScores;
         string rotary = spec.Prologue!.Rotary is null ? "no rotary" : "rotated by Serving.Rotary at their positions";
         w.Line("/// <summary>");
         w.Line("/// One decode (or verification) step on the CPU, fused: the new tokens' q [totalQ, headsQ, " + spec.HeadDim + "], k [totalQ, Hkv, " + spec.HeadDim + "] and v [totalQ, Hkv, "
@@ -24,9 +25,14 @@ public sealed partial class ServingEmitter
         w.Line("/// the next entry of the sequence's page-table row), then q attends over the cache with the new tokens included, exactly as Decode");
         w.Line("/// with the returned batch. Returns the batch after the step (lengths advanced by each sequence's tokens: PagedKvBatch.AfterAppend).");
         w.Line("/// The pages the new tokens go to must belong to their sequence alone (no check can see pages shared outside the batch).");
+        if (scores)
+        {
+            w.Line("/// keyMass [Σ L, Hkv] of the batch after the step (EvictionScores): the attention mass each cached key received, as Decode writes it.");
+        }
+
         w.Line("/// </summary>");
         BufferDocs(w, spec);
-        string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
+        string lseParam = (lse ? ", global::System.Span<float> lse" : string.Empty) + (scores ? ", global::System.Span<float> keyMass" : string.Empty);
         using (w.Block("public static " + Rt + "PagedKvBatch DecodeAppend(global::System.ReadOnlySpan<" + tin + "> q, global::System.ReadOnlySpan<" + tin + "> k, global::System.ReadOnlySpan<" + tin
                        + "> v, " + Rt + "PagedKvCache<" + tin + "> cache, global::System.Span<" + tout + "> output" + lseParam + BufferParameters(spec) + ", " + Rt + "PagedKvBatch batch, int headsQ)"))
         {
@@ -54,6 +60,17 @@ public sealed partial class ServingEmitter
                 {
                     w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tin + ">(lse, " + input + ", nameof(lse), nameof(" + input + "));");
                 }
+
+                if (scores)
+                {
+                    w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tin + ">(keyMass, " + input + ", nameof(keyMass), nameof(" + input + "));");
+                }
+            }
+
+            if (scores)
+            {
+                w.Line("// The scores' shape before anything is written (Decode checks the rest after the append).");
+                w.Line(Rt + "Cpu.ServingKeyMass.Require(keyMass.Length, after, headsQ, geometry.HeadsKv, " + plan.Cpu.BlockQ + ", nameof(keyMass));");
             }
 
             w.Line("// Rotated q goes to pooled scratch (no allocation in a steady state); the attention is Decode's, over the batch after the step,");
@@ -63,7 +80,7 @@ public sealed partial class ServingEmitter
             {
                 w.Line("var rotated = global::System.MemoryExtensions.AsSpan(rotatedQ, 0, q.Length);");
                 w.Line(Rt + "DecodeAppendPrologue.Run<" + tin + ">(q, k, v, cache, batch, headsQ, Serving.Rotary, rotated);");
-                string args = "rotated, cache, output" + (lse ? ", lse" : string.Empty) + string.Concat(spec.CapturedBuffers.Select(b => ", " + b.Name)) + ", after, headsQ";
+                string args = "rotated, cache, output" + (lse ? ", lse" : string.Empty) + (scores ? ", keyMass" : string.Empty) + string.Concat(spec.CapturedBuffers.Select(b => ", " + b.Name)) + ", after, headsQ";
                 w.Line("Decode(" + args + ");");
             }
 

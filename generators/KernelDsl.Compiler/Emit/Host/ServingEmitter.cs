@@ -330,14 +330,21 @@ public sealed partial class ServingEmitter : IEmitter
         var paged = spec.PagedKv!;
         string tin = TypeNames.Element(spec.InputType), tout = TypeNames.Element(plan.OutputType);
         bool lse = spec.Epilogue.WriteLse;
+        bool scores = paged.EvictionScores;
         w.Line("/// <summary>");
         w.Line("/// Decode (or speculative verification) on the CPU over a paged KV cache: q is [totalQ, headsQ, " + spec.HeadDim + "] with up to "
                + paged.MaxQueriesPerSequence + " queries per sequence (batch.QueryOffsets),");
         w.Line("/// output [totalQ, headsQ, " + spec.ValueHeadDim + "]" + (lse ? ", lse [totalQ, headsQ]" : string.Empty) + ". Sequence s reads its batch.KvLengths[s] tokens through its page-table row; query i of its q");
         w.Line("/// queries sees keys up to L − q + i under a causal mask (bottom-right, per sequence). K/V tiles are read page by page (no gathered copy).");
+        if (scores)
+        {
+            w.Line("/// keyMass [Σ L, Hkv] (EvictionScores): the attention mass each cached key received, summed over the sequence's queries and its KV group's");
+            w.Line("/// query heads; key t of sequence s, KV head g at (Σ_{r<s} L_r + t)·Hkv + g (KernelDsl.Cpu.ServingKeyMass). Written deterministically.");
+        }
+
         w.Line("/// </summary>");
         BufferDocs(w, spec);
-        string lseParam = lse ? ", global::System.Span<float> lse" : string.Empty;
+        string lseParam = (lse ? ", global::System.Span<float> lse" : string.Empty) + (scores ? ", global::System.Span<float> keyMass" : string.Empty);
         using (w.Block("public static unsafe void Decode(global::System.ReadOnlySpan<" + tin + "> q, " + Rt + "PagedKvCache<" + tin + "> cache, global::System.Span<" + tout + "> output"
                        + lseParam + BufferParameters(spec) + ", " + Rt + "PagedKvBatch batch, int headsQ)"))
         {
@@ -354,6 +361,11 @@ public sealed partial class ServingEmitter : IEmitter
                 w.Line(Rt + "ServingBinding.RequirePacked(lse.Length, batch.TotalQueries, headsQ, 1, nameof(lse));");
             }
 
+            if (scores)
+            {
+                w.Line(Rt + "Cpu.ServingKeyMass.Require(keyMass.Length, batch, headsQ, geometry.HeadsKv, " + plan.Cpu.BlockQ + ", nameof(keyMass));");
+            }
+
             foreach (var (input, expression) in new[] { ("q", "q"), ("cache", "cache.Keys.Span"), ("cache", "cache.Values.Span") })
             {
                 w.Line(Rt + "ServingBinding.RequireDisjoint<" + tout + ", " + tin + ">(output, " + expression + ", nameof(output), nameof(" + input + "));");
@@ -361,9 +373,28 @@ public sealed partial class ServingEmitter : IEmitter
                 {
                     w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tin + ">(lse, " + expression + ", nameof(lse), nameof(" + input + "));");
                 }
+
+                if (scores)
+                {
+                    w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tin + ">(keyMass, " + expression + ", nameof(keyMass), nameof(" + input + "));");
+                }
+            }
+
+            if (scores)
+            {
+                w.Line(Rt + "ServingBinding.RequireDisjoint<float, " + tout + ">(keyMass, output, nameof(keyMass), nameof(output));");
+                if (lse)
+                {
+                    w.Line(Rt + "ServingBinding.RequireDisjoint<float, float>(keyMass, lse, nameof(keyMass), nameof(lse));");
+                }
             }
 
             BufferChecksAndPins(w, spec, Rt + "ServingBinding.CapturedShape(batch.Sequences, headsQ, geometry.HeadsKv, __Spec.HeadDim, __Spec.ValueHeadDim)");
+            if (scores)
+            {
+                w.Line("keyMass.Clear(); // keys no query row keeps, and sequences with no queries (no work item), get 0");
+            }
+
             w.Line("fixed (" + tin + "* qData = q)");
             w.Line("fixed (" + tin + "* keys = cache.Keys.Span)");
             w.Line("fixed (" + tin + "* values = cache.Values.Span)");
@@ -373,6 +404,11 @@ public sealed partial class ServingEmitter : IEmitter
                 w.Line("fixed (float* lseData = lse)");
             }
 
+            if (scores)
+            {
+                w.Line("fixed (float* keyMassData = keyMass)");
+            }
+
             w.Line("fixed (int* queryOffsets = batch.QueryOffsets.Span)");
             w.Line("fixed (int* kvLengths = batch.KvLengths.Span)");
             w.Line("fixed (int* pageTable = batch.PageTable.Span)");
@@ -380,7 +416,7 @@ public sealed partial class ServingEmitter : IEmitter
             using (w.Block())
             {
                 w.Line("var rows = new global::KernelDsl.Cpu.PagedKvRows<" + tin + ">(keys, values, geometry, pageTable, batch.MaxPagesPerSequence, kvLengths);");
-                w.Line("var problem = new global::KernelDsl.Cpu.ServingProblem<" + tin + ", " + tout + ", global::KernelDsl.Cpu.PagedKvRows<" + tin + ">>(batch.Sequences, headsQ, geometry.HeadsKv, qData, queryOffsets, rows, outputData, " + (lse ? "lseData" : "null") + ");");
+                w.Line("var problem = new global::KernelDsl.Cpu.ServingProblem<" + tin + ", " + tout + ", global::KernelDsl.Cpu.PagedKvRows<" + tin + ">>(batch.Sequences, headsQ, geometry.HeadsKv, qData, queryOffsets, rows, outputData, " + (lse ? "lseData" : "null") + ")" + (scores ? " { KeyMass = keyMassData }" : string.Empty) + ";");
                 w.Line(RunCall(spec));
             }
         }
