@@ -17,8 +17,11 @@ internal interface IDecodeAttention
     /// <summary>Writes a prompt's K [n, Hkv, D] (un-rotated; rotated here at positions start…start+n−1) and V [n, Hkv, D] into the sequence's pages.</summary>
     void Prefill(ReadOnlySpan<int> pages, int start, ReadOnlySpan<BFloat16> keys, ReadOnlySpan<BFloat16> values);
 
-    /// <summary>One fused step: q [B, Hq, D], k/v [B, Hkv, D] of the new tokens (un-rotated) → output [B, Hq, D]; returns the batch after the append.</summary>
-    PagedKvBatch Step(ReadOnlySpan<BFloat16> q, ReadOnlySpan<BFloat16> k, ReadOnlySpan<BFloat16> v, PagedKvBatch before, Span<BFloat16> output);
+    /// <summary>
+    /// One fused step: q [B, Hq, D], k/v [B, Hkv, D] of the new tokens (un-rotated) → output [B, Hq, D] and the eviction scores
+    /// keyMass [Σ L, Hkv] of the cache after the append; returns the batch after the append.
+    /// </summary>
+    PagedKvBatch Step(ReadOnlySpan<BFloat16> q, ReadOnlySpan<BFloat16> k, ReadOnlySpan<BFloat16> v, PagedKvBatch before, Span<BFloat16> output, Span<float> keyMass);
 
     /// <summary>Attention of already rotated queries over the cache as it is (no append): to re-run a step on a compacted cache.</summary>
     void Attend(ReadOnlySpan<BFloat16> rotatedQ, PagedKvBatch batch, Span<BFloat16> output);
@@ -46,11 +49,11 @@ internal sealed class CpuDecodeAttention(PagedKvGeometry geometry, int headsQ) :
         DecodeAppendPrologue.Run(ReadOnlySpan<BFloat16>.Empty, keys, values, Cache, batch, 0, ServingAttention.Serving.Rotary, Span<BFloat16>.Empty);
     }
 
-    public PagedKvBatch Step(ReadOnlySpan<BFloat16> q, ReadOnlySpan<BFloat16> k, ReadOnlySpan<BFloat16> v, PagedKvBatch before, Span<BFloat16> output) =>
-        ServingAttention.DecodeAppend(q, k, v, Cache, output, before, headsQ);
+    public PagedKvBatch Step(ReadOnlySpan<BFloat16> q, ReadOnlySpan<BFloat16> k, ReadOnlySpan<BFloat16> v, PagedKvBatch before, Span<BFloat16> output, Span<float> keyMass) =>
+        ServingAttention.DecodeAppend(q, k, v, Cache, output, keyMass, before, headsQ);
 
     public void Attend(ReadOnlySpan<BFloat16> rotatedQ, PagedKvBatch batch, Span<BFloat16> output) =>
-        ServingAttention.Decode(rotatedQ, Cache, output, batch, headsQ);
+        ServingAttention.Decode(rotatedQ, Cache, output, new float[batch.TotalKvTokens * geometry.HeadsKv], batch, headsQ); // the scores of a re-run are not needed
 
     public KvCompactionResult Compact(PagedKvBatch batch, ReadOnlySpan<bool> keep) => Cache.Compact(batch, keep);
 }

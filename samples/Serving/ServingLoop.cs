@@ -50,7 +50,7 @@ internal static class ServingLoop
         {
             console.WriteLine($"Compaction every {o.CompactEvery} steps: each sequence keeps its shared prefix, its newest token and its highest-scoring tokens up to {o.Budget} "
                               + "of its own; scores = the attention mass each cached key received from the step's queries (summed over the group's query heads and the KV heads), "
-                              + "computed by the float64 ServingReference.AttentionMass on the CPU (not yet by the decode kernel). After a compaction, new tokens are rotated at "
+                              + "written by the decode kernel itself ([PagedKv(EvictionScores = true)]) and checked against the float64 ServingReference.AttentionMass. After a compaction, new tokens are rotated at "
                               + "the compacted length (DecodeAppend takes positions from the cache length), so positions shift down by the tokens dropped.");
         }
 
@@ -98,8 +98,9 @@ internal static class ServingLoop
 
             var before = Batch(active, o.PageSize);
             var output = new BFloat16[q.Length];
+            var keyMass = new float[(before.TotalKvTokens + batchSize) * o.HeadsKv];
             var attentionClock = Stopwatch.StartNew();
-            var after = backend.Step(q, k, v, before, output);
+            var after = backend.Step(q, k, v, before, output, keyMass);
             double attentionSeconds = attentionClock.Elapsed.TotalSeconds;
             foreach (var sequence in active)
             {
@@ -131,12 +132,16 @@ internal static class ServingLoop
 
             if (compactNow)
             {
-                var (freed, dropped, error) = Compact(backend, attention.Cache, active, after, rotatedQ!, output, allocator, prefix.Count * o.PageSize, o, scale);
+                // The kernel's scores against the float64 reference's attention mass, then the policy on the kernel's.
+                double[] reference = ServingReference.AttentionMass<BFloat16>(rotatedQ!, attention.Cache, after, o.HeadsQ, scale, ServingAttention.Serving.BandFor);
+                double deviation = keyMass.Select((mass, i) => Math.Abs(mass - reference[i])).DefaultIfEmpty(0).Max();
+                var (freed, dropped, error) = Compact(backend, active, after, keyMass, rotatedQ!, output, allocator, prefix.Count * o.PageSize, o);
                 pagesFreed += freed;
                 tokensDropped += dropped;
                 compactionErrors.Add(error);
                 console.WriteLine($"   compaction: {dropped} of {after.TotalKvTokens} tokens dropped, {freed} pages freed ({allocator.FreePages} free); "
-                                  + $"attention error of step {step} on the compacted cache vs the uncompacted one: {error:E2}");
+                                  + $"attention error of step {step} on the compacted cache vs the uncompacted one: {error:E2}; "
+                                  + $"kernel scores vs the float64 reference: max deviation {deviation:E2}");
             }
 
             foreach (var done in active.Where(sequence => sequence.Remaining == 0).ToList())
@@ -162,14 +167,14 @@ internal static class ServingLoop
     }
 
     /// <summary>
-    /// Scores the cached keys by the step's attention mass, keeps the best within the budget, compacts, gives the freed pages
+    /// Takes the step's scores (the attention mass each cached key received, from the decode kernel), keeps the best within the budget, compacts, gives the freed pages
     /// back, and re-runs the step's attention on the compacted cache to measure what the eviction changed.
     /// </summary>
     private static (int Freed, long Dropped, double Error) Compact(
-        IDecodeAttention backend, PagedKvCache<BFloat16> cache, List<Sequence> active, PagedKvBatch after, BFloat16[] rotatedQ, BFloat16[] output,
-        PageAllocator allocator, int prefixTokens, ServingOptions o, double scale)
+        IDecodeAttention backend, List<Sequence> active, PagedKvBatch after, float[] keyMass, BFloat16[] rotatedQ, BFloat16[] output,
+        PageAllocator allocator, int prefixTokens, ServingOptions o)
     {
-        double[] mass = ServingReference.AttentionMass<BFloat16>(rotatedQ, cache, after, o.HeadsQ, scale, ServingAttention.Serving.BandFor);
+        var mass = keyMass.Select(x => (double)x).ToArray();
         var keep = EvictionPolicy.Keep(after, mass, o.HeadsKv, Enumerable.Repeat(prefixTokens, active.Count).ToArray(), o.Budget);
         var result = backend.Compact(after, keep);
         var compacted = new PagedKvBatch(after.QueryOffsets.Span, result.KvLengths, after.PageTable.Span, after.MaxPagesPerSequence);
