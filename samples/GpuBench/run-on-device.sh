@@ -3,7 +3,7 @@
 # same GPU. Expects (built here, carried as .device-carry): dotnet.tar.xz (the .NET runtime: dotnet, host/,
 # shared/Microsoft.NETCore.App) and apps.tar.xz (framework-dependent linux-x64 publishes of
 # KernelDsl.Cuda.Tests, KernelDsl.Gpu.Tests, GpuBench, FlexBench, Quickstart, SpecLibrary). Build them with samples/GpuBench/pack-for-device.sh.
-# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--quick-grid] [--no-tests] [--no-bench] [--no-variants] [--sm80] [--backward]
+# Usage on the device: bash samples/GpuBench/run-on-device.sh [--quick] [--quick-grid] [--no-tests] [--no-bench] [--no-variants] [--sm80] [--backward] [--sanitize]
 # (--quick: a few shapes everywhere; --quick-grid: a few shapes in the standard grid only, issue 4's variants in full)
 # GPU_TESTS_FILTER (env) passes xunit filters to the GPU test run, e.g. "-class KernelDsl.Gpu.Tests.GpuModifierTests".
 # On a Hopper GPU the generated Forward launches the sm_90a (wgmma) kernels; --sm80 also runs the GPU tests (filtered by
@@ -31,6 +31,9 @@
 # --decode-append runs the fused decode step (issue 12): its GPU tests (GpuDecodeAppendTests, GeneratedAbiTests), the ptxas gate
 # for the decode kernels with this machine's ptxas (DecodePtxTests) and GpuBench --decode-append (fused vs RotateAppend + Decode vs
 # Decode alone); --decode-append-only runs just that.
+# --sanitize runs only the GPU tests under compute-sanitizer (memcheck, racecheck, synccheck; both kernel families, the
+# backward and decode kernels, the block-mask builder, KernelDsl.Cuda.Tests) within a 500 s budget, then exits:
+# sanitize-on-device.sh writes $OUT/sanitizer-summary.txt (errors per run and per tool) and $OUT/sanitizer-logs.tar.xz.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 CARRY=.device-carry
@@ -43,6 +46,11 @@ QUICK=""; [[ " $* " == *" --quick "* ]] && QUICK="--quick"
 GRID_QUICK=$QUICK; [[ " $* " == *" --quick-grid "* ]] && GRID_QUICK="--quick"
 SM80=0; [[ " $* " == *" --sm80 "* ]] && SM80=1
 CUDA_BIN=$(dirname "$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)")
+
+if [[ " $* " == *" --sanitize "* ]]; then
+  bash samples/GpuBench/sanitize-on-device.sh "${SANITIZE_BUDGET:-500}"
+  exit 0
+fi
 
 if [[ " $* " == *" --backward "* ]]; then
   echo "== GPU backward tests (KernelDsl.Gpu.Tests.Backward, GeneratedAbiTests)"

@@ -82,7 +82,7 @@ public sealed class BlockMaskPtxTests
         ptx.ShouldContain(".visible .entry kdsl_Tests_Docs_fwd_blockmask(");
         var names = Regex.Matches(ptx, @"\.param \.(u64|u32|s32) kdsl_Tests_Docs_fwd_blockmask_param_(\w+)").Select(m => (m.Groups[2].Value, m.Groups[1].Value)).ToList();
         names.ShouldBe(BlockMaskPtx.Parameters(CapturedDocuments).Select(p => (p.Name, p.Type)).ToList());
-        names.Select(n => n.Item1).ShouldBe(new[] { "seq_q", "seq_kv", "block_q", "block_kv", "band_offset", "band_left", "band_right", "heads", "out", "captured0" });
+        names.Select(n => n.Item1).ShouldBe(new[] { "seq_q", "seq_kv", "block_q", "block_kv", "band_offset", "band_left", "band_right", "heads", "out", "captured0", "captured0_last" });
         ptx.ShouldContain(".maxntid " + BlockMaskPtx.ThreadsPerBlock + ", 1, 1");
         ptx.ShouldContain("vote.sync.any.pred");
         ptx.ShouldContain("vote.sync.all.pred");

@@ -37,7 +37,7 @@ public class KernelAbiTests
                 ptx.ShouldBe(record.Select(p => (p.Name, p.PtxType)).ToList(), $"PTX entry of {kernel.EntryName}");
 
                 var table = LauncherTable(host, PtxEmitter.KernelClassName(kernel) + "Abi");
-                table.ShouldBe(record.Select(p => (p.Value.ToString(), p.Bytes, p.Value == AbiValue.CapturedBuffer ? p.Index : 0, p.PtxType, p.Name)).ToList(), $"launcher table of {kernel.EntryName}");
+                table.ShouldBe(record.Select(p => (p.Value.ToString(), p.Bytes, p.IsPerBuffer ? p.Index : 0, p.PtxType, p.Name)).ToList(), $"launcher table of {kernel.EntryName}");
                 table.Select(t => t.Bytes).ShouldBe(ptx.Select(p => p.Type == "u64" ? 8 : 4).ToList(), $"sizes of {kernel.EntryName}");
                 kernels++;
             }
@@ -58,7 +58,7 @@ public class KernelAbiTests
             EntryParameters(BlockMaskPtx.PtxFor(plan)!, entry).ShouldBe(record.Select(p => (p.Name, p.PtxType)).ToList(), entry);
 
             string file = KernelCompiler.Compile(spec).Files.Single(f => f.HintName == spec.Target.FullName + ".BlockMask.g.cs").Text;
-            LauncherTable(file, null).ShouldBe(record.Select(p => (p.Value.ToString(), p.Bytes, p.Value == AbiValue.CapturedBuffer ? p.Index : 0, p.PtxType, p.Name)).ToList(), entry);
+            LauncherTable(file, null).ShouldBe(record.Select(p => (p.Value.ToString(), p.Bytes, p.IsPerBuffer ? p.Index : 0, p.PtxType, p.Name)).ToList(), entry);
             builders++;
         }
 
@@ -72,8 +72,13 @@ public class KernelAbiTests
         KernelAbi.Forward(true, 0).Parameters.Skip(21).Select(p => p.Value).ShouldBe(
             [AbiValue.BlockCounts, AbiValue.BlockIndices, AbiValue.BlockBatchStride, AbiValue.BlockHeadStride, AbiValue.BlockKvBlocks]);
         var captured = KernelAbi.Forward(true, 3).Parameters.Skip(26).ToList();
-        captured.Select(p => (p.Name, p.Index)).ShouldBe([("captured0", 0), ("captured1", 1), ("captured2", 2)]);
-        captured.ShouldAllBe(p => p.Value == AbiValue.CapturedBuffer && p.PtxType == "u64");
+        captured.Select(p => (p.Name, p.Value, p.PtxType, p.Index)).ShouldBe(
+        [
+            ("captured0", AbiValue.CapturedBuffer, "u64", 0), ("captured0_last", AbiValue.CapturedLastIndex, "u32", 0),
+            ("captured1", AbiValue.CapturedBuffer, "u64", 1), ("captured1_last", AbiValue.CapturedLastIndex, "u32", 1),
+            ("captured2", AbiValue.CapturedBuffer, "u64", 2), ("captured2_last", AbiValue.CapturedLastIndex, "u32", 2),
+        ]);
+        captured.ShouldAllBe(p => p.IsPerBuffer);
     }
 
     /// <summary>The (name, type) of each <c>.param</c> of the entry, its entry-name prefix removed.</summary>

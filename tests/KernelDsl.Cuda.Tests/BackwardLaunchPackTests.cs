@@ -21,7 +21,7 @@ public unsafe class BackwardLaunchPackTests
         var kernel = new GpuKernelInfo("ptx", "k_bwd_dkdv", 128, 64, 56320, BlockKV: 64) { Abi = TestAbi.Backward(keyValue: true, capturedBuffers: 1) };
         var args = f.Pack(kernel);
 
-        args.Count.ShouldBe(8 + 4 + 18 + 1);
+        args.Count.ShouldBe(8 + 4 + 18 + 2);
         (args.ValueOf(0), args.ValueOf(3), args.ValueOf(4), args.ValueOf(5)).ShouldBe((Fixture.Q, Fixture.DOut, Fixture.Delta, Fixture.Lse2));
         (args.ValueOf(6), args.ValueOf(7)).ShouldBe((Fixture.DK, Fixture.DV));
         (args.ValueOf(8), args.ValueOf(9), args.ValueOf(10), args.ValueOf(11)).ShouldBe((100UL, 70UL, 8UL, 2UL));
@@ -31,7 +31,7 @@ public unsafe class BackwardLaunchPackTests
         (args.ValueOf(12), args.ValueOf(13), args.ValueOf(14)).ShouldBe((8UL * 100 * 64, 64UL, 100UL * 64));
         (args.ValueOf(15), args.ValueOf(16), args.ValueOf(17)).ShouldBe((2UL * 70 * 64, 64UL, 70UL * 64));
         (args.ValueOf(27), args.ValueOf(28), args.ValueOf(29)).ShouldBe((2UL * 70 * 64, 64UL, 70UL * 64));
-        args.ValueOf(30).ShouldBe(Fixture.Slopes);
+        (args.ValueOf(30), args.ValueOf(31)).ShouldBe((Fixture.Slopes, 7UL), "the slopes [Hq] and their last index");
         for (int i = 0; i < args.Count; i++)
         {
             args.SizeOf(i).ShouldBe(kernel.Abi![i].Bytes);
@@ -56,7 +56,7 @@ public unsafe class BackwardLaunchPackTests
         var dq = new GpuKernelInfo("ptx", "k_bwd_dq", 128, 64, 55296, BlockKV: 64) { Abi = TestAbi.Backward(keyValue: false, capturedBuffers: 1) };
         args = f.Pack(dq);
         args.ValueOf(6).ShouldBe(Fixture.DQ);
-        args.Count.ShouldBe(7 + 4 + 15 + 1);
+        args.Count.ShouldBe(7 + 4 + 15 + 2);
     }
 
     [Fact]
@@ -153,6 +153,10 @@ public unsafe class BackwardLaunchPackTests
         Should.Throw<ArgumentException>(() => f.Pack(kernel, dqHeads: 4)).ParamName.ShouldBe("dq");
         Should.Throw<ArgumentException>(() => f.Pack(kernel, dqAliasesQ: true)).Message.ShouldContain("dq");
         Should.Throw<ArgumentException>(() => f.Pack(kernel, slopesLength: 7)).ParamName.ShouldBe("slopes");
+        var grid = Should.Throw<ArgumentException>(() => new Fixture(batch: 65_536, heads: 8, kvHeads: 2, seqQ: 64, seqKv: 64, dim: 64).Pack(kernel));
+        grid.ParamName.ShouldBe("q");
+        grid.Message.ShouldContain("one layer per batch (65536)");
+        grid.Message.ShouldContain("65535");
         Should.Throw<ArgumentException>(() => f.Pack(new GpuKernelInfo("ptx", "k_bwd_dq", 128, 64, 0)))
             .Message.ShouldContain("no ABI record");
     }

@@ -21,7 +21,7 @@ public sealed class DecodeLaunchPackTests
         new(AbiValue.KPageStride, 8), new(AbiValue.KSlotStride, 8), new(AbiValue.KPoolHeadStride, 8),
         new(AbiValue.VPageStride, 8), new(AbiValue.VSlotStride, 8), new(AbiValue.VPoolHeadStride, 8),
         new(AbiValue.KvSplits, 4), new(AbiValue.TotalQueries, 4), new(AbiValue.PartialOutput, 8), new(AbiValue.PartialLse, 8),
-        new(AbiValue.CapturedBuffer, 8, 0),
+        new(AbiValue.CapturedBuffer, 8, 0), new(AbiValue.CapturedLastIndex, 4, 0),
     };
 
     private static DecodeLauncher.DecodeCall Call(PagedKvLayout layout) => new(
@@ -49,6 +49,22 @@ public sealed class DecodeLaunchPackTests
         (args.ValueOf(13), args.ValueOf(14), args.ValueOf(15)).ShouldBe((16UL * 4 * 128, kSlot, kHead));
         (args.ValueOf(16), args.ValueOf(17), args.ValueOf(18)).ShouldBe((16UL * 4 * 64, vSlot, vHead));
         (args.ValueOf(19), args.ValueOf(20), args.ValueOf(21), args.ValueOf(22), args.ValueOf(23)).ShouldBe((5UL, 11UL, 0x9000UL, 0xA000UL, 0xB000UL));
+        args.ValueOf(24).ShouldBe(2UL, "the tree buffer's last index");
+    }
+
+    /// <summary>CUDA's 65,535 limit on grid y (Hkv x row blocks) and z (sequences): a clear error naming the batch, at the limit a plan.</summary>
+    [Fact]
+    public void Grid_limits_are_checked_with_a_clear_error()
+    {
+        var tooManySequences = Should.Throw<ArgumentException>(() => DecodeLauncher.Plan(65_536, 1, 100, 6_553_600, 8, 8, 264));
+        tooManySequences.ParamName.ShouldBe("batch");
+        tooManySequences.Message.ShouldContain("one layer per sequence (65536)");
+        tooManySequences.Message.ShouldContain("65535");
+
+        // Hkv = 4096, G = 16, 16 queries each: 4096 x ceil(256 / 16) = 65,536 grid rows.
+        Should.Throw<ArgumentException>(() => DecodeLauncher.Plan(1, 16, 100, 100, 65_536, 4096, 264)).Message.ShouldContain("= 65536 grid rows");
+        var atTheLimit = DecodeLauncher.Plan(65_535, 1, 100, 6_553_500, 8, 8, 264);
+        (atTheLimit.Grid.Y, atTheLimit.Grid.Z).ShouldBe((8u, 65_535u));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public unsafe class LaunchPathAllocationTests
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         allocated.ShouldBe(0, "bytes allocated by 10,000 packed launches");
-        args.Count.ShouldBe(21 + 5 + 2);
+        args.Count.ShouldBe(21 + 5 + 2 * 2);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public unsafe class LaunchPathAllocationTests
         var f = new Fixture(batch: 2, heads: 8, kvHeads: 2, seq: 100, dim: 64);
         var args = f.Pack(blockMask: null);
 
-        args.Count.ShouldBe(28);
+        args.Count.ShouldBe(30);
         args.ValueOf(0).ShouldBe(f.QAddress);
         args.ValueOf(4).ShouldBe(f.LseAddress);
         (args.ValueOf(5), args.ValueOf(6), args.ValueOf(7), args.ValueOf(8)).ShouldBe((100UL, 100UL, 8UL, 2UL));
@@ -64,9 +64,28 @@ public unsafe class LaunchPathAllocationTests
             args.SizeOf(i).ShouldBe(TestAbi.Forward(true, 2)[i].Bytes, $"size of parameter {i}: the slot's");
         }
 
-        // No block mask: null pointers and zero strides; then the captured buffers in the spec's order.
+        // No block mask: null pointers and zero strides; then the captured buffers in the spec's order, each address
+        // followed by its last index (the device reads' clamp): table [Hq, 8] of 64 elements, documents [Skv] of 100.
         (args.ValueOf(21), args.ValueOf(22), args.ValueOf(25)).ShouldBe((0UL, 0UL, 0UL));
-        (args.ValueOf(26), args.ValueOf(27)).ShouldBe((f.TableAddress, f.DocumentsAddress));
+        (args.ValueOf(26), args.ValueOf(27)).ShouldBe((f.TableAddress, 63UL));
+        (args.ValueOf(28), args.ValueOf(29)).ShouldBe((f.DocumentsAddress, 99UL));
+    }
+
+    [Fact]
+    public void The_last_index_is_the_length_less_one_capped_at_the_largest_int_and_an_empty_buffer_is_refused()
+    {
+        CapturedDeviceBuffer[] buffers =
+        [
+            new CapturedDeviceBuffer("one", ["1"], 0x7f00_0000_0000, 1),
+            new CapturedDeviceBuffer("huge", ["B", "Skv"], 0x7f00_0000_0000, 3_000_000_000),
+            new CapturedDeviceBuffer("ids", ["Skv"], 0x7f00_0000_0000, 0),
+        ];
+        AttentionLauncher.CapturedLastIndex(buffers, 0).ShouldBe(0UL);
+        AttentionLauncher.CapturedLastIndex(buffers, 1).ShouldBe((ulong)int.MaxValue, "a C# index is an int");
+        var error = Should.Throw<ArgumentException>(() => AttentionLauncher.CapturedLastIndex(buffers, 2));
+        error.ParamName.ShouldBe("ids");
+        error.Message.ShouldContain("empty");
+        Should.Throw<ArgumentException>(() => AttentionLauncher.CapturedLastIndex(buffers, 3)).ParamName.ShouldBe("captured");
     }
 
     [Fact]

@@ -29,6 +29,7 @@ internal static class TestAbi
         for (int i = 0; i < capturedBuffers; i++)
         {
             slots.Add(new AbiSlot(AbiValue.CapturedBuffer, 8, i));
+            slots.Add(new AbiSlot(AbiValue.CapturedLastIndex, 4, i));
         }
 
         return slots.ToArray();
@@ -65,6 +66,7 @@ internal static class TestAbi
         for (int i = 0; i < capturedBuffers; i++)
         {
             slots.Add(new AbiSlot(AbiValue.CapturedBuffer, 8, i));
+            slots.Add(new AbiSlot(AbiValue.CapturedLastIndex, 4, i));
         }
 
         return slots.ToArray();

@@ -171,7 +171,7 @@ public class GeneratedAbiTests
         "k_new" => nameof(AbiValue.NewKeys),
         "v_new" => nameof(AbiValue.NewValues),
         "q_rot" => nameof(AbiValue.RotatedQ),
-        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => Captured(name),
         _ => "unknown parameter " + name,
     };
 
@@ -186,7 +186,7 @@ public class GeneratedAbiTests
         "band_right" => nameof(AbiValue.BandRight),
         "heads" => nameof(AbiValue.MaskHeads),
         "out" => nameof(AbiValue.Classification),
-        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => Captured(name),
         _ => "unknown parameter " + name,
     };
 
@@ -213,12 +213,17 @@ public class GeneratedAbiTests
             ["dv_batch_stride"] = AbiValue.DvBatchStride, ["dv_seq_stride"] = AbiValue.DvSeqStride, ["dv_head_stride"] = AbiValue.DvHeadStride,
         };
         return fixedNames.TryGetValue(name, out var value) ? value.ToString()
-            : name.StartsWith("captured", StringComparison.Ordinal) ? AbiValue.CapturedBuffer + "#" + name["captured".Length..]
+            : name.StartsWith("captured", StringComparison.Ordinal) ? Captured(name)
             : "unknown parameter " + name;
     }
 
+    /// <summary>captured{i} is buffer i's address, captured{i}_last its last index (the device reads' clamp).</summary>
+    private static string Captured(string name) => name.EndsWith("_last", StringComparison.Ordinal)
+        ? AbiValue.CapturedLastIndex + "#" + name["captured".Length..^"_last".Length]
+        : AbiValue.CapturedBuffer + "#" + name["captured".Length..];
+
     private static (string Value, int Bytes) Describe(AbiSlot slot) =>
-        (slot.Value == AbiValue.CapturedBuffer ? slot.Value + "#" + slot.Index : slot.Value.ToString(), slot.Bytes);
+        (slot.Value is AbiValue.CapturedBuffer or AbiValue.CapturedLastIndex ? slot.Value + "#" + slot.Index : slot.Value.ToString(), slot.Bytes);
 
     private static IEnumerable<GpuKernelSet> GeneratedKernelSets() =>
         typeof(GeneratedAbiTests).Assembly.GetTypes()

@@ -162,6 +162,13 @@ public enum AbiValue
 
     /// <summary>Backward block mask: KV blocks per query-block row of the mask.</summary>
     BlockMaskKvBlocks = 78,
+
+    /// <summary>
+    /// The last valid index of captured buffer number <see cref="AbiParameter.Index"/> (u32: element count − 1, at most
+    /// 2^31 − 1 as a C# index is an int; the host requires at least one element): every modifier read clamps its index
+    /// to it, so no read leaves the buffer (the GPU captured-index guard).
+    /// </summary>
+    CapturedLastIndex = 79,
 }
 
 /// <summary>One kernel parameter: its PTX name (the entry's name is prefixed in the PTX), PTX type and what the host passes.</summary>
@@ -169,6 +176,9 @@ public sealed record AbiParameter(string Name, string PtxType, AbiValue Value, i
 {
     /// <summary>Bytes of the value (4 for .u32/.s32, 8 for .u64).</summary>
     public int Bytes => PtxType == "u64" ? 8 : 4;
+
+    /// <summary>True for a captured buffer's values (its address and last index): <see cref="Index"/> names the buffer.</summary>
+    public bool IsPerBuffer => Value is AbiValue.CapturedBuffer or AbiValue.CapturedLastIndex;
 }
 
 /// <summary>
@@ -201,11 +211,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             list.Add(new("block_kv_blocks", "u32", AbiValue.BlockKvBlocks));
         }
 
-        for (int i = 0; i < capturedBuffers; i++)
-        {
-            // By position: C# names may not be ASCII, PTX names must be.
-            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
-        }
+        AddCapturedBuffers(list, capturedBuffers);
 
         return new KernelAbi(list.ToEquatableArray());
     }
@@ -277,10 +283,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             list.Add(new("block_mask_kv_blocks", "u32", AbiValue.BlockMaskKvBlocks));
         }
 
-        for (int i = 0; i < capturedBuffers; i++)
-        {
-            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
-        }
+        AddCapturedBuffers(list, capturedBuffers);
 
         return new KernelAbi(list.ToEquatableArray());
     }
@@ -295,6 +298,20 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
         };
         AddStrides(list, "dq", AbiValue.DqBatchStride);
         return new KernelAbi(list.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Each captured buffer's address and last valid index (the clamp of the modifiers' reads on the device), by
+    /// position: C# names may not be ASCII, PTX names must be.
+    /// </summary>
+    private static void AddCapturedBuffers(List<AbiParameter> list, int capturedBuffers)
+    {
+        for (int i = 0; i < capturedBuffers; i++)
+        {
+            string n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            list.Add(new("captured" + n, "u64", AbiValue.CapturedBuffer, i));
+            list.Add(new("captured" + n + "_last", "u32", AbiValue.CapturedLastIndex, i));
+        }
     }
 
     /// <summary>A tensor's three element strides (batch, sequence, head), whose values follow <paramref name="batchStride"/> in that order.</summary>
@@ -323,10 +340,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             new("splits", "u32", AbiValue.KvSplits), new("total_q", "u32", AbiValue.TotalQueries),
             new("partial_o", "u64", AbiValue.PartialOutput), new("partial_lse", "u64", AbiValue.PartialLse),
         };
-        for (int i = 0; i < capturedBuffers; i++)
-        {
-            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
-        }
+        AddCapturedBuffers(list, capturedBuffers);
 
         return new KernelAbi(list.ToEquatableArray());
     }
@@ -349,10 +363,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             new("v_seq_stride", "u64", AbiValue.VSeqStride), new("v_head_stride", "u64", AbiValue.VHeadStride),
             new("o_seq_stride", "u64", AbiValue.OutputSeqStride), new("o_head_stride", "u64", AbiValue.OutputHeadStride),
         };
-        for (int i = 0; i < capturedBuffers; i++)
-        {
-            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
-        }
+        AddCapturedBuffers(list, capturedBuffers);
 
         return new KernelAbi(list.ToEquatableArray());
     }
@@ -397,10 +408,7 @@ public sealed record KernelAbi(EquatableArray<AbiParameter> Parameters)
             new("band_offset", "s32", AbiValue.BandOffset), new("band_left", "s32", AbiValue.BandLeft), new("band_right", "s32", AbiValue.BandRight),
             new("heads", "u32", AbiValue.MaskHeads), new("out", "u64", AbiValue.Classification),
         };
-        for (int i = 0; i < capturedBuffers; i++)
-        {
-            list.Add(new("captured" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "u64", AbiValue.CapturedBuffer, i));
-        }
+        AddCapturedBuffers(list, capturedBuffers);
 
         return new KernelAbi(list.ToEquatableArray());
     }

@@ -142,11 +142,7 @@ public static unsafe class AttentionLauncher
 
         // An empty call (B, Sq or Skv = 0) is not launched (Launch fills or skips its outputs); (1, 1, 1) stands in.
         // The grid's head and batch extents come from q, so the limit's error names q.
-        if (shape.HeadsQ > MaxGridYZ || shape.Batch > MaxGridYZ)
-        {
-            GridLimitExceeded(shape, nameof(q));
-        }
-
+        RequireGridLimits(shape, nameof(q));
         Dim3 grid = shape.IsEmpty ? new Dim3(1) : Grid(shape, kernel.BlockQ);
         var abi = kernel.Abi ?? throw new ArgumentException($"Kernel '{kernel.EntryName}' has no ABI record (GpuKernelInfo.Abi), so its parameters cannot be packed.", nameof(kernel));
         int capturedSlots = 0;
@@ -176,6 +172,7 @@ public static unsafe class AttentionLauncher
                 AbiValue.BlockHeadStride => blockMask is null || blockMask.Heads == 1 ? 0u : (uint)blockMask.QueryBlocks,
                 AbiValue.BlockKvBlocks => blockMask is null ? 0u : (uint)blockMask.KvBlocks,
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
+                AbiValue.CapturedLastIndex => CapturedLastIndex(captured, slot.Index),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter this runtime does not know ({slot.Value}); the generated code is newer than KernelDsl.", nameof(kernel)),
             };
 
@@ -204,6 +201,15 @@ public static unsafe class AttentionLauncher
         return new Dim3(checked((shape.SeqQ + (blockQ - 1)) / blockQ), shape.HeadsQ, shape.Batch);
     }
 
+    /// <summary>CUDA's limit on grid y (Hq) and z (B), checked with an error naming <paramref name="parameterName"/> (the tensor whose heads and batch set them).</summary>
+    internal static void RequireGridLimits(AttentionShape shape, string parameterName)
+    {
+        if (shape.HeadsQ > MaxGridYZ || shape.Batch > MaxGridYZ)
+        {
+            GridLimitExceeded(shape, parameterName);
+        }
+    }
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void GridLimitExceeded(AttentionShape shape, string parameterName) =>
         throw new ArgumentException(
@@ -218,6 +224,12 @@ public static unsafe class AttentionLauncher
             : which == 1 ? (layout == TensorLayout.BSHD ? strides[1] : strides[2])
             : (layout == TensorLayout.BSHD ? strides[2] : strides[1]));
     }
+
+    /// <summary>The last valid index of captured buffer <paramref name="index"/>, the kernels' clamp of every read.</summary>
+    internal static ulong CapturedLastIndex(ReadOnlySpan<CapturedDeviceBuffer> captured, int index) =>
+        (uint)index < (uint)captured.Length
+            ? captured[index].LastIndex
+            : throw new ArgumentException($"The kernel reads captured buffer {index}, but the call passed {captured.Length}.", nameof(captured));
 
     private static ulong CapturedPointer(ReadOnlySpan<CapturedDeviceBuffer> captured, int index, ref int count)
     {

@@ -238,7 +238,8 @@ public static unsafe class BackwardLauncher
             CapturedBuffers.RequireLength(buffer.Name, buffer.Length, buffer.Dims, shape);
         }
 
-        AttentionLauncher.Grid(shape, 1);
+        // The three kernels' grids have Hq (or Hkv ≤ Hq) rows and B layers, both from q: the limit's error names q.
+        AttentionLauncher.RequireGridLimits(shape, "q");
         return shape;
     }
 
@@ -285,6 +286,7 @@ public static unsafe class BackwardLauncher
                 AbiValue.DkBatchStride or AbiValue.DkSeqStride or AbiValue.DkHeadStride => Stride(t.DK, layout, slot.Value - AbiValue.DkBatchStride),
                 AbiValue.DvBatchStride or AbiValue.DvSeqStride or AbiValue.DvHeadStride => Stride(t.DV, layout, slot.Value - AbiValue.DvBatchStride),
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
+                AbiValue.CapturedLastIndex => AttentionLauncher.CapturedLastIndex(captured, slot.Index),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the backward launcher does not fill ({slot.Value}).", nameof(kernel)),
             };
 

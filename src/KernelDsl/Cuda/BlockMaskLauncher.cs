@@ -127,6 +127,7 @@ public static class BlockMaskLauncher
                     AbiValue.CapturedBuffer => (uint)slot.Index < (uint)captured.Length
                         ? captured[slot.Index].DevicePointer
                         : throw new ArgumentException($"The builder reads captured buffer {slot.Index}, but the call passed {captured.Length}.", nameof(captured)),
+                    AbiValue.CapturedLastIndex => AttentionLauncher.CapturedLastIndex(captured, slot.Index),
                     _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the block-mask builder does not pack ({slot.Value}).", nameof(kernel)),
                 };
                 if (slot.Value == AbiValue.CapturedBuffer)

@@ -169,17 +169,23 @@ public static unsafe partial class DecodeLauncher
         ArgumentOutOfRangeException.ThrowIfLessThan(multiprocessors, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ctasPerMultiprocessor, 1);
         ArgumentNullException.ThrowIfNull(batch);
+        return Plan(batch.Sequences, batch.MaxQueriesPerSequence, batch.MaxKvLength, batch.TotalKvTokens, headsQ, headsKv, multiprocessors * ctasPerMultiprocessor);
+    }
+
+    /// <summary>The plan from the batch's figures and the GPU's CTA slots (the grid-limit check runs in tests without a GPU).</summary>
+    internal static DecodeLaunchPlan Plan(int sequences, int maxQueriesPerSequence, int maxKvLength, long totalKvTokens, int headsQ, int headsKv, int ctaSlots)
+    {
         int group = headsQ / headsKv;
-        int rowBlocks = (int)Math.Max(1, ((long)group * batch.MaxQueriesPerSequence + RowsPerCta - 1) / RowsPerCta);
+        int rowBlocks = (int)Math.Max(1, ((long)group * maxQueriesPerSequence + RowsPerCta - 1) / RowsPerCta);
         long y = (long)headsKv * rowBlocks;
-        if (y > AttentionLauncher.MaxGridYZ || batch.Sequences > AttentionLauncher.MaxGridYZ)
+        if (y > AttentionLauncher.MaxGridYZ || sequences > AttentionLauncher.MaxGridYZ)
         {
             throw new ArgumentException(
-                $"The decode kernel launches Hkv x ceil(G*q/16) = {y} grid rows and one layer per sequence ({batch.Sequences}); CUDA allows at most {AttentionLauncher.MaxGridYZ} each. Split the batch.", nameof(batch));
+                $"The decode kernel launches Hkv x ceil(G*q/16) = {y} grid rows and one layer per sequence ({sequences}); CUDA allows at most {AttentionLauncher.MaxGridYZ} each. Split the batch.", "batch");
         }
 
-        int splits = DecodeSplits.Choose((long)batch.Sequences * y, batch.Sequences, batch.MaxKvLength, batch.TotalKvTokens, multiprocessors * ctasPerMultiprocessor);
-        return new DecodeLaunchPlan(rowBlocks, splits, new Dim3(splits, (int)y, batch.Sequences));
+        int splits = DecodeSplits.Choose((long)sequences * y, sequences, maxKvLength, totalKvTokens, ctaSlots);
+        return new DecodeLaunchPlan(rowBlocks, splits, new Dim3(splits, (int)y, sequences));
     }
 
     /// <summary>
@@ -243,6 +249,7 @@ public static unsafe partial class DecodeLauncher
                 AbiValue.NewValues => call.NewValues,
                 AbiValue.RotatedQ => call.RotatedQ,
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
+                AbiValue.CapturedLastIndex => AttentionLauncher.CapturedLastIndex(captured, slot.Index),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the decode launcher does not fill ({slot.Value}).", nameof(kernel)),
             };
 

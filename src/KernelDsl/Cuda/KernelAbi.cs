@@ -89,6 +89,7 @@ public enum AbiValue
     BlockMaskTileQ = 76,
     BlockMaskTileKv = 77,
     BlockMaskKvBlocks = 78,
+    CapturedLastIndex = 79,
 }
 
 /// <summary>One kernel parameter as the launcher packs it: its value, its size in bytes (4 or 8), and for captured buffers their index.</summary>

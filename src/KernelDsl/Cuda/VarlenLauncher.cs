@@ -147,6 +147,7 @@ public static unsafe class VarlenLauncher
                 AbiValue.OutputSeqStride => (ulong)call.HeadsQ * (ulong)call.ValueHeadDim,
                 AbiValue.OutputHeadStride => (ulong)call.ValueHeadDim,
                 AbiValue.CapturedBuffer => CapturedPointer(captured, slot.Index, ref capturedSlots),
+                AbiValue.CapturedLastIndex => AttentionLauncher.CapturedLastIndex(captured, slot.Index),
                 _ => throw new ArgumentException($"Kernel '{kernel.EntryName}' has a parameter the varlen launcher does not fill ({slot.Value}).", nameof(kernel)),
             };
 

@@ -66,4 +66,13 @@ public readonly record struct CapturedDeviceBuffer(string Name, string[] Dims, u
 {
     /// <summary>The CUDA context the buffer was allocated in (null: not checked).</summary>
     public Cuda.CudaContext? Context { get; init; }
+
+    /// <summary>
+    /// The kernels' clamp on a modifier's index into this buffer (AbiValue.CapturedLastIndex): its last index, capped at
+    /// 2^31 − 1 (a C# index is an int). An empty buffer has none, and the kernels' clamp needs one element to point at,
+    /// so it is an error (a non-empty call's dims already require at least one element).
+    /// </summary>
+    internal uint LastIndex => Length > 0
+        ? (uint)(Math.Min(Length, 1L << 31) - 1)
+        : throw new ArgumentException($"Captured buffer '{Name}' is empty; the GPU kernels clamp every read to its last element, so it needs at least one.", Name);
 }

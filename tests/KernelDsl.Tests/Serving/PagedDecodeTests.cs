@@ -88,6 +88,24 @@ public sealed class PagedDecodeTests(ITestOutputHelper output)
         lse.Skip(4).ShouldAllBe(x => float.IsFinite(x));
     }
 
+    /// <summary>The CPU side of GpuEmptyBackwardAndDecodeTests' decode cases (same fixtures): no sequences or no queries is a no-op, no keys anywhere gives 0 and −∞.</summary>
+    [Theory]
+    [InlineData(new int[0], new int[0])]
+    [InlineData(new[] { 5, 17 }, new[] { 0, 0 })]
+    [InlineData(new[] { 0, 0, 0 }, new[] { 1, 3, 2 })]
+    public void An_empty_batch_is_a_no_op_or_gives_zeros_and_minus_infinity(int[] lengths, int[] queries)
+    {
+        var random = new Random(Random.Shared.Next());
+        var fixture = PagedKvFixture<float>.Create(random, lengths, queries, 16, 1, 32, 32, PagedKvLayout.PageHeadSlot, 0, lengths.Select(_ => false).ToArray());
+        int rows = fixture.Batch.TotalQueries * 2;
+        var q = RandomTensors.Uniform<float>(random, rows * 32);
+        var o = ServingCase.Poisoned<float>(rows * 32);
+        var lse = ServingCase.Poisoned<float>(rows);
+        ServingCausalFp32.Decode(q, fixture.Cache, o, lse, fixture.Batch, 2);
+        o.ShouldAllBe(x => x == 0f);
+        lse.ShouldAllBe(x => float.IsNegativeInfinity(x));
+    }
+
     [Fact]
     public void Misuse_at_the_call_names_the_argument()
     {

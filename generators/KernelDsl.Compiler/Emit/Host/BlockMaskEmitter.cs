@@ -220,7 +220,7 @@ public sealed class BlockMaskEmitter : IEmitter
             foreach (var p in KernelAbi.BlockMaskBuilder(mask.Buffers.Count).Parameters)
             {
                 w.Line("        new(global::KernelDsl.Cuda.AbiValue." + p.Value + ", " + p.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                       + (p.Value == AbiValue.CapturedBuffer ? ", " + p.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
+                       + (p.IsPerBuffer ? ", " + p.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
             }
 
             w.Line("    },");

@@ -305,7 +305,7 @@ public sealed class HostEmitter : IEmitter
         foreach (var p in kernel.Abi.Parameters)
         {
             w.Line("    new(global::KernelDsl.Cuda.AbiValue." + p.Value + ", " + p.Bytes.ToString(CultureInfo.InvariantCulture)
-                   + (p.Value == AbiValue.CapturedBuffer ? ", " + p.Index.ToString(CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
+                   + (p.IsPerBuffer ? ", " + p.Index.ToString(CultureInfo.InvariantCulture) : string.Empty) + "), // ." + p.PtxType + " " + p.Name);
         }
 
         w.Line("};");

@@ -30,6 +30,7 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 ///  8  out          u64       u8 [Batches, Heads, QueryBlocks, KvBlocks], dense: 0 empty, 1 partial, 2 full
 /// --- the mask modifier's captured buffers, in ModifierSpec.Buffers order (the order of CreateBlockMask's buffer parameters):
 ///  9… captured0, … u64       device pointer to each buffer (4-byte elements, length checked by the host)
+///     captured0_last u32    right after each pointer: its last index, the clamp of every read (AbiValue.CapturedLastIndex)
 /// grid = (KvBlocks, QueryBlocks, Batches * Heads), block = (ThreadsPerBlock, 1, 1), no dynamic shared memory.
 /// </code>
 /// Each CTA strides its threads over the tile's BlockQ x BlockKV elements (row = i >> log2 BlockKV, column = i &amp;

@@ -20,7 +20,7 @@ internal sealed class ExprPtxWriter
     private readonly PtxWriter _w;
     private readonly System.Func<ModifierInput, Reg> _input;
     private readonly IReadOnlyDictionary<Expr, Reg> _hoisted;
-    private readonly System.Func<string, Reg>? _bufferBase;
+    private readonly System.Func<string, CapturedBufferAccess>? _bufferBase;
     private readonly Dictionary<string, Reg> _locals = new(System.StringComparer.Ordinal);
     private readonly string _prefix;
     private int _next;
@@ -36,13 +36,13 @@ internal sealed class ExprPtxWriter
     /// <param name="input">The register holding each modifier input (score: .f32; b, h, q, kv: 32-bit integers).</param>
     /// <param name="hoisted">Subexpressions already evaluated into registers (e.g. once per kernel); may be empty.</param>
     /// <param name="prefix">Name prefix of temporaries, unique within the enclosing scope.</param>
-    /// <param name="bufferBase">The .b64 register holding each captured buffer's global address (by buffer name).</param>
+    /// <param name="bufferBase">Each captured buffer's global address register and element count (by buffer name).</param>
     public ExprPtxWriter(
         PtxWriter writer,
         System.Func<ModifierInput, Reg> input,
         IReadOnlyDictionary<Expr, Reg>? hoisted = null,
         string prefix = "%me",
-        System.Func<string, Reg>? bufferBase = null)
+        System.Func<string, CapturedBufferAccess>? bufferBase = null)
     {
         _w = writer;
         _input = input;
@@ -208,16 +208,24 @@ internal sealed class ExprPtxWriter
     }
 
     /// <summary>
-    /// buffer[index]: a 4-byte element at base + 4·index (index sign-extended, as C# indexes with an int), read
-    /// through the non-coherent (read-only) cache: the buffer is never written while the kernel runs.
+    /// buffer[index]: a 4-byte element at base + 4·index, read through the non-coherent (read-only) cache: the buffer
+    /// is never written while the kernel runs. The index is first clamped to the buffer's last element with one
+    /// unsigned min (a negative C# index is a large unsigned one, so it clamps too): an index outside the buffer reads
+    /// its last element, never memory outside it, where the CPU kernel throws. The last index is a kernel parameter
+    /// loaded at the min (see <see cref="CapturedBufferAccess"/>): ptxas takes it from the constant bank, so the guard
+    /// holds no register across the loop and no predicate per read (a predicated form, index &lt; length, spilled on the
+    /// predicated-read mask spec: ptxas 11.8 sm_80 16 bytes, 12.4 sm_90 44, the loads' predicates in flight).
     /// </summary>
     private Reg BufferRead(BufferReadExpr r)
     {
         var index = Eval(r.Index);
+        var buffer = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
+        var clamped = Temp(RegKind.S32);
+        buffer.LoadLastIndex(_w, clamped);
+        _w.Min(U32, clamped, index, clamped);
         var address = Temp(RegKind.B64);
-        var baseRegister = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
-        _w.MulWide(S32, address, index, 4);
-        _w.Add(S64, address, address, baseRegister);
+        _w.MulWide(U32, address, clamped, 4);
+        _w.Add(S64, address, address, buffer.Address);
         var t = Temp(r.ElementType);
         var type = Type(r.ElementType);
         if (_guard is null)

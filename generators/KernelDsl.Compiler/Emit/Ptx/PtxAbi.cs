@@ -43,6 +43,8 @@ namespace KernelDsl.Compiler.Emit.Ptx;
 /// 25  block_kv_blocks    u32       KvBlocks (the row length of block_indices)
 /// --- captured buffers (issue 4), only for specs whose modifiers capture any, in AttentionSpec.CapturedBuffers order:
 /// next: captured0, ...   u64       device pointer to each buffer (4-byte elements, row-major, length checked by the host)
+///       captured0_last   u32       right after each pointer: the buffer's last index (count − 1, at most 2^31 − 1); every
+///                                  modifier read clamps its index to it (unsigned min: a negative index clamps too)
 /// grid = (ceil(Sq / BlockQ), Hq, B), block = (ThreadsPerBlock, 1, 1), dynamic shared memory = SharedMemoryBytes
 /// (over 48 KiB: raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first). Q/K/V strides must be multiples
 /// of 8 elements (16-byte cp.async rows); O strides multiples of 2. BSHD and BHSD are both expressed by strides.
@@ -62,6 +64,9 @@ public static class PtxAbi
 
     /// <summary>The .param name of the i-th captured buffer (by position: C# names may not be ASCII, PTX names must be).</summary>
     public static string CapturedParameter(int index) => "captured" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The .param name of the i-th captured buffer's last valid index (u32, the clamp of every read).</summary>
+    public static string CapturedLastIndexParameter(int index) => CapturedParameter(index) + "_last";
 
     public static string Comment { get; } =
         "params (in order): u64 q, k, v, o, lse (0 = none); u32 seq_q, seq_kv, heads_q, heads_kv;\n" +

@@ -17,7 +17,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Backward;
 /// </summary>
 internal abstract partial class BackwardKernel
 {
-    private System.Func<string, Reg>? _captured;
+    private System.Func<string, CapturedBufferAccess>? _captured;
     private Reg? _qLast;
     private Reg? _kvLast;
     private ModifierBody? _scoreDerivative;
@@ -174,7 +174,7 @@ internal abstract partial class BackwardKernel
         }
     }
 
-    private System.Func<string, Reg>? Captured => _captured;
+    private System.Func<string, CapturedBufferAccess>? Captured => _captured;
 
     /// <summary>The q and kv a modifier sees; with captured buffers clamped to the last valid row and key (the tiles' padding is evaluated too, its results dropped).</summary>
     private (Reg Query, Reg Key) InRangeIndices(Reg query, Reg key)

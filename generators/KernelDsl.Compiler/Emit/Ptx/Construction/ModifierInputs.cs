@@ -24,11 +24,12 @@ internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Quer
 
     /// <summary>
     /// Declares one kernel-scope register per captured buffer and loads its parameter (<see cref="PtxAbi.CapturedParameter"/>,
-    /// by position) as a global address; returns the buffer name → register map the lowering reads.
+    /// by position) as a global address; returns the buffer name → buffer map the lowering reads. The buffer's last
+    /// index stays in parameter space (<see cref="CapturedBufferAccess.LastIndexParameter"/>): each read loads it where it clamps.
     /// </summary>
-    public static System.Func<string, Reg> LoadCapturedBuffers(PtxWriter w, KernelEntry entry, IEnumerable<CapturedBuffer> capturedBuffers)
+    public static System.Func<string, CapturedBufferAccess> LoadCapturedBuffers(PtxWriter w, KernelEntry entry, IEnumerable<CapturedBuffer> capturedBuffers)
     {
-        var registers = new Dictionary<string, Reg>(System.StringComparer.Ordinal);
+        var buffers = new Dictionary<string, CapturedBufferAccess>(System.StringComparer.Ordinal);
         int i = 0;
         foreach (var buffer in capturedBuffers)
         {
@@ -36,16 +37,31 @@ internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Quer
             w.Comment("%" + name + " = " + (buffer.ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffer.Dims) + "]");
             var register = w.Declare1(RegKind.B64, name);
             entry.LoadGlobalPointer(w, register, PtxAbi.CapturedParameter(i));
-            registers[buffer.Name] = register;
+            buffers[buffer.Name] = new CapturedBufferAccess(register, entry, PtxAbi.CapturedLastIndexParameter(i));
             i++;
         }
 
-        return Lookup(registers);
+        return Lookup(buffers);
     }
 
-    /// <summary>The register map of a kernel without captured buffers: its modifiers read none.</summary>
-    public static System.Func<string, Reg> NoCapturedBuffers { get; } = Lookup(new Dictionary<string, Reg>());
+    /// <summary>The buffer map of a kernel without captured buffers: its modifiers read none.</summary>
+    public static System.Func<string, CapturedBufferAccess> NoCapturedBuffers { get; } = Lookup(new Dictionary<string, CapturedBufferAccess>());
 
-    private static System.Func<string, Reg> Lookup(Dictionary<string, Reg> registers) => name =>
-        registers.TryGetValue(name, out var register) ? register : throw new System.InvalidOperationException("unknown captured buffer '" + name + "'");
+    private static System.Func<string, CapturedBufferAccess> Lookup(Dictionary<string, CapturedBufferAccess> buffers) => name =>
+        buffers.TryGetValue(name, out var buffer) ? buffer : throw new System.InvalidOperationException("unknown captured buffer '" + name + "'");
+}
+
+/// <summary>
+/// One captured buffer as a lowered modifier reads it: the kernel-scope register holding its global address, and the
+/// kernel parameter holding its last valid index (<c>AbiValue.CapturedLastIndex</c>, element count − 1).
+/// </summary>
+/// <remarks>
+/// The last index is loaded next to each clamp, never held in a register for the whole kernel: ptxas then reads it
+/// from the constant bank as the min's operand (the parameter is constant for the launch), so the guard costs no live
+/// register.
+/// </remarks>
+internal sealed record CapturedBufferAccess(Reg Address, KernelEntry Entry, string LastIndexParameter)
+{
+    /// <summary><c>ld.param.u32</c> of the buffer's last valid index into <paramref name="destination"/>.</summary>
+    public void LoadLastIndex(PtxWriter w, Reg destination) => Entry.Load(w, destination, LastIndexParameter);
 }

@@ -13,7 +13,7 @@ namespace KernelDsl.Compiler.Emit.Ptx.Decode;
 /// </summary>
 internal sealed partial class DecodeKernel
 {
-    private System.Func<string, Reg> _captured = ModifierInputs.NoCapturedBuffers;
+    private System.Func<string, CapturedBufferAccess> _captured = ModifierInputs.NoCapturedBuffers;
 
     private void EmitModifierSetup()
     {

@@ -19,7 +19,7 @@ internal abstract partial class ForwardKernel
     private Dictionary<Expr, Reg> _maskHoisted = new();
 
     /// <summary>The kernel-scope register of each captured buffer, by name (loaded in <see cref="EmitModifierSetup"/>).</summary>
-    private System.Func<string, Reg> _captured = ModifierInputs.NoCapturedBuffers;
+    private System.Func<string, CapturedBufferAccess> _captured = ModifierInputs.NoCapturedBuffers;
 
     private Reg? _qLast;
     private Reg? _kvLast;
