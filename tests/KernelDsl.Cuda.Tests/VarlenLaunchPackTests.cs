@@ -19,7 +19,7 @@ public sealed class VarlenLaunchPackTests
         new(AbiValue.QueryOffsets, 8), new(AbiValue.KeyOffsets, 8), new(AbiValue.HeadsQ, 4), new(AbiValue.HeadsKv, 4),
         new(AbiValue.QSeqStride, 8), new(AbiValue.QHeadStride, 8), new(AbiValue.KSeqStride, 8), new(AbiValue.KHeadStride, 8),
         new(AbiValue.VSeqStride, 8), new(AbiValue.VHeadStride, 8), new(AbiValue.OutputSeqStride, 8), new(AbiValue.OutputHeadStride, 8),
-        new(AbiValue.CapturedBuffer, 8, 0),
+        new(AbiValue.CapturedBuffer, 8, 0), new(AbiValue.CapturedLastIndex, 4, 0),
     };
 
     private static VarlenLauncher.VarlenCall Call() => new(
@@ -42,7 +42,7 @@ public sealed class VarlenLaunchPackTests
         (args.ValueOf(5), args.ValueOf(6), args.ValueOf(7), args.ValueOf(8)).ShouldBe((0x6000UL, 0x7000UL, 32UL, 8UL));
         (args.ValueOf(9), args.ValueOf(10), args.ValueOf(11), args.ValueOf(12)).ShouldBe((32UL * 128, 128UL, 8UL * 128, 128UL));
         (args.ValueOf(13), args.ValueOf(14), args.ValueOf(15), args.ValueOf(16)).ShouldBe((8UL * 64, 64UL, 32UL * 64, 64UL));
-        args.ValueOf(17).ShouldBe(0x8000UL);
+        (args.ValueOf(17), args.ValueOf(18)).ShouldBe((0x8000UL, 2UL), "the prefix buffer and its last index");
     }
 
     [Fact]

@@ -214,17 +214,29 @@ internal sealed class ExprPtxWriter
     /// its last element, never memory outside it, where the CPU kernel throws. The last index is a kernel parameter
     /// loaded at the min (see <see cref="CapturedBufferAccess"/>): ptxas takes it from the constant bank, so the guard
     /// holds no register across the loop and no predicate per read (a predicated form, index &lt; length, spilled on the
-    /// predicated-read mask spec: ptxas 11.8 sm_80 16 bytes, 12.4 sm_90 44, the loads' predicates in flight).
+    /// predicated-read mask spec: ptxas 11.8 sm_80 16 bytes, 12.4 sm_90 44, the loads' predicates in flight). An index
+    /// inside the buffer by construction (<see cref="CapturedBufferAccess.InRangeByConstruction"/>, e.g. slopes[h] of a
+    /// [Hq] buffer) is read unclamped.
     /// </summary>
     private Reg BufferRead(BufferReadExpr r)
     {
         var index = Eval(r.Index);
         var buffer = _bufferBase?.Invoke(r.Buffer) ?? throw new System.InvalidOperationException("no base register for captured buffer '" + r.Buffer + "'");
-        var clamped = Temp(RegKind.S32);
-        buffer.LoadLastIndex(_w, clamped);
-        _w.Min(U32, clamped, index, clamped);
-        var address = Temp(RegKind.B64);
-        _w.MulWide(U32, address, clamped, 4);
+        Reg address;
+        if (buffer.InRangeByConstruction(r.Index))
+        {
+            address = Temp(RegKind.B64);
+            _w.MulWide(S32, address, index, 4);
+        }
+        else
+        {
+            var clamped = Temp(RegKind.S32);
+            buffer.LoadLastIndex(_w, clamped);
+            _w.Min(U32, clamped, index, clamped);
+            address = Temp(RegKind.B64);
+            _w.MulWide(U32, address, clamped, 4);
+        }
+
         _w.Add(S64, address, address, buffer.Address);
         var t = Temp(r.ElementType);
         var type = Type(r.ElementType);

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using KernelDsl.Compiler.Model;
 using KernelDsl.Compiler.Model.Expressions;
 
 namespace KernelDsl.Compiler.Emit.Ptx.Construction;
@@ -37,7 +38,7 @@ internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Quer
             w.Comment("%" + name + " = " + (buffer.ElementType == ExprType.Int ? "int" : "float") + " buffer, shape [" + string.Join(", ", buffer.Dims) + "]");
             var register = w.Declare1(RegKind.B64, name);
             entry.LoadGlobalPointer(w, register, PtxAbi.CapturedParameter(i));
-            buffers[buffer.Name] = new CapturedBufferAccess(register, entry, PtxAbi.CapturedLastIndexParameter(i));
+            buffers[buffer.Name] = new CapturedBufferAccess(register, entry, PtxAbi.CapturedLastIndexParameter(i), buffer.Dims);
             i++;
         }
 
@@ -60,8 +61,17 @@ internal sealed record ModifierInputs(Reg? Score, Reg Batch, Reg Head, Reg? Quer
 /// from the constant bank as the min's operand (the parameter is constant for the launch), so the guard costs no live
 /// register.
 /// </remarks>
-internal sealed record CapturedBufferAccess(Reg Address, KernelEntry Entry, string LastIndexParameter)
+internal sealed record CapturedBufferAccess(Reg Address, KernelEntry Entry, string LastIndexParameter, EquatableArray<string> Dims)
 {
+    /// <summary>
+    /// True when <paramref name="index"/> lies inside the buffer by construction, so its read needs no clamp: b into a
+    /// [B] buffer, h into a [Hq] buffer (every kernel runs b over the call's batch or sequences and h over its query
+    /// heads, and the host requires the buffer's length to be exactly its dims' product). ALiBi's slopes[h] is this case.
+    /// </summary>
+    public bool InRangeByConstruction(Expr index) =>
+        Dims.Count == 1 && index is ParameterExpr p &&
+        ((p.Input == ModifierInput.Batch && Dims[0] == "B") || (p.Input == ModifierInput.Head && Dims[0] == "Hq"));
+
     /// <summary><c>ld.param.u32</c> of the buffer's last valid index into <paramref name="destination"/>.</summary>
     public void LoadLastIndex(PtxWriter w, Reg destination) => Entry.Load(w, destination, LastIndexParameter);
 }
