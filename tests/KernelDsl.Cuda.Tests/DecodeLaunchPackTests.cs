@@ -78,7 +78,7 @@ public sealed class DecodeLaunchPackTests
         var args = new LaunchArguments();
         DecodeLauncher.Pack(kernel, Call(PagedKvLayout.PageHeadSlot) with { NewKeys = 0xC000, NewValues = 0xD000 }, [new CapturedDeviceBuffer("tree", ["B"], 0xB000, 3)], ref args);
         args.Count.ShouldBe(abi.Length);
-        (args.ValueOf(0), args.ValueOf(23), args.ValueOf(24), args.ValueOf(25)).ShouldBe((0x1000UL, 0xB000UL, 0xC000UL, 0xD000UL));
+        (args.ValueOf(0), args.ValueOf(23), args.ValueOf(24), args.ValueOf(25), args.ValueOf(26)).ShouldBe((0x1000UL, 0xB000UL, 2UL, 0xC000UL, 0xD000UL));
     }
 
     [Fact]
