@@ -139,7 +139,7 @@ public class GeneratedAbiTests
         "v_head_stride" => nameof(AbiValue.VHeadStride),
         "o_seq_stride" => nameof(AbiValue.OutputSeqStride),
         "o_head_stride" => nameof(AbiValue.OutputHeadStride),
-        _ when name.StartsWith("captured", StringComparison.Ordinal) => AbiValue.CapturedBuffer + "#" + name["captured".Length..],
+        _ when name.StartsWith("captured", StringComparison.Ordinal) => Captured(name),
         _ => "unknown parameter " + name,
     };
 
