@@ -69,7 +69,9 @@ public sealed class GpuCapturedIndexTests(ITestOutputHelper output)
         using var owner = DeviceBuffer<int>.From(Embedded(groups, 1000));
         using var view = DeviceBuffer<int>.Wrap(owner.DevicePointer + (Margin * sizeof(int)), seq);
 
-        Should.Throw<ArgumentException>(() => GpuOutOfRangeGroupsBf16D64.CreateGpuBlockMask(shape, groups)).ParamName.ShouldBe("groups");
+        // No assertion on the host builder here: it stops evaluating a block once the block is known to be partial, so whether
+        // it reaches the out-of-range read (and throws, naming groups) depends on the data — probed on the CPU, 2026-12-03:
+        // of 20 seeds at Skv = 300, some threw and some did not. The host builder's bounds checks are tested in the CPU suite.
         var mask = GpuOutOfRangeGroupsBf16D64.CreateGpuBlockMaskOnDevice(shape, view);
         output.WriteLine($"device-built block mask: density {mask.Density:F3} ({mask.PartialBlocks} partial, {mask.FullBlocks} full)");
         using var deviceMask = mask.ToDevice();

@@ -119,11 +119,12 @@ public sealed class GpuDecodeAppendTests(ITestOutputHelper output)
             valueError.ShouldBe(0, $"{label} seed {seed}: V is copied, not computed");
             keyError.ShouldBeLessThan(bf16 ? 1.6e-2 : 2e-3, $"{label} seed {seed}: rotated K within a rounding of the reference's (inputs in [-1, 1])");
             outputError.ShouldBeLessThan(GpuTolerances.Output(bf16Inputs: bf16), $"{label} seed {seed}");
-            // The kernel rotates q in f32 with approximate sin/cos and rounds it to 16 bits; the reference rotates in float64 and
-            // rounds. Features on a rounding boundary land one ulp apart (2^-8 relative in bf16, 2^-11 in fp16), which moves
-            // every score of that query by up to ulp·|q_i·k_i|·scale. Seen on the H200 (2026-12-03 20:50): 4.3e-5 in bf16
-            // (the one case of that run above the 4e-5 this test first had); the bf16 bound is the large-magnitude one.
-            lseError.ShouldBeLessThan(bf16 ? GpuTolerances.Lse(2) : GpuTolerances.Lse(1) * 4, $"{label} seed {seed}");
+            // The kernels rotate q and k in f32 with approximate sin/cos and round them to 16 bits; the reference rotates in float64
+            // and rounds. Features on a rounding boundary land one ulp apart (2^-8 relative in bf16, 2^-11 in fp16), and each flip
+            // moves a score by ulp·|q_i·k_i|·scale; the LSE moves by the softmax-weighted mean of those shifts. Seen on the H200:
+            // 4.3e-5 (fused, 20:50) and 2.25e-4 (the unfused RotateAppend path, Hq/Hkv 8/1, where all 8 heads share every flipped
+            // k feature, 21:51) in bf16. The bf16 bound, 1e-3, is 5x the worst seen; a wrong angle or position moves the LSE by O(1).
+            lseError.ShouldBeLessThan(bf16 ? 1e-3 : GpuTolerances.Lse(1) * 4, $"{label} seed {seed}");
         }
     }
 
